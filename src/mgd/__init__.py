@@ -1,0 +1,24 @@
+"""MGD, the self-service portal of a telecom operator's business customers: the application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
+    from mgd import db, jobs, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd.config import load_settings  # noqa: PLC0415
+    from mgd.notify import senders  # noqa: PLC0415
+
+    settings = load_settings(config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    db.init_app(app)
+    senders.init_app(app)
+    jobs.init_app(app)
+    web.init_app(app)
+    return app

@@ -1,0 +1,202 @@
+"""The ``mgd`` command: database migrations, records import, demo data, the web server and the job worker."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from mgd.config import ConfigError
+
+
+def _app(ctx: click.Context) -> Flask:
+    """The app, built once per command from the environment; a bad setting ends the command with its name."""
+    if "app" not in ctx.meta:
+        from mgd import create_app  # noqa: PLC0415
+
+        try:
+            ctx.meta["app"] = create_app()
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from None
+    return ctx.meta["app"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """MGD, the business customers' portal. Settings come from MGD_* variables (docs/configuration.md)."""
+
+
+# ---- database ------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Create and migrate the database schema (Alembic revisions under migrations/)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    from mgd.migrate import upgrade  # noqa: PLC0415
+
+    upgrade(_app(ctx).config["DATABASE_URL"], revision)
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Migrate the database down to REVISION ('base' removes every table)."""
+    from mgd.migrate import downgrade  # noqa: PLC0415
+
+    downgrade(_app(ctx).config["DATABASE_URL"], revision)
+
+
+# ---- operator records ----------------------------------------------------------------------------------
+
+
+@main.group()
+def records() -> None:
+    """Operator records: companies, interlocutors, billing accounts, lines and tariffs."""
+
+
+@records.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
+@click.pass_context
+def records_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
+    """Import FILE, a JSON records document (docs/records.md).
+
+    All or nothing; importing the same file again changes nothing.
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    with _app(ctx).app_context():
+        report = _import(text, dry_run=dry_run)
+    verb = "would be" if dry_run else "were"
+    for table, counts in report.counts.items():
+        changes = f"{counts.created} {verb} created, {counts.updated} {verb} updated"
+        click.echo(f"{table}: {changes}, {counts.unchanged} unchanged")
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+
+
+def _import(text: str, *, dry_run: bool = False):
+    """Validate and import one document in one transaction: committed whole, or not at all."""
+    from mgd.db import get_session  # noqa: PLC0415
+    from mgd.tenants.records.importer import import_records  # noqa: PLC0415
+    from mgd.tenants.records.validate import RecordsInvalid, parse_document  # noqa: PLC0415
+
+    session = get_session()
+    try:
+        report = import_records(session, parse_document(text))
+    except RecordsInvalid as exc:
+        session.rollback()
+        for error in exc.errors:
+            click.echo(f"error: {error}", err=True)
+        if exc.total > len(exc.errors):
+            click.echo(f"… and {exc.total - len(exc.errors)} more errors", err=True)
+        click.echo(f"Nothing was imported ({exc.total} error(s)).", err=True)
+        raise click.exceptions.Exit(1) from None
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+    return report
+
+
+@main.command()
+@click.option("--companies", default=60, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=1489, show_default=True, help="The same seed always gives the same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has companies.")
+@click.pass_context
+def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool) -> None:
+    """Load realistic demo records and print ready-to-try registration examples."""
+    from mgd.db import get_session  # noqa: PLC0415
+    from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
+    from mgd.tenants.services import has_companies  # noqa: PLC0415
+
+    document = demo_document(companies=companies, seed=seed)
+    with _app(ctx).app_context():
+        if if_empty and has_companies(get_session()):
+            click.echo("The database already has companies: demo data not loaded.")
+            return
+        _import(json.dumps(document))
+    click.echo(f"Loaded {companies} demo companies. Try registering one of these:")
+    for example in registration_examples(document):
+        click.echo(f"\n  [{example.segment} · {example.mix}]")
+        click.echo(f"    fiscal ID: {example.fiscal_id}    email: {example.email}")
+        click.echo(
+            f"    phone: {example.phone}"
+            + (f"    mobile for the code: {example.mobile}" if example.mobile else "")
+        )
+        for kind, iban in example.ibans.items():
+            click.echo(f"    IBAN of the {kind} lines: {iban}")
+
+
+# ---- processes -----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the portal (development server). With no MGD_BROKER_URL, jobs run in this process."""
+    from werkzeug.serving import run_simple  # noqa: PLC0415
+
+    from mgd.jobs import every, start_worker  # noqa: PLC0415
+    from mgd.notify.tasks import relay_outbox  # noqa: PLC0415
+
+    app = _app(ctx)
+    in_process = not app.config["BROKER_URL"]
+    if in_process:
+        worker = start_worker(app)
+        stop_relay = every(30, relay_outbox.send)
+    click.echo(f"MGD portal on http://{host}:{port}/" + ("  (jobs in this process)" if in_process else ""))
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if in_process:
+            stop_relay.set()
+            worker.stop()
+
+
+@main.command()
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--relay-every",
+    default=30,
+    show_default=True,
+    type=click.IntRange(5, 3600),
+    help="Seconds between passes of the outbox relay.",
+)
+@click.pass_context
+def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
+    """Run job workers on MGD_BROKER_URL until stopped (Ctrl-C or SIGTERM)."""
+    from mgd.jobs import every, start_worker  # noqa: PLC0415
+    from mgd.notify.tasks import relay_outbox  # noqa: PLC0415
+
+    app = _app(ctx)
+    if not app.config["BROKER_URL"]:
+        raise click.ClickException("MGD_BROKER_URL is empty: `mgd serve` runs the jobs in-process instead.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    running = start_worker(app, threads)
+    stop_relay = every(relay_every, relay_outbox.send)
+    click.echo(f"worker: {threads} threads on {app.config['BROKER_URL'].split('@')[-1]}")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_relay.set()
+        running.stop()

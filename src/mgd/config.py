@@ -1,0 +1,197 @@
+"""Every setting of the portal, declared once with its type and default.
+
+Settings are read from ``MGD_*`` environment variables over these defaults; explicit overrides (tests, tools)
+win over both. ``load_settings`` refuses unknown, missing or malformed settings with a message naming them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PREFIX = "MGD_"
+
+
+class ConfigError(Exception):
+    """A setting is unknown, missing or malformed; the message names it."""
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected one of true/false, yes/no, on/off, 1/0")
+
+
+def _parse_int(raw: str) -> int:
+    return int(raw.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development", "Where the portal runs.", choices=("development", "production", "testing")),
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Signs sessions and CSRF tokens. Required in production; in development a random key is generated "
+        "once and kept in `instance/secret_key`.",
+        secret=True,
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the database. Empty: a SQLite file `instance/mgd.sqlite3`. Production: "
+        "`postgresql+psycopg://user:password@host/dbname`.",
+    ),
+    Setting(
+        "INSTANCE_PATH",
+        "",
+        "Folder for local state (SQLite file, generated key, dev outboxes). Empty: `./instance`.",
+    ),
+    Setting(
+        "BROKER_URL",
+        "",
+        "Job broker. Empty: an in-process worker (nothing to install). `redis://host:6379/0` or "
+        "`amqp://user:password@host:5672/` for real deployments, with `mgd worker` running the jobs.",
+    ),
+    Setting("SMS_BACKEND", "console", "How SMS leave the portal.", choices=("console", "file", "twilio")),
+    Setting("SMS_FILE", "", "With the `file` SMS backend: the JSON-lines file. Empty: `instance/sms.jsonl`."),
+    Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID (required with the `twilio` SMS backend)."),
+    Setting(
+        "TWILIO_AUTH_TOKEN", "", "Twilio auth token (required with the `twilio` SMS backend).", secret=True
+    ),
+    Setting("TWILIO_FROM", "", "Sender number or alphanumeric sender ID for SMS (required with `twilio`)."),
+    Setting(
+        "TWILIO_BASE_URL",
+        "",
+        "Override of the Twilio API base URL (for a local Twilio-compatible endpoint). Empty: Twilio's own.",
+    ),
+    Setting("MAIL_BACKEND", "console", "How emails leave the portal.", choices=("console", "file", "smtp")),
+    Setting(
+        "MAIL_FILE", "", "With the `file` mail backend: the JSON-lines file. Empty: `instance/mail.jsonl`."
+    ),
+    Setting("SMTP_HOST", "", "SMTP server (required with the `smtp` mail backend)."),
+    Setting("SMTP_PORT", 587, "SMTP port.", parse=_parse_int),
+    Setting("SMTP_USERNAME", "", "SMTP user name; empty means no authentication."),
+    Setting("SMTP_PASSWORD", "", "SMTP password.", secret=True),
+    Setting("SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", parse=_parse_bool),
+    Setting("SMTP_TIMEOUT", 15, "Seconds before an SMTP connection attempt is abandoned.", parse=_parse_int),
+    Setting("MAIL_FROM", "MGD <no-reply@mgd.example>", "The From address of every email."),
+    Setting(
+        "OUTBOX_MAX_ATTEMPTS",
+        6,
+        "Delivery attempts of one SMS or email before it is marked failed.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "OUTBOX_LEASE_SECONDS",
+        300,
+        "A message claimed by a worker that did not finish within this time is offered again by the relay.",
+        parse=_parse_int,
+    ),
+    Setting("DEFAULT_LOCALE", "es", "Language when the visitor has not chosen one.", choices=("es", "en")),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        False,
+        "Send the session cookie over HTTPS only (true in production).",
+        parse=_parse_bool,
+    ),
+    Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    if isinstance(value, str) and setting.parse is not str:
+        try:
+            value = setting.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{setting.name}: {value!r} is not valid ({exc})") from None
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{PREFIX}{setting.name}: {value!r} is not one of {', '.join(setting.choices)}")
+    return value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict:
+    """Every setting (names without the prefix): defaults, then ``MGD_*`` variables, then ``overrides``.
+
+    Raises ``ConfigError`` naming the first unknown, malformed or missing setting.
+    """
+    environ = os.environ if environ is None else environ
+    values = {setting.name: setting.default for setting in SETTINGS}
+    for key, raw in environ.items():
+        if not key.startswith(PREFIX) or key.startswith("MGD_TEST_"):
+            continue
+        name = key.removeprefix(PREFIX)
+        if name not in _BY_NAME:
+            raise ConfigError(f"{key}: unknown setting (see docs/configuration.md)")
+        values[name] = _coerce(_BY_NAME[name], raw)
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME:
+            raise ConfigError(f"{PREFIX}{name}: unknown setting (see docs/configuration.md)")
+        values[name] = _coerce(_BY_NAME[name], value)
+    _fill_paths(values)
+    _check_required(values)
+    return values
+
+
+def _fill_paths(values: dict) -> None:
+    instance = Path(values["INSTANCE_PATH"] or "instance").resolve()
+    values["INSTANCE_PATH"] = str(instance)
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{instance / 'mgd.sqlite3'}"
+    values["SMS_FILE"] = values["SMS_FILE"] or str(instance / "sms.jsonl")
+    values["MAIL_FILE"] = values["MAIL_FILE"] or str(instance / "mail.jsonl")
+    if not values["SECRET_KEY"] and values["ENV"] != "production":
+        values["SECRET_KEY"] = _development_secret(instance)
+
+
+def _development_secret(instance: Path) -> str:
+    """A random key kept in the instance folder, so that development sessions survive a restart."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+_REQUIRED_WITH = {
+    ("SMS_BACKEND", "twilio"): ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"),
+    ("MAIL_BACKEND", "smtp"): ("SMTP_HOST",),
+}
+
+
+def _check_required(values: dict) -> None:
+    if not values["SECRET_KEY"]:
+        raise ConfigError(f"{PREFIX}SECRET_KEY: required when {PREFIX}ENV=production")
+    for (name, choice), required in _REQUIRED_WITH.items():
+        if values[name] != choice:
+            continue
+        for needed in required:
+            if not values[needed]:
+                raise ConfigError(f"{PREFIX}{needed}: required when {PREFIX}{name}={choice}")
+    if values["BROKER_URL"] and not values["BROKER_URL"].startswith(
+        ("redis://", "rediss://", "amqp://", "amqps://")
+    ):
+        raise ConfigError(f"{PREFIX}BROKER_URL: expected empty, redis://… or amqp://…")

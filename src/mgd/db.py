@@ -1,0 +1,188 @@
+"""The database: one engine and session factory per app, the declarative base, and the tenant guard.
+
+A request (or job, or command) gets one session from ``get_session()``; services flush, the edge commits.
+Tenant-owned rows can only be queried once a tenant is set on the session (``set_tenant``) or inside an
+explicit, logged operator scope (``operator_scope``): a query without either raises ``TenantScopeError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask, current_app, g
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    false,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: 64-bit keys on PostgreSQL; SQLite only auto-increments a plain INTEGER primary key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TenantOwned:
+    """Mixin of every table that belongs to one company: the guard scopes all its queries."""
+
+    tenant_id: Mapped[int] = mapped_column(BigId, ForeignKey("companies.id", ondelete="CASCADE"))
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned class was queried with no tenant set and outside an operator scope."""
+
+
+def set_tenant(session: Session, tenant_id: int) -> None:
+    """Scope every later query of tenant-owned classes in ``session`` to one company."""
+    session.info["tenant_id"] = tenant_id
+
+
+@contextmanager
+def operator_scope(session: Session, reason: str) -> Iterator[Session]:
+    """Let the operator's own tools (records import, demo, back office) read across tenants, logged."""
+    log.info("operator scope opened: %s", reason)
+    previous = session.info.get("operator_scope")
+    session.info["operator_scope"] = reason
+    try:
+        yield session
+    finally:
+        session.info["operator_scope"] = previous
+
+
+def _is_tenant_owned(mapper) -> bool:
+    return issubclass(mapper.class_, TenantOwned)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
+        return
+    if state.session.info.get("operator_scope"):
+        return
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None:
+        if any(_is_tenant_owned(mapper) for mapper in state.all_mappers):
+            names = sorted(m.class_.__name__ for m in state.all_mappers if _is_tenant_owned(m))
+            raise TenantScopeError(f"query of {', '.join(names)} with no tenant set")
+        # Tenant-owned entities reached through joins or relationships yield nothing rather than leak.
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantOwned, lambda cls: false(), include_aliases=True)
+        )
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@dataclass
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with the per-backend settings the portal relies on (SQLite: foreign keys, transactions)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        _make_sqlite_transactional(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT and deferred BEGIN; SQLAlchemy documents this fix.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["mgd.db"] = Database(engine, sessionmaker(engine, expire_on_commit=False))
+    app.teardown_appcontext(_close_session)
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["mgd.db"]
+
+
+def get_session() -> Session:
+    """The session of the current app context (request, job or command), created on first use."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

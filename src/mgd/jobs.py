@@ -1,0 +1,112 @@
+"""Background jobs on dramatiq: the broker chosen by settings, actors bound to it, and the workers.
+
+``MGD_BROKER_URL`` empty: an in-memory broker served by an in-process worker (``make run`` needs nothing
+installed). ``redis://…`` or ``amqp://…``: the real broker, served by ``mgd worker`` processes.
+Each message is processed inside an app context of the app that configured the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+# Actors are declared at import time, before any app exists: they start on this placeholder and are moved
+# to the configured broker by ``init_app``. Without it dramatiq would invent a RabbitMQ broker on import.
+_placeholder = StubBroker()
+_actors: list[dramatiq.Actor] = []
+
+
+def actor(**options) -> Callable[[Callable], dramatiq.Actor]:
+    """Declare a dramatiq actor of the portal (take ids and primitives; be safe to run twice)."""
+
+    def declare(fn: Callable) -> dramatiq.Actor:
+        declared = dramatiq.actor(fn, broker=_placeholder, **options)
+        _actors.append(declared)
+        return declared
+
+    return declare
+
+
+class AppContext(Middleware):
+    """Runs every message inside an app context, so actors use the app's settings and database session."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._local = threading.local()
+
+    def before_process_message(self, broker, message) -> None:
+        context = self.app.app_context()
+        context.push()
+        self._local.context = context
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        context = getattr(self._local, "context", None)
+        if context is not None:
+            self._local.context = None
+            context.pop()
+
+    after_skip_message = after_process_message
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    if url.startswith(("redis://", "rediss://")):
+        return RedisBroker(url=url)
+    if url.startswith(("amqp://", "amqps://")):
+        return RabbitmqBroker(url=url)
+    return StubBroker()
+
+
+def bind_actors(broker: dramatiq.Broker) -> None:
+    """Make ``broker`` the one every portal actor sends to and is served from."""
+    dramatiq.set_broker(broker)
+    for declared in _actors:
+        declared.broker = broker
+        broker.declare_actor(declared)
+
+
+def init_app(app: Flask) -> None:
+    # Import the modules that declare actors, so that every actor is bound below.
+    import mgd.notify.tasks  # noqa: F401, PLC0415
+
+    broker = make_broker(app.config["BROKER_URL"])
+    broker.add_middleware(AppContext(app))
+    app.extensions["mgd.broker"] = broker
+    bind_actors(broker)
+
+
+def broker_of(app: Flask) -> dramatiq.Broker:
+    return app.extensions["mgd.broker"]
+
+
+def start_worker(app: Flask, threads: int = 2) -> dramatiq.Worker:
+    """Start worker threads on the app's broker in this process; call ``stop()`` on the result to end them."""
+    worker = dramatiq.Worker(broker_of(app), worker_threads=threads, worker_timeout=200)
+    worker.start()
+    log.info("dramatiq worker started with %d threads on %s", threads, type(broker_of(app)).__name__)
+    return worker
+
+
+def every(seconds: float, task: Callable[[], object]) -> threading.Event:
+    """Call ``task`` now and every ``seconds`` on a daemon thread until the returned event is set."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                task()
+            except Exception:
+                log.exception("periodic task %s failed", getattr(task, "__name__", task))
+            stop.wait(seconds)
+
+    threading.Thread(target=loop, name="mgd-every", daemon=True).start()
+    return stop

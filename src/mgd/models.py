@@ -1,0 +1,6 @@
+"""Every model module, imported in one place so that the metadata (Alembic, tests) knows every table."""
+
+
+def import_all() -> None:
+    import mgd.notify.models  # noqa: PLC0415
+    import mgd.tenants.models  # noqa: F401, PLC0415

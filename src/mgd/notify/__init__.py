@@ -1,0 +1,1 @@
+"""Notifications: the outbox, the SMS and mail senders, and the actor that delivers them."""

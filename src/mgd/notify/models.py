@@ -1,0 +1,38 @@
+"""The outbox: every SMS and email, written in the transaction of the change that causes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Enum, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mgd.db import Base, BigId, Timestamped, UTCDateTime
+
+CHANNELS = ("sms", "email")
+STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxMessage(Timestamped, Base):
+    """One SMS or email. ``pending`` → ``sending`` (claimed by a worker) → ``sent`` or ``failed``."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_created_at", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(
+        Enum(*CHANNELS, name="channel", native_enum=False, create_constraint=True)
+    )
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        Enum(*STATUSES, name="outbox_status", native_enum=False, create_constraint=True), default="pending"
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_ref: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

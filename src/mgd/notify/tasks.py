@@ -1,0 +1,51 @@
+"""Actors that deliver the outbox: one message by id, and the relay that offers stale messages again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dramatiq
+from flask import current_app
+
+from mgd.db import get_session
+from mgd.jobs import actor
+from mgd.notify.models import OutboxMessage
+from mgd.notify.services import Outcome, claim_message, retry_delay, send_claimed, stale_message_ids
+
+
+@actor(queue_name="outbox", max_retries=12, min_backoff=2_000, max_backoff=600_000)
+def deliver_message(message_id: int) -> str:
+    """Send one outbox message. Safe to run twice: a message sent, failed for good or in flight is skipped."""
+    config = current_app.config
+    session = get_session()
+    if not claim_message(session, message_id, timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])):
+        session.rollback()
+        return Outcome.SKIPPED
+    session.commit()
+    outcome = send_claimed(
+        session,
+        message_id,
+        sms=current_app.extensions["mgd.sms"],
+        mail=current_app.extensions["mgd.mail"],
+        max_attempts=config["OUTBOX_MAX_ATTEMPTS"],
+    )
+    session.commit()
+    if outcome is Outcome.RETRY:
+        attempts = session.get(OutboxMessage, message_id).attempts
+        delay_ms = int(retry_delay(attempts).total_seconds() * 1000)
+        raise dramatiq.Retry(f"outbox message {message_id} will be tried again", delay=delay_ms)
+    return outcome
+
+
+@actor(queue_name="outbox", max_retries=0)
+def relay_outbox() -> int:
+    """Enqueue delivery of messages left pending (a lost enqueue) or claimed by a worker that died."""
+    config = current_app.config
+    session = get_session()
+    ids = stale_message_ids(
+        session, pending_for=timedelta(seconds=60), lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
+    )
+    session.rollback()
+    for message_id in ids:
+        deliver_message.send(message_id)
+    return len(ids)

@@ -1,0 +1,1 @@
+"""Companies (the tenants) and the operator records that belong to them."""

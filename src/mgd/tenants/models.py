@@ -1,0 +1,109 @@
+"""Operator records: companies (the tenants), their interlocutors, billing accounts and lines, and tariffs.
+
+Companies are the tenants; every other table here but ``tariffs`` (a shared catalogue) is tenant-owned, with
+unique keys that lead with ``tenant_id`` so they can become distribution keys.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from sqlalchemy import Enum, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mgd.db import Base, BigId, TenantOwned, Timestamped
+
+SEGMENTS = ("pyme", "mediana", "grandes_clientes")
+LINE_KINDS = ("fixed", "mobile")
+PRODUCTS = ("fixed", "mobile", "convergent")
+LINE_STATUSES = ("active", "suspended", "cancelled")
+
+
+def _choice(name: str, values: tuple[str, ...]) -> Enum:
+    return Enum(*values, name=name, native_enum=False, create_constraint=True, length=20)
+
+
+def new_public_ref() -> str:
+    """An opaque, unguessable reference for URLs (the fiscal ID never appears in one)."""
+    return secrets.token_urlsafe(12)
+
+
+class Tariff(Timestamped, Base):
+    __tablename__ = "tariffs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    family: Mapped[str] = mapped_column(_choice("family", PRODUCTS))
+    monthly_fee_eur: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    data_gb: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    voice_minutes: Mapped[int | None]
+
+
+class Company(Timestamped, Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_ref: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_ref)
+    fiscal_id: Mapped[str] = mapped_column(String(12), unique=True)
+    fiscal_id_kind: Mapped[str] = mapped_column(_choice("fiscal_id_kind", ("cif", "nif", "nie")))
+    name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str] = mapped_column(_choice("segment", SEGMENTS))
+
+    interlocutors: Mapped[list[Interlocutor]] = relationship(back_populates="company", passive_deletes=True)
+    billing_accounts: Mapped[list[BillingAccount]] = relationship(
+        back_populates="company", passive_deletes=True
+    )
+    lines: Mapped[list[Line]] = relationship(back_populates="company", passive_deletes=True)
+
+
+class Interlocutor(TenantOwned, Timestamped, Base):
+    """A person the operator knows as a contact of the company; registration checks emails against these."""
+
+    __tablename__ = "interlocutors"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(16))
+
+    company: Mapped[Company] = relationship(back_populates="interlocutors")
+
+
+class BillingAccount(TenantOwned, Timestamped, Base):
+    """Where the company's fixed or mobile lines are paid: the IBAN registration asks for."""
+
+    __tablename__ = "billing_accounts"
+    __table_args__ = (UniqueConstraint("tenant_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(_choice("billing_kind", LINE_KINDS))
+    iban: Mapped[str] = mapped_column(String(34))
+
+    company: Mapped[Company] = relationship(back_populates="billing_accounts")
+
+
+class Line(TenantOwned, Timestamped, Base):
+    __tablename__ = "lines"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_lines_tenant_id_kind", "tenant_id", "kind"),
+        Index("ix_lines_number", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(_choice("line_kind", LINE_KINDS))
+    product: Mapped[str] = mapped_column(_choice("product", PRODUCTS))
+    status: Mapped[str] = mapped_column(_choice("line_status", LINE_STATUSES), default="active")
+    tariff_id: Mapped[int] = mapped_column(BigId, ForeignKey("tariffs.id", ondelete="RESTRICT"), index=True)
+    billing_account_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("billing_accounts.id", ondelete="RESTRICT"), index=True
+    )
+
+    company: Mapped[Company] = relationship(back_populates="lines")
+    tariff: Mapped[Tariff] = relationship()
+    billing_account: Mapped[BillingAccount] = relationship()

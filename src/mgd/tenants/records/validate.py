@@ -1,0 +1,359 @@
+"""Reading and checking an operator records document before anything is written.
+
+``parse_document`` turns the JSON text into validated, normalised records, or raises ``RecordsInvalid`` with
+every problem found, each naming its place (``companies[3].lines[12].number``), the value and the rule.
+Checks that need the database (tariffs and billing accounts already stored, numbers owned by another company)
+are made by the writer, with the same kind of error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_fiscal_id, normalize_iban, normalize_phone
+from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS, SEGMENTS
+
+MAX_ERRORS = 200
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+_KINDS_OF_PRODUCT = {"fixed": {"fixed"}, "mobile": {"mobile"}, "convergent": {"fixed", "mobile"}}
+
+
+@dataclass(frozen=True)
+class RecordError:
+    path: str
+    value: Any
+    rule: str
+
+    def __str__(self) -> str:
+        shown = json.dumps(self.value, ensure_ascii=False, default=str)
+        if len(shown) > 60:
+            shown = shown[:57] + "…"
+        return f"{self.path}: {shown} — {self.rule}"
+
+
+class RecordsInvalid(Exception):
+    """The document breaks one or more rules; ``errors`` lists them (at most ``MAX_ERRORS``)."""
+
+    def __init__(self, errors: list[RecordError], total: int | None = None) -> None:
+        super().__init__(f"{total or len(errors)} error(s) in the records")
+        self.errors = errors
+        self.total = total or len(errors)
+
+
+@dataclass(slots=True)
+class TariffRecord:
+    code: str
+    name: str
+    family: str
+    monthly_fee_eur: Decimal
+    data_gb: Decimal | None
+    voice_minutes: int | None
+
+
+@dataclass(slots=True)
+class LineRecord:
+    path: str
+    number: str
+    kind: str
+    product: str
+    tariff: str
+    billing_account: str
+    status: str
+
+
+@dataclass(slots=True)
+class CompanyRecord:
+    path: str
+    fiscal_id: str
+    fiscal_id_kind: str
+    name: str
+    segment: str
+    interlocutors: list[dict] = field(default_factory=list)  # name, email, phone
+    billing_accounts: list[dict] = field(default_factory=list)  # ref, kind, iban
+    lines: list[LineRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Records:
+    tariffs: list[TariffRecord]
+    companies: list[CompanyRecord]
+
+
+class _Checker:
+    """Collects errors while reading; each ``field`` call returns the cleaned value or None."""
+
+    def __init__(self) -> None:
+        self.errors: list[RecordError] = []
+        self.total = 0
+
+    def error(self, path: str, value: Any, rule: str) -> None:
+        self.total += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RecordError(path, value, rule))
+
+    def obj(self, value: Any, path: str, required: set[str], optional: set[str] = frozenset()) -> bool:
+        if not isinstance(value, dict):
+            self.error(path, value, "must be an object")
+            return False
+        for name in sorted(required - value.keys()):
+            self.error(f"{path}.{name}", None, "is required")
+        for name in sorted(value.keys() - required - optional):
+            self.error(f"{path}.{name}", value[name], "is not a known field")
+        return True
+
+    def items(self, container: dict, name: str, path: str) -> list:
+        value = container.get(name, [])
+        if not isinstance(value, list):
+            self.error(f"{path}.{name}" if path else name, value, "must be a list")
+            return []
+        return value
+
+    def text(self, record: dict, name: str, path: str, max_len: int, optional: bool = False) -> str | None:
+        value = record.get(name)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            if name in record:
+                self.error(f"{path}.{name}", value, "must be a non-empty text")
+            return None
+        value = " ".join(value.split())
+        if len(value) > max_len:
+            self.error(f"{path}.{name}", value, f"must be at most {max_len} characters")
+            return None
+        return value
+
+    def choice(self, record: dict, name: str, path: str, choices: tuple[str, ...]) -> str | None:
+        value = record.get(name)
+        if value not in choices:
+            if name in record:
+                self.error(f"{path}.{name}", value, f"must be one of {', '.join(choices)}")
+            return None
+        return value
+
+    def identifier(self, record: dict, name: str, path: str, normalize: Callable[[str], Any]) -> Any:
+        value = record.get(name)
+        if not isinstance(value, str):
+            if name in record:
+                self.error(f"{path}.{name}", value, "must be a text")
+            return None
+        try:
+            return normalize(value)
+        except InvalidIdentifier as exc:
+            self.error(f"{path}.{name}", value, str(exc))
+            return None
+
+    def number(self, record: dict, name: str, path: str, places: int, maximum: int) -> Decimal | None:
+        value = record.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            if name in record and value is not None:
+                self.error(f"{path}.{name}", value, "must be a number")
+            return None
+        try:
+            exact = Decimal(value)
+            if exact < 0 or exact >= maximum:
+                self.error(f"{path}.{name}", value, f"must be between 0 and {maximum}")
+                return None
+            if exact != exact.quantize(Decimal(1).scaleb(-places)):
+                self.error(f"{path}.{name}", value, f"must have at most {places} decimals")
+                return None
+        except InvalidOperation:
+            self.error(f"{path}.{name}", value, "must be a number")
+            return None
+        return exact
+
+
+def parse_document(text: str) -> Records:
+    """Validate a whole records document; raise ``RecordsInvalid`` listing every problem."""
+    check = _Checker()
+    try:
+        document = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        place = f"line {exc.lineno}, column {exc.colno}"
+        raise RecordsInvalid([RecordError(place, None, f"not JSON: {exc.msg}")]) from None
+    if not check.obj(document, "document", set(), {"tariffs", "companies"}):
+        raise RecordsInvalid(check.errors)
+    tariffs = _tariffs(check, check.items(document, "tariffs", ""))
+    companies = _companies(check, check.items(document, "companies", ""), {t.code: t for t in tariffs})
+    if check.total:
+        raise RecordsInvalid(check.errors, check.total)
+    return Records(tariffs, companies)
+
+
+def _tariffs(check: _Checker, items: list) -> list[TariffRecord]:
+    seen: dict[str, str] = {}
+    result = []
+    for index, raw in enumerate(items):
+        path = f"tariffs[{index}]"
+        if not check.obj(
+            raw, path, {"code", "name", "family", "monthly_fee_eur"}, {"data_gb", "voice_minutes"}
+        ):
+            continue
+        code = raw.get("code")
+        if not isinstance(code, str) or not _CODE.fullmatch(code):
+            check.error(f"{path}.code", code, "must be 1-40 letters, digits, '.', '_' or '-'")
+            code = None
+        elif code in seen:
+            check.error(f"{path}.code", code, f"repeats {seen[code]}.code")
+            code = None
+        else:
+            seen[code] = path
+        name = check.text(raw, "name", path, 120)
+        family = check.choice(raw, "family", path, PRODUCTS)
+        fee = check.number(raw, "monthly_fee_eur", path, 2, 10**8)
+        data_gb = check.number(raw, "data_gb", path, 2, 10**6)
+        minutes = check.number(raw, "voice_minutes", path, 0, 10**7)
+        if None not in (code, name, family, fee):
+            result.append(
+                TariffRecord(code, name, family, fee, data_gb, None if minutes is None else int(minutes))
+            )
+    return result
+
+
+def _companies(check: _Checker, items: list, tariffs: dict[str, TariffRecord]) -> list[CompanyRecord]:
+    fiscal_ids: dict[str, str] = {}
+    numbers: dict[str, str] = {}
+    result = []
+    for index, raw in enumerate(items):
+        path = f"companies[{index}]"
+        if not check.obj(
+            raw, path, {"fiscal_id", "name", "segment"}, {"interlocutors", "billing_accounts", "lines"}
+        ):
+            continue
+        fiscal = check.identifier(raw, "fiscal_id", path, normalize_fiscal_id)
+        if fiscal is not None:
+            if fiscal.value in fiscal_ids:
+                check.error(
+                    f"{path}.fiscal_id", raw["fiscal_id"], f"repeats {fiscal_ids[fiscal.value]}.fiscal_id"
+                )
+            fiscal_ids.setdefault(fiscal.value, path)
+        name = check.text(raw, "name", path, 200)
+        segment = check.choice(raw, "segment", path, SEGMENTS)
+        company = CompanyRecord(
+            path, fiscal.value if fiscal else "", fiscal.kind if fiscal else "", name, segment
+        )
+        company.interlocutors = _interlocutors(check, check.items(raw, "interlocutors", path), path)
+        company.billing_accounts = _billing_accounts(check, check.items(raw, "billing_accounts", path), path)
+        kinds = {account["ref"]: account["kind"] for account in company.billing_accounts}
+        company.lines = _lines(
+            check,
+            items=check.items(raw, "lines", path),
+            company_path=path,
+            tariffs=tariffs,
+            account_kinds=kinds,
+            numbers=numbers,
+        )
+        result.append(company)
+    return result
+
+
+def _interlocutors(check: _Checker, items: list, company_path: str) -> list[dict]:
+    seen: dict[str, str] = {}
+    result = []
+    for index, raw in enumerate(items):
+        path = f"{company_path}.interlocutors[{index}]"
+        if not check.obj(raw, path, {"name", "email"}, {"phone"}):
+            continue
+        name = check.text(raw, "name", path, 200)
+        email = check.identifier(raw, "email", path, _normalize_email)
+        phone = (
+            check.identifier(raw, "phone", path, normalize_phone) if raw.get("phone") is not None else None
+        )
+        if email in seen:
+            check.error(f"{path}.email", raw["email"], f"repeats {seen[email]}.email")
+            continue
+        if email:
+            seen[email] = path
+        if name and email and (phone is not None or raw.get("phone") is None):
+            result.append({"name": name, "email": email, "phone": phone.e164 if phone else None})
+    return result
+
+
+def _normalize_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidIdentifier(f"not a valid email address ({exc})") from None
+
+
+def _billing_accounts(check: _Checker, items: list, company_path: str) -> list[dict]:
+    seen: dict[str, str] = {}
+    result = []
+    for index, raw in enumerate(items):
+        path = f"{company_path}.billing_accounts[{index}]"
+        if not check.obj(raw, path, {"ref", "kind", "iban"}):
+            continue
+        ref = check.text(raw, "ref", path, 40)
+        kind = check.choice(raw, "kind", path, LINE_KINDS)
+        iban = check.identifier(raw, "iban", path, normalize_iban)
+        if ref in seen:
+            check.error(f"{path}.ref", ref, f"repeats {seen[ref]}.ref")
+            continue
+        if ref:
+            seen[ref] = path
+        if ref and kind and iban:
+            result.append({"ref": ref, "kind": kind, "iban": iban})
+    return result
+
+
+def _lines(
+    check: _Checker,
+    *,
+    items: list,
+    company_path: str,
+    tariffs: dict[str, TariffRecord],
+    account_kinds: dict[str, str],
+    numbers: dict[str, str],
+) -> list[LineRecord]:
+    result = []
+    for index, raw in enumerate(items):
+        path = f"{company_path}.lines[{index}]"
+        if not check.obj(raw, path, {"number", "kind", "product", "tariff", "billing_account"}, {"status"}):
+            continue
+        phone = check.identifier(raw, "number", path, normalize_phone)
+        kind = check.choice(raw, "kind", path, LINE_KINDS)
+        product = check.choice(raw, "product", path, PRODUCTS)
+        status = check.choice(raw, "status", path, LINE_STATUSES) if "status" in raw else "active"
+        tariff = raw.get("tariff")
+        account = raw.get("billing_account")
+        ok = None not in (phone, kind, product, status)
+        if phone is not None:
+            if phone.e164 in numbers:
+                check.error(f"{path}.number", raw["number"], f"repeats {numbers[phone.e164]}.number")
+                ok = False
+            numbers.setdefault(phone.e164, path)
+            if kind and phone.kind != kind:
+                check.error(f"{path}.kind", kind, f"{raw['number']} is a {phone.kind} number")
+                ok = False
+        if kind and product and kind not in _KINDS_OF_PRODUCT[product]:
+            check.error(f"{path}.product", product, f"a {kind} line cannot belong to a {product} product")
+            ok = False
+        if not isinstance(tariff, str) or not tariff:
+            check.error(f"{path}.tariff", tariff, "must be a tariff code")
+            ok = False
+        elif tariff in tariffs and product and tariffs[tariff].family != product:
+            check.error(
+                f"{path}.tariff", tariff, f"is a {tariffs[tariff].family} tariff, the line is {product}"
+            )
+            ok = False
+        if not isinstance(account, str) or not account:
+            check.error(
+                f"{path}.billing_account", account, "must be the ref of one of the company's billing accounts"
+            )
+            ok = False
+        elif account in account_kinds and kind and account_kinds[account] != kind:
+            check.error(
+                f"{path}.billing_account",
+                account,
+                f"is a {account_kinds[account]} account, the line is {kind}",
+            )
+            ok = False
+        if ok:
+            result.append(LineRecord(path, phone.e164, kind, product, tariff, account, status))
+    return result

@@ -1,0 +1,78 @@
+"""The web shell: cookies, CSRF, languages, security headers, error pages, blueprints and page context."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, render_template, request, session
+from werkzeug.exceptions import HTTPException
+
+from mgd.extensions import babel, csrf
+
+LOCALES = ("es", "en")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def init_app(app: Flask) -> None:
+    _configure_flask(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Madrid")
+    app.after_request(_add_security_headers)
+    _register_error_pages(app)
+    _register_blueprints(app)
+
+
+def _configure_flask(app: Flask) -> None:
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
+        BABEL_DEFAULT_LOCALE=app.config["DEFAULT_LOCALE"],
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        TESTING=app.config["ENV"] == "testing",
+    )
+
+
+def select_locale() -> str:
+    """The visitor's choice, else the browser's preference among ours, else the default (Spanish)."""
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
+
+
+def _add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    response.vary.add("Accept-Language")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(error: HTTPException):
+        return render_template("errors/error.html", error=error), error.code
+
+    def render_internal_error(_error: Exception):
+        return render_template("errors/error.html", error=None), 500
+
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(500, render_internal_error)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from mgd.portal.services import help_status  # noqa: PLC0415
+    from mgd.portal.views import bp as portal  # noqa: PLC0415
+
+    app.register_blueprint(portal)
+    app.context_processor(lambda: {"help": help_status(app.config["HELP_PHONE"]), "locales": LOCALES})
