@@ -125,7 +125,9 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
             raise TenantScopeError(f"query of {', '.join(names)} with no tenant set")
         # Tenant-owned entities reached through joins or relationships yield nothing rather than leak.
         state.statement = state.statement.options(
-            with_loader_criteria(TenantOwned, lambda cls: false(), include_aliases=True)
+            with_loader_criteria(
+                TenantOwned, lambda cls: false(), include_aliases=True, propagate_to_loaders=False
+            )
         )
         return
     state.statement = state.statement.options(

@@ -36,8 +36,8 @@ def _reason(exc: ValidationError, what: str) -> str:
 
 
 def normalize_fiscal_id(raw: str) -> FiscalId:
-    """A CIF, DNI-NIF or NIE (optional ``ES`` prefix, spaces and dashes) in its compact upper-case form."""
-    compact = nif.compact(raw or "")
+    """A CIF, DNI-NIF or NIE (optional ``ES`` prefix, spaces, dots, dashes) in compact upper-case form."""
+    compact = nif.compact((raw or "").replace(".", ""))
     if not compact:
         raise InvalidIdentifier("a fiscal ID (CIF, NIF or NIE) is required")
     first = compact[0]

@@ -32,7 +32,10 @@ class RecordError:
     rule: str
 
     def __str__(self) -> str:
-        shown = json.dumps(self.value, ensure_ascii=False, default=str)
+        value = self.value
+        shown = (
+            str(value) if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False, default=str)
+        )
         if len(shown) > 60:
             shown = shown[:57] + "…"
         return f"{self.path}: {shown} — {self.rule}"

@@ -1,0 +1,111 @@
+"""Fixtures: one migrated database per run (SQLite, or PostgreSQL from MGD_TEST_DATABASE_URL), one app,
+and a session per test inside a transaction that is rolled back afterwards."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from mgd import create_app
+from mgd.db import database, get_session, make_engine
+from mgd.migrate import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config):
+    if IN_CI and not os.environ.get("MGD_TEST_DATABASE_URL"):
+        raise pytest.UsageError("CI=true but MGD_TEST_DATABASE_URL is not set: CI must test on PostgreSQL")
+    if IN_CI and not os.environ.get("MGD_TEST_BROKER_URL"):
+        raise pytest.UsageError("CI=true but MGD_TEST_BROKER_URL is not set: CI must test the real brokers")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh database for this run: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
+    base = os.environ.get("MGD_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    schema = f"mgd_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def settings(tmp: Path, database_url: str, **more) -> dict:
+    return {
+        "ENV": "testing",
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp),
+        "SMS_BACKEND": "file",
+        "MAIL_BACKEND": "file",
+        **more,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    upgrade(database_url)
+    app = create_app(settings(tmp_path_factory.mktemp("instance"), database_url))
+    yield app
+    database(app).engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    """The session of this test's app context, inside a transaction that is rolled back at the end.
+
+    Commits made by the code under test (views, actors, commands) only release a savepoint.
+    """
+    db = database(app)
+    connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.sessions
+    db.sessions = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        with app.app_context():
+            yield get_session()
+    finally:
+        db.sessions = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox_files(app):
+    """The SMS and mail files of the file senders, emptied before the test."""
+    paths = Path(app.config["SMS_FILE"]), Path(app.config["MAIL_FILE"])
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return paths
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token from a page, as a browser would read it from the form."""
+    match = CSRF.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)

@@ -1,0 +1,107 @@
+import random
+
+import phonenumbers
+import pytest
+
+from mgd.tenants.identifiers import (
+    InvalidIdentifier,
+    _parse_phone,
+    normalize_fiscal_id,
+    normalize_iban,
+    normalize_phone,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "kind"),
+    [
+        ("B12345674", "B12345674", "cif"),
+        ("es-b 1234567-4", "B12345674", "cif"),
+        ("ESB12345674", "B12345674", "cif"),
+        ("12345678Z", "12345678Z", "nif"),
+        ("12.345.678-z", "12345678Z", "nif"),
+        ("X1234567L", "X1234567L", "nie"),
+        ("y-1234567-x", "Y1234567X", "nie"),
+    ],
+)
+def test_fiscal_ids_are_normalised(raw, value, kind):
+    fiscal = normalize_fiscal_id(raw)
+    assert (fiscal.value, fiscal.kind) == (value, kind)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("B12345675", "check digit of this CIF"),
+        ("12345678A", "check digit of this NIF"),
+        ("X1234567A", "check digit of this NIE"),
+        ("B123", "does not have this many characters"),
+        ("", "is required"),
+        ("hello world", "not"),
+    ],
+)
+def test_bad_fiscal_ids_say_why(raw, reason):
+    with pytest.raises(InvalidIdentifier, match=reason):
+        normalize_fiscal_id(raw)
+
+
+def test_iban_is_compacted_and_checked():
+    assert normalize_iban("es91 2100 0418 4502 0005 1332") == "ES9121000418450200051332"
+    assert normalize_iban("DE89 3704 0044 0532 0130 00") == "DE89370400440532013000"
+    with pytest.raises(InvalidIdentifier, match="check digit of this IBAN"):
+        normalize_iban("ES9221000418450200051332")
+
+
+def test_spanish_ccc_becomes_its_iban():
+    assert normalize_iban("2100-0418-45-0200051332") == "ES9121000418450200051332"
+    with pytest.raises(InvalidIdentifier, match="Spanish account number"):
+        normalize_iban("21000418460200051332")
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164", "kind"),
+    [
+        ("612 34 56 78", "+34612345678", "mobile"),
+        ("+34 612-345-678", "+34612345678", "mobile"),
+        ("0034612345678", "+34612345678", "mobile"),
+        ("91 123 45 67", "+34911234567", "fixed"),
+        ("(+34) 976 12 34 56", "+34976123456", "fixed"),
+    ],
+)
+def test_phone_numbers_become_e164_with_their_kind(raw, e164, kind):
+    phone = normalize_phone(raw)
+    assert (phone.e164, phone.kind) == (e164, kind)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "required"),
+        ("12345", "not a Spanish fixed or mobile number|not a phone number"),
+        ("+44 20 7946 0958", "only Spanish numbers"),
+        ("900 123 456", "not a Spanish fixed or mobile number"),
+        ("phone", "not a phone number"),
+    ],
+)
+def test_bad_phone_numbers_say_why(raw, reason):
+    with pytest.raises(InvalidIdentifier, match=reason):
+        normalize_phone(raw)
+
+
+def test_fast_path_agrees_with_a_full_parse():
+    """The nine-digit shortcut must classify every number exactly as phonenumbers does."""
+    rng = random.Random(7)
+    for _ in range(20_000):
+        national = f"{rng.choice('6789')}{rng.randrange(10**8):08d}"
+        try:
+            slow = _parse_phone(national)
+        except InvalidIdentifier:
+            slow = None
+        try:
+            fast = normalize_phone(national)
+        except InvalidIdentifier:
+            fast = None
+        assert fast == slow, national
+        if slow is not None:
+            parsed = phonenumbers.parse(national, "ES")
+            assert phonenumbers.is_valid_number(parsed)
