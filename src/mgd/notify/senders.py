@@ -138,10 +138,10 @@ class SmtpSender:
         message["To"] = mail.to
         message["Subject"] = mail.subject
         message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2].strip("> ") or None)
-        message["Content-Language"] = "es"
         message.set_content(mail.text)
         if mail.html:
             message.add_alternative(mail.html, subtype="html")
+        message["Content-Language"] = "es"  # after the body: set_content drops Content-* headers
         return message
 
     def send_mail(self, mail: Mail) -> str:

@@ -1,0 +1,146 @@
+"""The outbox: written in the caller's transaction, handed to the broker on commit, delivered once."""
+
+import json
+from datetime import timedelta
+
+import dramatiq
+import pytest
+from sqlalchemy import select
+
+from mgd.db import utcnow
+from mgd.jobs import broker_of
+from mgd.notify.models import OutboxMessage
+from mgd.notify.senders import DeliveryError, Mail
+from mgd.notify.services import Outcome, queue_mail, queue_sms, stale_message_ids
+from mgd.notify.tasks import deliver_message, relay_outbox
+
+
+@pytest.fixture
+def broker(app):
+    broker = broker_of(app)
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+def enqueued_ids(broker) -> list[int]:
+    queue = broker.queues["outbox"]
+    return [json.loads(raw)["args"][0] for raw in list(queue.queue)]
+
+
+class FailingSender:
+    def __init__(self, permanent: bool = False) -> None:
+        self.permanent, self.calls = permanent, 0
+
+    def send_sms(self, to, body):
+        self.calls += 1
+        raise DeliveryError("provider said no", permanent=self.permanent)
+
+
+@pytest.fixture
+def failing_sms(app):
+    original = app.extensions["mgd.sms"]
+    app.extensions["mgd.sms"] = sender = FailingSender()
+    yield sender
+    app.extensions["mgd.sms"] = original
+
+
+def read_lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_messages_are_handed_over_only_after_commit(db_session, broker):
+    message = queue_sms(db_session, "+34612345678", "Tu código es 123456")
+    assert enqueued_ids(broker) == []
+    db_session.commit()
+    assert enqueued_ids(broker) == [message.id]
+
+
+def test_rolled_back_messages_are_never_handed_over(db_session, broker):
+    queue_sms(db_session, "+34612345678", "never")
+    db_session.rollback()
+    db_session.commit()
+    assert enqueued_ids(broker) == []
+    assert db_session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_an_sms_is_delivered_once_however_often_the_job_runs(db_session, broker, outbox_files):
+    sms_file, _ = outbox_files
+    message = queue_sms(db_session, "+34612345678", "Tu código es 123456")
+    db_session.commit()
+    assert deliver_message(message.id) == Outcome.SENT
+    assert deliver_message(message.id) == Outcome.SKIPPED
+    assert [(r["to"], r["body"]) for r in read_lines(sms_file)] == [("+34612345678", "Tu código es 123456")]
+    db_session.refresh(message)
+    assert (message.status, message.attempts, message.provider_ref) == ("sent", 1, "file")
+    assert message.sent_at is not None
+
+
+def test_an_email_keeps_text_and_html(db_session, broker, outbox_files):
+    _, mail_file = outbox_files
+    message = queue_mail(db_session, Mail("ana@example.es", "Bienvenida", "Hola", "<p>Hola</p>"))
+    db_session.commit()
+    deliver_message(message.id)
+    assert read_lines(mail_file)[0] | {"time": None} == {
+        "to": "ana@example.es", "subject": "Bienvenida", "text": "Hola", "html": "<p>Hola</p>", "time": None,
+    }
+
+
+def test_a_failure_is_recorded_and_retried_with_backoff(db_session, broker, failing_sms):
+    message = queue_sms(db_session, "+34612345678", "x")
+    db_session.commit()
+    with pytest.raises(dramatiq.Retry) as retry:
+        deliver_message(message.id)
+    assert retry.value.delay == 5_000
+    db_session.refresh(message)
+    assert (message.status, message.attempts, message.last_error) == ("pending", 1, "provider said no")
+    assert message.next_attempt_at > utcnow() + timedelta(seconds=4)
+
+
+def test_a_message_fails_for_good_after_the_last_attempt(app, db_session, broker, failing_sms):
+    message = queue_sms(db_session, "+34612345678", "x")
+    db_session.commit()
+    for _ in range(app.config["OUTBOX_MAX_ATTEMPTS"] - 1):
+        with pytest.raises(dramatiq.Retry):
+            deliver_message(message.id)
+    assert deliver_message(message.id) == Outcome.FAILED
+    assert deliver_message(message.id) == Outcome.SKIPPED
+    assert failing_sms.calls == app.config["OUTBOX_MAX_ATTEMPTS"]
+    db_session.refresh(message)
+    assert (message.status, message.next_attempt_at) == ("failed", None)
+
+
+def test_a_permanent_error_is_not_retried(db_session, broker, failing_sms):
+    failing_sms.permanent = True
+    message = queue_sms(db_session, "+34612345678", "x")
+    db_session.commit()
+    assert deliver_message(message.id) == Outcome.FAILED
+    assert failing_sms.calls == 1
+
+
+def test_a_message_being_sent_by_another_worker_is_skipped(db_session, broker, outbox_files):
+    message = queue_sms(db_session, "+34612345678", "x")
+    message.status, message.claimed_at = "sending", utcnow()
+    db_session.commit()
+    assert deliver_message(message.id) == Outcome.SKIPPED
+    assert read_lines(outbox_files[0]) == []
+
+
+def test_the_relay_offers_lost_and_abandoned_messages_again(db_session, broker, app):
+    now = utcnow()
+    fresh = queue_sms(db_session, "+34600000001", "just written")
+    lost = queue_sms(db_session, "+34600000002", "enqueue was lost")
+    lost.created_at = now - timedelta(minutes=5)
+    abandoned = queue_sms(db_session, "+34600000003", "worker died")
+    abandoned.status, abandoned.claimed_at = "sending", now - timedelta(hours=1)
+    waiting = queue_sms(db_session, "+34600000004", "backing off")
+    waiting.created_at, waiting.next_attempt_at = now - timedelta(hours=1), now + timedelta(minutes=5)
+    sent = queue_sms(db_session, "+34600000005", "done")
+    sent.status, sent.created_at = "sent", now - timedelta(hours=1)
+    db_session.commit()
+    broker.flush_all()
+    lease = timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
+    assert stale_message_ids(db_session, pending_for=timedelta(seconds=60), lease=lease) == [lost.id, abandoned.id]
+    assert relay_outbox() == 2
+    assert enqueued_ids(broker) == [lost.id, abandoned.id]
+    assert fresh.id not in enqueued_ids(broker)
