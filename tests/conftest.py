@@ -66,8 +66,8 @@ def app(database_url, tmp_path_factory):
 
 
 @pytest.fixture
-def db_session(app):
-    """The session of this test's app context, inside a transaction that is rolled back at the end.
+def bound(app):
+    """Every session of the app joins one connection whose transaction is rolled back after the test.
 
     Commits made by the code under test (views, actors, commands) only release a savepoint.
     """
@@ -79,8 +79,7 @@ def db_session(app):
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     try:
-        with app.app_context():
-            yield get_session()
+        yield connection
     finally:
         db.sessions = original
         outer.rollback()
@@ -88,7 +87,17 @@ def db_session(app):
 
 
 @pytest.fixture
-def client(app, db_session):
+def db_session(app, bound):
+    """The session of an app context kept open for the test (services and actors called directly).
+
+    Web tests use ``client`` instead: Flask would run every request inside this same app context.
+    """
+    with app.app_context():
+        yield get_session()
+
+
+@pytest.fixture
+def client(app, bound):
     return app.test_client()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, render_template, request, session
+from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
 from mgd.extensions import babel, csrf
@@ -71,8 +72,13 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from mgd.portal.services import help_status  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
 
     app.register_blueprint(portal)
-    app.context_processor(lambda: {"help": help_status(app.config["HELP_PHONE"]), "locales": LOCALES})
+    app.context_processor(_page_context)
+
+
+def _page_context() -> dict:
+    from mgd.portal.services import help_status  # noqa: PLC0415
+
+    return {"help": help_status(current_app.config["HELP_PHONE"]), "current_locale": str(get_locale())}

@@ -82,7 +82,11 @@ def test_an_email_keeps_text_and_html(db_session, broker, outbox_files):
     db_session.commit()
     deliver_message(message.id)
     assert read_lines(mail_file)[0] | {"time": None} == {
-        "to": "ana@example.es", "subject": "Bienvenida", "text": "Hola", "html": "<p>Hola</p>", "time": None,
+        "to": "ana@example.es",
+        "subject": "Bienvenida",
+        "text": "Hola",
+        "html": "<p>Hola</p>",
+        "time": None,
     }
 
 
@@ -140,7 +144,10 @@ def test_the_relay_offers_lost_and_abandoned_messages_again(db_session, broker, 
     db_session.commit()
     broker.flush_all()
     lease = timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
-    assert stale_message_ids(db_session, pending_for=timedelta(seconds=60), lease=lease) == [lost.id, abandoned.id]
+    assert stale_message_ids(db_session, pending_for=timedelta(seconds=60), lease=lease) == [
+        lost.id,
+        abandoned.id,
+    ]
     assert relay_outbox() == 2
     assert enqueued_ids(broker) == [lost.id, abandoned.id]
     assert fresh.id not in enqueued_ids(broker)

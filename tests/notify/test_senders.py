@@ -34,11 +34,21 @@ class FakeTwilio(BaseHTTPRequestHandler):
         self.server.received.append(form)
         status = self.server.reply_status
         if status == 201:
-            return self._reply(201, {
-                "sid": "SM" + "1" * 32, "account_sid": SID, "to": form["To"], "from": form["From"],
-                "body": form["Body"], "status": "queued", "num_segments": "1",
-            })
-        return self._reply(status, {"code": 21211 if status == 400 else 20500, "message": "refused", "status": status})
+            return self._reply(
+                201,
+                {
+                    "sid": "SM" + "1" * 32,
+                    "account_sid": SID,
+                    "to": form["To"],
+                    "from": form["From"],
+                    "body": form["Body"],
+                    "status": "queued",
+                    "num_segments": "1",
+                },
+            )
+        return self._reply(
+            status, {"code": 21211 if status == 400 else 20500, "message": "refused", "status": status}
+        )
 
     def _reply(self, status, payload):
         body = json.dumps(payload).encode()
@@ -69,7 +79,9 @@ def twilio(server, token=TOKEN):
 
 def test_twilio_sender_creates_a_message_through_the_sdk(twilio_server):
     assert twilio(twilio_server).send_sms("+34612345678", "Tu código es 123456") == "SM" + "1" * 32
-    assert twilio_server.received == [{"To": "+34612345678", "From": "+34600000000", "Body": "Tu código es 123456"}]
+    assert twilio_server.received == [
+        {"To": "+34612345678", "From": "+34600000000", "Body": "Tu código es 123456"}
+    ]
 
 
 def test_twilio_client_errors_are_permanent(twilio_server):
@@ -136,11 +148,17 @@ def smtp(controller, **options):
 
 def test_smtp_sender_sends_text_and_html(smtp_server):
     controller, inbox = smtp_server
-    ref = smtp(controller).send_mail(Mail("ana@example.es", "Tu código", "Código: 123456", "<p>Código: <b>123456</b></p>"))
+    ref = smtp(controller).send_mail(
+        Mail("ana@example.es", "Tu código", "Código: 123456", "<p>Código: <b>123456</b></p>")
+    )
     [envelope] = inbox.messages
     assert envelope.rcpt_tos == ["ana@example.es"]
     message = email.message_from_bytes(envelope.content, policy=policy.default)
-    assert (message["Subject"], message["From"], message["Message-ID"]) == ("Tu código", "MGD <no-reply@mgd.example>", ref)
+    assert (message["Subject"], message["From"], message["Message-ID"]) == (
+        "Tu código",
+        "MGD <no-reply@mgd.example>",
+        ref,
+    )
     assert message["Content-Language"] == "es"
     assert message.get_body(("plain",)).get_content().strip() == "Código: 123456"
     assert message.get_body(("html",)).get_content().strip() == "<p>Código: <b>123456</b></p>"
@@ -163,7 +181,9 @@ def test_smtp_starttls_required_but_not_offered_is_an_error(smtp_server):
 
 def test_smtp_unreachable_is_retried():
     with pytest.raises(DeliveryError) as caught:
-        SmtpSender("127.0.0.1", 9, "x@example.es", starttls=False, timeout=2).send_mail(Mail("a@example.es", "s", "t"))
+        SmtpSender("127.0.0.1", 9, "x@example.es", starttls=False, timeout=2).send_mail(
+            Mail("a@example.es", "s", "t")
+        )
     assert not caught.value.permanent
 
 
