@@ -7,6 +7,7 @@ amqp:// URLs; CI sets both). Workers run in other threads, so these tests use a 
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -64,5 +65,5 @@ def test_a_committed_sms_is_delivered_by_the_worker_exactly_once(worker_app):
     broker_of(worker_app).join("outbox", timeout=20_000)
     worker_app.extensions["test.worker"].join()
     sms = worker_app.config["SMS_FILE"]
-    lines = [json.loads(line) for line in open(sms, encoding="utf-8").read().splitlines()]
+    lines = [json.loads(line) for line in Path(sms).read_text(encoding="utf-8").splitlines()]
     assert [(r["to"], r["body"]) for r in lines] == [("+34612345678", "Tu código es 654321")]
