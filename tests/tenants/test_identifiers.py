@@ -2,6 +2,8 @@ import random
 
 import phonenumbers
 import pytest
+from stdnum import iban
+from stdnum.es import ccc
 
 from mgd.tenants.identifiers import (
     InvalidIdentifier,
@@ -105,3 +107,19 @@ def test_fast_path_agrees_with_a_full_parse():
         if slow is not None:
             parsed = phonenumbers.parse(national, "ES")
             assert phonenumbers.is_valid_number(parsed)
+
+
+def test_spanish_iban_shortcut_agrees_with_stdnum():
+    rng = random.Random(11)
+    for _ in range(3000):
+        bban = f"{rng.randrange(10**20):020d}"
+        if rng.random() < 0.5:  # half of them with correct CCC check digits
+            bban = bban[:8] + ccc.calc_check_digits(bban) + bban[10:]
+        number = "ES" + iban.calc_check_digits("ES00" + bban) + bban
+        if rng.random() < 0.2:
+            number = number[:2] + f"{(int(number[2:4]) + 1) % 100:02d}" + number[4:]
+        try:
+            ours = normalize_iban(number)
+        except InvalidIdentifier:
+            ours = None
+        assert ours == (number if iban.is_valid(number) else None), number

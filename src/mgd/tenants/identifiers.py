@@ -63,6 +63,11 @@ def normalize_iban(raw: str) -> str:
         except ValidationError as exc:
             raise InvalidIdentifier(_reason(exc, "Spanish account number (CCC)")) from None
     try:
+        if compact.startswith("ES"):
+            # The same checks as stdnum's Spanish IBAN validation, at half its cost (imports read thousands).
+            stdnum_iban.validate(compact, check_country=False)
+            ccc.validate(compact[4:])
+            return compact
         return stdnum_iban.validate(compact)
     except ValidationError as exc:
         raise InvalidIdentifier(_reason(exc, "IBAN")) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, ForeignKeyConstraint, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped
@@ -55,7 +55,9 @@ class Company(Timestamped, Base):
     billing_accounts: Mapped[list[BillingAccount]] = relationship(
         back_populates="company", passive_deletes=True
     )
-    lines: Mapped[list[Line]] = relationship(back_populates="company", passive_deletes=True)
+    lines: Mapped[list[Line]] = relationship(
+        primaryjoin="Company.id == foreign(Line.tenant_id)", viewonly=True
+    )
 
 
 class Interlocutor(TenantOwned, Timestamped, Base):
@@ -76,7 +78,10 @@ class BillingAccount(TenantOwned, Timestamped, Base):
     """Where the company's fixed or mobile lines are paid: the IBAN registration asks for."""
 
     __tablename__ = "billing_accounts"
-    __table_args__ = (UniqueConstraint("tenant_id", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "ref"),
+        UniqueConstraint("tenant_id", "id"),  # target of the lines' tenant-checked foreign key
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ref: Mapped[str] = mapped_column(String(40))
@@ -87,23 +92,36 @@ class BillingAccount(TenantOwned, Timestamped, Base):
 
 
 class Line(TenantOwned, Timestamped, Base):
+    """A fixed or mobile line. Its billing account is referenced with the tenant in the key, so a line can
+    never point at another company's account; that key also ties the line to its company."""
+
     __tablename__ = "lines"
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
-        Index("ix_lines_tenant_id_kind", "tenant_id", "kind"),
         Index("ix_lines_number", "number"),
+        ForeignKeyConstraint(
+            ["tenant_id", "billing_account_id"],
+            ["billing_accounts.tenant_id", "billing_accounts.id"],
+            ondelete="CASCADE",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)  # no separate key to companies: the one above covers it
     number: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(_choice("line_kind", LINE_KINDS))
     product: Mapped[str] = mapped_column(_choice("product", PRODUCTS))
     status: Mapped[str] = mapped_column(_choice("line_status", LINE_STATUSES), default="active")
-    tariff_id: Mapped[int] = mapped_column(BigId, ForeignKey("tariffs.id", ondelete="RESTRICT"), index=True)
-    billing_account_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("billing_accounts.id", ondelete="RESTRICT"), index=True
-    )
+    tariff_id: Mapped[int] = mapped_column(BigId, ForeignKey("tariffs.id", ondelete="RESTRICT"))
+    billing_account_id: Mapped[int] = mapped_column(BigId)
 
-    company: Mapped[Company] = relationship(back_populates="lines")
+    company: Mapped[Company] = relationship(
+        primaryjoin="foreign(Line.tenant_id) == Company.id", viewonly=True
+    )
     tariff: Mapped[Tariff] = relationship()
-    billing_account: Mapped[BillingAccount] = relationship()
+    billing_account: Mapped[BillingAccount] = relationship(
+        primaryjoin="and_(Line.tenant_id == BillingAccount.tenant_id, "
+        "Line.billing_account_id == BillingAccount.id)",
+        foreign_keys="[Line.tenant_id, Line.billing_account_id]",
+        viewonly=True,
+    )

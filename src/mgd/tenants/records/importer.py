@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from mgd.db import operator_scope
@@ -72,11 +72,17 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
         yield values[start : start + CHUNK]
 
 
+def _matching(session: Session, key: Any, chunk: list) -> Any:
+    """``key IN chunk``; on PostgreSQL as ``key = ANY(array)``, one parameter instead of thousands."""
+    if session.get_bind().dialect.name == "postgresql":
+        return key == any_(bindparam(None, chunk, type_=ARRAY(key.type)))
+    return key.in_(chunk)
+
+
 def _rows(session: Session, model: type, key: Any, values: Iterable[Any]) -> Iterator[dict]:
     columns = [c for c in model.__table__.columns if c.key not in ("created_at", "updated_at")]
     for chunk in _chunks(values):
-        for row in session.execute(select(*columns).where(key.in_(chunk))).mappings():
-            yield dict(row)
+        yield from session.execute(select(*columns).where(_matching(session, key, chunk))).mappings()
 
 
 def _load_stored(session: Session, records: Records) -> _Stored:
@@ -105,19 +111,19 @@ def _check_against_stored(records: Records, stored: _Stored) -> None:
     errors: list[RecordError] = []
     families = {code: row["family"] for code, row in stored.tariffs.items()}
     families.update({t.code: t.family for t in records.tariffs})
+    stored_kinds = {key: row["kind"] for key, row in stored.accounts.items()}
     for company in records.companies:
         tenant_id = stored.companies.get(company.fiscal_id, {}).get("id")
-        kinds = {
-            (tenant_id, ref): row["kind"] for (tid, ref), row in stored.accounts.items() if tid == tenant_id
-        }
-        kinds.update({(tenant_id, a["ref"]): a["kind"] for a in company.billing_accounts})
+        file_kinds = {a["ref"]: a["kind"] for a in company.billing_accounts}
         for line in company.lines:
             if line.tariff not in families:
                 errors.append(RecordError(f"{line.path}.tariff", line.tariff, "no tariff has this code"))
             elif families[line.tariff] != line.product:
                 rule = f"is a {families[line.tariff]} tariff, the line is {line.product}"
                 errors.append(RecordError(f"{line.path}.tariff", line.tariff, rule))
-            account_kind = kinds.get((tenant_id, line.billing_account))
+            account_kind = file_kinds.get(line.billing_account) or stored_kinds.get(
+                (tenant_id, line.billing_account)
+            )
             if account_kind is None:
                 rule = "the company has no billing account with this ref"
                 errors.append(RecordError(f"{line.path}.billing_account", line.billing_account, rule))
@@ -154,7 +160,7 @@ def _write(session: Session, records: Records, stored: _Stored, report: ImportRe
         for chunk in _chunks(company_ids.values())
         for row in session.execute(
             select(BillingAccount.id, BillingAccount.tenant_id, BillingAccount.ref).where(
-                BillingAccount.tenant_id.in_(chunk)
+                _matching(session, BillingAccount.tenant_id, chunk)
             )
         )
     }
@@ -198,17 +204,41 @@ def _apply(session: Session, model: type, wanted: dict, stored: dict, counts: Co
             changed.append({"id": current["id"], **values})
         else:
             counts.unchanged += 1
-    for chunk in _chunks(new):
-        session.execute(insert(model), chunk)
+    _insert(session, model.__table__, new)
     for chunk in _chunks(changed):
         session.execute(update(model), chunk)
     counts.created += len(new)
     counts.updated += len(changed)
 
 
+def _insert(session: Session, table: Table, rows: list[dict]) -> None:
+    """Insert many rows: with COPY on PostgreSQL (several times faster than INSERTs), else executemany."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for chunk in _chunks(rows):
+            session.execute(insert(table), chunk)
+        return
+    given = rows[0].keys()
+    columns = [c for c in table.columns if c.key in given or c.default is not None]
+    defaults = {c.key: c.default for c in columns if c.key not in given}
+    names = ", ".join(c.name for c in columns)
+    raw = session.connection().connection.dbapi_connection  # the session's own transaction
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [row[c.key] if c.key not in defaults else _default(defaults[c.key]) for c in columns]
+            )
+
+
+def _default(default: Any) -> Any:
+    """A column's Python-side default, as SQLAlchemy would compute it for an INSERT."""
+    return default.arg(None) if default.is_callable else default.arg
+
+
 def _ids(session: Session, model: type, key: Any, values: Iterable[str]) -> dict[str, int]:
     return {
         row[0]: row[1]
         for chunk in _chunks(values)
-        for row in session.execute(select(key, model.id).where(key.in_(chunk)))
+        for row in session.execute(select(key, model.id).where(_matching(session, key, chunk)))
     }

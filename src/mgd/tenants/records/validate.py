@@ -89,6 +89,24 @@ class Records:
     companies: list[CompanyRecord]
 
 
+@dataclass(frozen=True)
+class Fields:
+    required: frozenset[str]
+    allowed: frozenset[str]
+
+    @classmethod
+    def of(cls, required: str, optional: str = "") -> Fields:
+        return cls(frozenset(required.split()), frozenset(required.split()) | frozenset(optional.split()))
+
+
+DOCUMENT = Fields.of("", "tariffs companies")
+TARIFF = Fields.of("code name family monthly_fee_eur", "data_gb voice_minutes")
+COMPANY = Fields.of("fiscal_id name segment", "interlocutors billing_accounts lines")
+INTERLOCUTOR = Fields.of("name email", "phone")
+BILLING_ACCOUNT = Fields.of("ref kind iban")
+LINE = Fields.of("number kind product tariff billing_account", "status")
+
+
 class _Checker:
     """Collects errors while reading; each ``field`` call returns the cleaned value or None."""
 
@@ -101,13 +119,17 @@ class _Checker:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RecordError(path, value, rule))
 
-    def obj(self, value: Any, path: str, required: set[str], optional: set[str] = frozenset()) -> bool:
+    def obj(self, value: Any, path: str, fields: Fields) -> bool:
+        """Whether ``value`` is an object; reports its missing and unknown fields."""
         if not isinstance(value, dict):
             self.error(path, value, "must be an object")
             return False
-        for name in sorted(required - value.keys()):
+        keys = value.keys()
+        if fields.required <= keys <= fields.allowed:
+            return True
+        for name in sorted(fields.required - keys):
             self.error(f"{path}.{name}", None, "is required")
-        for name in sorted(value.keys() - required - optional):
+        for name in sorted(keys - fields.allowed):
             self.error(f"{path}.{name}", value[name], "is not a known field")
         return True
 
@@ -180,7 +202,7 @@ def parse_document(text: str) -> Records:
     except json.JSONDecodeError as exc:
         place = f"line {exc.lineno}, column {exc.colno}"
         raise RecordsInvalid([RecordError(place, None, f"not JSON: {exc.msg}")]) from None
-    if not check.obj(document, "document", set(), {"tariffs", "companies"}):
+    if not check.obj(document, "document", DOCUMENT):
         raise RecordsInvalid(check.errors)
     tariffs = _tariffs(check, check.items(document, "tariffs", ""))
     companies = _companies(check, check.items(document, "companies", ""), {t.code: t for t in tariffs})
@@ -194,9 +216,7 @@ def _tariffs(check: _Checker, items: list) -> list[TariffRecord]:
     result = []
     for index, raw in enumerate(items):
         path = f"tariffs[{index}]"
-        if not check.obj(
-            raw, path, {"code", "name", "family", "monthly_fee_eur"}, {"data_gb", "voice_minutes"}
-        ):
+        if not check.obj(raw, path, TARIFF):
             continue
         code = raw.get("code")
         if not isinstance(code, str) or not _CODE.fullmatch(code):
@@ -225,9 +245,7 @@ def _companies(check: _Checker, items: list, tariffs: dict[str, TariffRecord]) -
     result = []
     for index, raw in enumerate(items):
         path = f"companies[{index}]"
-        if not check.obj(
-            raw, path, {"fiscal_id", "name", "segment"}, {"interlocutors", "billing_accounts", "lines"}
-        ):
+        if not check.obj(raw, path, COMPANY):
             continue
         fiscal = check.identifier(raw, "fiscal_id", path, normalize_fiscal_id)
         if fiscal is not None:
@@ -261,7 +279,7 @@ def _interlocutors(check: _Checker, items: list, company_path: str) -> list[dict
     result = []
     for index, raw in enumerate(items):
         path = f"{company_path}.interlocutors[{index}]"
-        if not check.obj(raw, path, {"name", "email"}, {"phone"}):
+        if not check.obj(raw, path, INTERLOCUTOR):
             continue
         name = check.text(raw, "name", path, 200)
         email = check.identifier(raw, "email", path, _normalize_email)
@@ -290,7 +308,7 @@ def _billing_accounts(check: _Checker, items: list, company_path: str) -> list[d
     result = []
     for index, raw in enumerate(items):
         path = f"{company_path}.billing_accounts[{index}]"
-        if not check.obj(raw, path, {"ref", "kind", "iban"}):
+        if not check.obj(raw, path, BILLING_ACCOUNT):
             continue
         ref = check.text(raw, "ref", path, 40)
         kind = check.choice(raw, "kind", path, LINE_KINDS)
@@ -317,7 +335,7 @@ def _lines(
     result = []
     for index, raw in enumerate(items):
         path = f"{company_path}.lines[{index}]"
-        if not check.obj(raw, path, {"number", "kind", "product", "tariff", "billing_account"}, {"status"}):
+        if not check.obj(raw, path, LINE):
             continue
         phone = check.identifier(raw, "number", path, normalize_phone)
         kind = check.choice(raw, "kind", path, LINE_KINDS)

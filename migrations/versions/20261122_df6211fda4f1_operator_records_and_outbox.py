@@ -1,8 +1,8 @@
 """Operator records (companies, interlocutors, billing accounts, lines, tariffs) and the notification outbox.
 
-Revision ID: b6f58898a8c3
+Revision ID: df6211fda4f1
 Revises:
-Create Date: 2026-11-22 03:50:05.671452
+Create Date: 2026-11-22 04:02:22.516235
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "b6f58898a8c3"
+revision: str = "df6211fda4f1"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -91,7 +91,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
     )
     op.create_index("ix_outbox_messages_status_created_at", "outbox_messages", ["status", "created_at"])
-
     op.create_table(
         "tariffs",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -140,6 +139,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_accounts")),
+        sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_billing_accounts_tenant_id_id")),
         sa.UniqueConstraint("tenant_id", "ref", name=op.f("uq_billing_accounts_tenant_id_ref")),
     )
     op.create_table(
@@ -163,6 +163,7 @@ def upgrade() -> None:
     op.create_table(
         "lines",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("tenant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("number", sa.String(length=16), nullable=False),
         sa.Column(
             "kind",
@@ -199,35 +200,25 @@ def upgrade() -> None:
         ),
         sa.Column("tariff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("billing_account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("tenant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["billing_account_id"],
-            ["billing_accounts.id"],
-            name=op.f("fk_lines_billing_account_id_billing_accounts"),
-            ondelete="RESTRICT",
-        ),
         sa.ForeignKeyConstraint(
             ["tariff_id"], ["tariffs.id"], name=op.f("fk_lines_tariff_id_tariffs"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], ["companies.id"], name=op.f("fk_lines_tenant_id_companies"), ondelete="CASCADE"
+            ["tenant_id", "billing_account_id"],
+            ["billing_accounts.tenant_id", "billing_accounts.id"],
+            name=op.f("fk_lines_tenant_id_billing_accounts"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lines")),
         sa.UniqueConstraint("tenant_id", "number", name=op.f("uq_lines_tenant_id_number")),
     )
-    op.create_index(op.f("ix_lines_billing_account_id"), "lines", ["billing_account_id"])
     op.create_index("ix_lines_number", "lines", ["number"])
-    op.create_index(op.f("ix_lines_tariff_id"), "lines", ["tariff_id"])
-    op.create_index("ix_lines_tenant_id_kind", "lines", ["tenant_id", "kind"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_lines_tenant_id_kind", table_name="lines")
-    op.drop_index(op.f("ix_lines_tariff_id"), table_name="lines")
     op.drop_index("ix_lines_number", table_name="lines")
-    op.drop_index(op.f("ix_lines_billing_account_id"), table_name="lines")
     op.drop_table("lines")
     op.drop_table("interlocutors")
     op.drop_table("billing_accounts")

@@ -1,0 +1,91 @@
+"""The `mgd` command as an operator uses it: on a fresh database, with files written by someone else."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mgd.cli import main
+
+EXAMPLE = Path(__file__).parents[1] / "docs" / "records-example.json"
+
+
+@pytest.fixture
+def mgd(tmp_path, monkeypatch):
+    """Run `mgd …` against a database of its own; returns (exit code, stdout, stderr)."""
+    for name in ("MGD_DATABASE_URL", "MGD_BROKER_URL", "MGD_SMS_BACKEND", "MGD_MAIL_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MGD_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("MGD_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+
+    def run(*args: str):
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("db", "upgrade")[0] == 0
+    return run
+
+
+def test_help_documents_every_command():
+    output = CliRunner().invoke(main, ["--help"]).output
+    for command in ("db", "records", "demo", "serve", "worker"):
+        assert re.search(rf"^  {command}\s+\S", output, re.MULTILINE), command
+    assert "import" in CliRunner().invoke(main, ["records", "--help"]).output
+
+
+def test_import_reports_what_it_did_and_is_idempotent(mgd):
+    code, out, _ = mgd("records", "import", str(EXAMPLE))
+    assert code == 0
+    assert "lines: 6 were created, 0 were updated, 0 unchanged" in out
+    code, out, _ = mgd("records", "import", str(EXAMPLE))
+    assert "lines: 0 were created, 0 were updated, 6 unchanged" in out
+
+
+def test_dry_run_writes_nothing(mgd):
+    code, out, _ = mgd("records", "import", "--dry-run", str(EXAMPLE))
+    assert code == 0 and "lines: 6 would be created" in out and "nothing was written" in out
+    assert "lines: 6 were created" in mgd("records", "import", str(EXAMPLE))[1]
+
+
+def test_a_bad_file_exits_non_zero_naming_the_place(mgd, tmp_path):
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    document["companies"][1]["lines"][0]["number"] = "698 76"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    code, _, err = mgd("records", "import", str(bad))
+    assert code == 1
+    assert (
+        'error: companies[1].lines[0].number: "698 76" — this is not a Spanish fixed or mobile number' in err
+    )
+    assert "Nothing was imported (1 error(s))." in err
+    assert "lines: 6 were created" in mgd("records", "import", str(EXAMPLE))[1]
+
+
+def test_a_file_that_is_not_utf8_is_refused(mgd, tmp_path):
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes('{"companies": [{"name": "Peña"}]}'.encode("latin-1"))
+    code, _, err = mgd("records", "import", str(bad))
+    assert code == 1 and "not UTF-8 text" in err
+
+
+def test_demo_loads_once_and_prints_examples(mgd):
+    code, out, _ = mgd("demo", "--companies", "12", "--if-empty")
+    assert code == 0
+    for mix in ("only_fixed", "only_mobile", "fixed_and_mobile", "convergent"):
+        assert f"[pyme · {mix}]" in out
+    assert "fiscal ID:" in out and "IBAN of the" in out
+    code, out, _ = mgd("demo", "--if-empty")
+    assert (code, out.strip()) == (0, "The database already has companies: demo data not loaded.")
+
+
+def test_a_bad_setting_stops_the_command_naming_it(mgd, monkeypatch):
+    monkeypatch.setenv("MGD_SMS_BACKEND", "pigeon")
+    code, _, err = mgd("records", "import", str(EXAMPLE))
+    assert code == 1 and "MGD_SMS_BACKEND: 'pigeon' is not one of" in err
+
+
+def test_worker_needs_a_broker(mgd):
+    code, _, err = mgd("worker")
+    assert code == 1 and "MGD_BROKER_URL is empty" in err
