@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from mgd.db import operator_scope
+from mgd.db import operator_scope, utcnow
 from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line, Tariff
 from mgd.tenants.records.validate import CompanyRecord, RecordError, Records, RecordsInvalid
 
-CHUNK = 2000
+CHUNK = 2000  # rows a statement, values an IN list
+ARRAY_CHUNK = 20_000  # values an array parameter (PostgreSQL)
 
 
 @dataclass
@@ -72,17 +73,20 @@ def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _matching(session: Session, key: Any, chunk: list) -> Any:
-    """``key IN chunk``; on PostgreSQL as ``key = ANY(array)``, one parameter instead of thousands."""
-    if session.get_bind().dialect.name == "postgresql":
-        return key == any_(bindparam(None, chunk, type_=ARRAY(key.type)))
-    return key.in_(chunk)
+def _in_batches(session: Session, key: Any, values: Iterable[Any]) -> Iterator[Any]:
+    """``key IN values`` in batches; on PostgreSQL ``key = ANY(array)``, one parameter for many values."""
+    values = list(values)
+    if session.get_bind().dialect.name != "postgresql":
+        yield from (key.in_(chunk) for chunk in _chunks(values))
+        return
+    for start in range(0, len(values), ARRAY_CHUNK):
+        yield key == any_(bindparam(None, values[start : start + ARRAY_CHUNK], type_=ARRAY(key.type)))
 
 
 def _rows(session: Session, model: type, key: Any, values: Iterable[Any]) -> Iterator[dict]:
     columns = [c for c in model.__table__.columns if c.key not in ("created_at", "updated_at")]
-    for chunk in _chunks(values):
-        yield from session.execute(select(*columns).where(_matching(session, key, chunk))).mappings()
+    for clause in _in_batches(session, key, values):
+        yield from session.execute(select(*columns).where(clause)).mappings()
 
 
 def _load_stored(session: Session, records: Records) -> _Stored:
@@ -157,19 +161,20 @@ def _write(session: Session, records: Records, stored: _Stored, report: ImportRe
     _apply(session, BillingAccount, accounts, stored.accounts, report.counts["billing_accounts"])
     account_ids = {
         (row.tenant_id, row.ref): row.id
-        for chunk in _chunks(company_ids.values())
+        for clause in _in_batches(session, BillingAccount.tenant_id, company_ids.values())
         for row in session.execute(
-            select(BillingAccount.id, BillingAccount.tenant_id, BillingAccount.ref).where(
-                _matching(session, BillingAccount.tenant_id, chunk)
-            )
+            select(BillingAccount.id, BillingAccount.tenant_id, BillingAccount.ref).where(clause)
         )
     }
 
     lines = {}
+    now = utcnow()  # one import, one time: also spares a clock call per line
     for company in records.companies:
         tenant_id = company_ids[company.fiscal_id]
         for line in company.lines:
             lines[line.number] = {
+                "created_at": now,
+                "updated_at": now,
                 "tenant_id": tenant_id,
                 "number": line.number,
                 "kind": line.kind,
@@ -193,6 +198,9 @@ def _company_values(company: CompanyRecord) -> dict:
     }
 
 
+_STAMPS = frozenset({"created_at", "updated_at"})
+
+
 def _apply(session: Session, model: type, wanted: dict, stored: dict, counts: Counts) -> None:
     """Insert the rows that are new, update those that differ, leave the rest alone."""
     new, changed = [], []
@@ -200,8 +208,8 @@ def _apply(session: Session, model: type, wanted: dict, stored: dict, counts: Co
         current = stored.get(key)
         if current is None:
             new.append(values)
-        elif any(current[name] != value for name, value in values.items()):
-            changed.append({"id": current["id"], **values})
+        elif any(current[name] != value for name, value in values.items() if name not in _STAMPS):
+            changed.append({"id": current["id"], **{k: v for k, v in values.items() if k != "created_at"}})
         else:
             counts.unchanged += 1
     _insert(session, model.__table__, new)
@@ -219,16 +227,13 @@ def _insert(session: Session, table: Table, rows: list[dict]) -> None:
         for chunk in _chunks(rows):
             session.execute(insert(table), chunk)
         return
-    given = rows[0].keys()
-    columns = [c for c in table.columns if c.key in given or c.default is not None]
-    defaults = {c.key: c.default for c in columns if c.key not in given}
-    names = ", ".join(c.name for c in columns)
+    given = [c.key for c in table.columns if c.key in rows[0]]
+    defaults = [c for c in table.columns if c.key not in rows[0] and c.default is not None]
+    names = ", ".join([*(table.columns[key].name for key in given), *(c.name for c in defaults)])
     raw = session.connection().connection.dbapi_connection  # the session's own transaction
     with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(
-                [row[c.key] if c.key not in defaults else _default(defaults[c.key]) for c in columns]
-            )
+            copy.write_row([row[key] for key in given] + [_default(c.default) for c in defaults])
 
 
 def _default(default: Any) -> Any:
@@ -239,6 +244,6 @@ def _default(default: Any) -> Any:
 def _ids(session: Session, model: type, key: Any, values: Iterable[str]) -> dict[str, int]:
     return {
         row[0]: row[1]
-        for chunk in _chunks(values)
-        for row in session.execute(select(key, model.id).where(_matching(session, key, chunk)))
+        for clause in _in_batches(session, key, values)
+        for row in session.execute(select(key, model.id).where(clause))
     }

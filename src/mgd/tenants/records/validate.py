@@ -338,9 +338,14 @@ def _lines(
         if not check.obj(raw, path, LINE):
             continue
         phone = check.identifier(raw, "number", path, normalize_phone)
-        kind = check.choice(raw, "kind", path, LINE_KINDS)
-        product = check.choice(raw, "product", path, PRODUCTS)
-        status = check.choice(raw, "status", path, LINE_STATUSES) if "status" in raw else "active"
+        # The common case, valid values, is tested inline; ``check.choice`` reports the others.
+        kind = raw["kind"] if raw.get("kind") in LINE_KINDS else check.choice(raw, "kind", path, LINE_KINDS)
+        product = (
+            raw["product"] if raw.get("product") in PRODUCTS else check.choice(raw, "product", path, PRODUCTS)
+        )
+        status = raw.get("status", "active")
+        if status not in LINE_STATUSES:
+            status = check.choice(raw, "status", path, LINE_STATUSES)
         tariff = raw.get("tariff")
         account = raw.get("billing_account")
         ok = None not in (phone, kind, product, status)
