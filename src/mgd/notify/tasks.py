@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import dramatiq
@@ -12,15 +13,18 @@ from mgd.jobs import actor
 from mgd.notify.models import OutboxMessage
 from mgd.notify.services import Outcome, claim_message, retry_delay, send_claimed, stale_message_ids
 
+log = logging.getLogger(__name__)
+
 
 @actor(queue_name="outbox", max_retries=12, min_backoff=2_000, max_backoff=600_000)
-def deliver_message(message_id: int) -> str:
+def deliver_message(message_id: int) -> None:
     """Send one outbox message. Safe to run twice: a message sent, failed for good or in flight is skipped."""
     config = current_app.config
     session = get_session()
     if not claim_message(session, message_id, timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])):
         session.rollback()
-        return Outcome.SKIPPED
+        log.info("outbox message %s skipped: sent, failed for good or in flight", message_id)
+        return
     session.commit()
     outcome = send_claimed(
         session,
@@ -34,11 +38,11 @@ def deliver_message(message_id: int) -> str:
         attempts = session.get(OutboxMessage, message_id).attempts
         delay_ms = int(retry_delay(attempts).total_seconds() * 1000)
         raise dramatiq.Retry(f"outbox message {message_id} will be tried again", delay=delay_ms)
-    return outcome
+    log.info("outbox message %s %s", message_id, outcome)
 
 
 @actor(queue_name="outbox", max_retries=0)
-def relay_outbox() -> int:
+def relay_outbox() -> None:
     """Enqueue delivery of messages left pending (a lost enqueue) or claimed by a worker that died."""
     config = current_app.config
     session = get_session()
@@ -48,4 +52,5 @@ def relay_outbox() -> int:
     session.rollback()
     for message_id in ids:
         deliver_message.send(message_id)
-    return len(ids)
+    if ids:
+        log.info("relay offered %d outbox messages again", len(ids))
