@@ -115,6 +115,6 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def csrf_token(client, path: str = "/") -> str:
     """The CSRF token from a page, as a browser would read it from the form."""
-    match = CSRF.search(client.get(path).get_data(as_text=True))
+    match = CSRF.search(client.get(path, follow_redirects=True).get_data(as_text=True))
     assert match, f"no CSRF token on {path}"
     return match.group(1)

@@ -112,6 +112,13 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_bool,
     ),
     Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
+    Setting("TERMS_VERSION", "2026-11", "Version of the terms of use; users accept each new version once."),
+    Setting(
+        "RATELIMIT_STORAGE_URL",
+        "memory://",
+        "Where rate-limit counters live. `memory://` is per process (development); use `redis://host:6379/1` "
+        "when the portal runs in more than one process.",
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

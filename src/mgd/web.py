@@ -6,7 +6,7 @@ from flask import Flask, Response, current_app, render_template, request, sessio
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
-from mgd.extensions import babel, csrf
+from mgd.extensions import babel, csrf, limiter
 
 LOCALES = ("es", "en")
 
@@ -24,8 +24,12 @@ SECURITY_HEADERS = {
 
 
 def init_app(app: Flask) -> None:
+    from mgd.security import login  # noqa: PLC0415
+
     _configure_flask(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    login.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Madrid")
     app.after_request(_add_security_headers)
     _register_error_pages(app)
@@ -40,6 +44,8 @@ def _configure_flask(app: Flask) -> None:
         BABEL_DEFAULT_LOCALE=app.config["DEFAULT_LOCALE"],
         BABEL_TRANSLATION_DIRECTORIES="translations",
         TESTING=app.config["ENV"] == "testing",
+        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URL"],
+        RATELIMIT_HEADERS_ENABLED=True,
     )
 
 
@@ -73,8 +79,12 @@ def _register_error_pages(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from mgd.portal.views import bp as portal  # noqa: PLC0415
+    from mgd.registration.views import bp as registration  # noqa: PLC0415
+    from mgd.security.views import bp as security  # noqa: PLC0415
+    from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
 
-    app.register_blueprint(portal)
+    for blueprint in (portal, registration, security, selfcare):
+        app.register_blueprint(blueprint)
     app.context_processor(_page_context)
 
 

@@ -1,13 +1,57 @@
-"""Services over companies and their records."""
+"""Services over companies and their records, and the tenant-scoped getters: the only way to load a
+company's rows. Each getter scopes the session to that company first."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from mgd.tenants.models import Company
+from mgd.db import set_tenant
+from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line
 
 
 def has_companies(session: Session) -> bool:
     """Whether any company is stored (``make run`` loads demo data only into an empty database)."""
     return bool(session.scalar(select(exists().where(Company.id.is_not(None)))))
+
+
+def find_company(session: Session, fiscal_id: str) -> Company | None:
+    """The company with this (normalised) fiscal ID, or None."""
+    return session.scalar(select(Company).where(Company.fiscal_id == fiscal_id))
+
+
+def company_by_ref(session: Session, public_ref: str) -> Company | None:
+    """The company behind an opaque URL reference, or None."""
+    return session.scalar(select(Company).where(Company.public_ref == public_ref))
+
+
+def find_interlocutor(session: Session, company: Company, email: str) -> Interlocutor | None:
+    set_tenant(session, company.id)
+    return session.scalar(select(Interlocutor).where(Interlocutor.email == email.strip().lower()))
+
+
+def find_line(session: Session, company: Company, number: str) -> Line | None:
+    """A line of the company in service (active or suspended) with this E.164 number."""
+    set_tenant(session, company.id)
+    return session.scalar(select(Line).where(Line.number == number, Line.status != "cancelled"))
+
+
+def line_kinds(session: Session, company: Company) -> set[str]:
+    """Which kinds of line (fixed, mobile) the company has in service."""
+    set_tenant(session, company.id)
+    return set(session.scalars(select(Line.kind).where(Line.status != "cancelled").distinct()))
+
+
+def billing_ibans(session: Session, company: Company, kind: str) -> set[str]:
+    """The IBANs where the company's lines of this kind are paid."""
+    set_tenant(session, company.id)
+    return set(session.scalars(select(BillingAccount.iban).where(BillingAccount.kind == kind)))
+
+
+def line_counts(session: Session, company: Company) -> dict[str, int]:
+    """Lines in service by kind."""
+    set_tenant(session, company.id)
+    rows = session.execute(
+        select(Line.kind, func.count()).where(Line.status != "cancelled").group_by(Line.kind)
+    )
+    return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}

@@ -1,0 +1,1 @@
+"""Self-registration of SMEs (a persisted state machine) and the Grandes Clientes access request."""

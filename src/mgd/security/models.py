@@ -1,0 +1,98 @@
+"""Users, their memberships of companies, one-time-code challenges and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
+
+ROLES = ("admin",)  # company web administrator; the other roles come with company administration
+CHANNELS = ("sms", "email")
+
+
+class User(Timestamped, Base):
+    """A person who signs in. The email is the login; the mobile receives one-time codes once verified."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_is_temporary: Mapped[bool] = mapped_column(default=True)
+    password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mobile: Mapped[str | None] = mapped_column(String(16))  # verified, E.164
+    terms_version: Mapped[str | None] = mapped_column(String(20))
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    access_data_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    # Flask-Login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Membership(TenantOwned, Timestamped, Base):
+    """A user's place in one company, with a role."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id"), Index("ix_memberships_user_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(
+        Enum(*ROLES, name="role", native_enum=False, create_constraint=True, length=20)
+    )
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class CodeChallenge(Timestamped, Base):
+    """One one-time code: stored hashed, single use, valid until ``expires_at``, a bounded number of tries."""
+
+    __tablename__ = "code_challenges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(
+        Enum(*CHANNELS, name="code_channel", native_enum=False, create_constraint=True)
+    )
+    destination: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """A security event: who, from where, when, what, and for which company or fiscal ID."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_tenant_id_occurred_at", "tenant_id", "occurred_at"),
+        Index("ix_audit_events_action_occurred_at", "action", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(60))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    tenant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("companies.id", ondelete="SET NULL"))
+    fiscal_id: Mapped[str | None] = mapped_column(String(12))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

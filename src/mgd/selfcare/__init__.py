@@ -1,0 +1,1 @@
+"""Mi Área: the signed-in customer's own pages, starting with the first-session onboarding."""

@@ -1,0 +1,24 @@
+"""Forms of Mi Área."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, TelField
+from wtforms.validators import DataRequired, Length
+
+from mgd.registration.forms import PHONE, REQUIRED, CodeForm, _mobile_only
+
+
+class OnboardingForm(FlaskForm):
+    accept_terms = BooleanField(
+        _l("I have read and accept the terms of use"), [DataRequired(_l("You must accept the terms of use."))]
+    )
+    name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200)])
+    mobile = TelField(
+        _l("Your mobile number (we will send your security codes here)"), [REQUIRED, PHONE, _mobile_only]
+    )
+
+
+class MobileCodeForm(CodeForm):
+    pass

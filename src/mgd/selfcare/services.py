@@ -1,0 +1,83 @@
+"""Mi Área onboarding: terms of use, access data and a verified mobile, before anything else."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mgd.db import operator_scope, set_tenant, utcnow
+from mgd.security.audit import Origin, record_event
+from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
+from mgd.security.models import CodeChallenge, Membership, User
+from mgd.tenants.identifiers import Phone
+from mgd.tenants.models import Company
+
+VERIFY_MOBILE = "verify_mobile"
+
+
+def onboarding_pending(user: User, terms_version: str) -> bool:
+    """Whether the user still has to accept the current terms, confirm their data or give a mobile."""
+    return user.terms_version != terms_version or user.access_data_confirmed_at is None or user.mobile is None
+
+
+def save_onboarding(
+    session: Session, user: User, *, name: str, mobile: Phone, terms_version: str, origin: Origin
+) -> CodeChallenge | None:
+    """Record the accepted terms and confirmed data; a new mobile gets a code (returned) before it counts."""
+    now = utcnow()
+    if user.terms_version != terms_version:
+        user.terms_version, user.terms_accepted_at = terms_version, now
+        record_event(session, "terms.accepted", origin, user_id=user.id, version=terms_version)
+    user.name = name
+    user.access_data_confirmed_at = now
+    session.flush()
+    if mobile.e164 == user.mobile:
+        return None
+    message = CodeMessage("mobile_code", _("Confirm your mobile"))
+    challenge = issue_code(
+        session,
+        purpose=VERIFY_MOBILE,
+        channel="sms",
+        destination=mobile.e164,
+        message=message,
+        user_id=user.id,
+    )
+    record_event(session, "mobile.code_sent", origin, user_id=user.id, mobile=mobile.e164)
+    return challenge
+
+
+def verify_mobile(session: Session, user: User, challenge_id: int, code: str, origin: Origin) -> CodeCheck:
+    """Check a mobile-verification code of this user; when right, the mobile becomes theirs."""
+    challenge = session.get(CodeChallenge, challenge_id)
+    if challenge is None or challenge.user_id != user.id or challenge.purpose != VERIFY_MOBILE:
+        return CodeCheck.DEAD
+    result = check_code(session, challenge, code)
+    if result is CodeCheck.ACCEPTED:
+        user.mobile = challenge.destination
+        session.flush()
+    record_event(session, f"mobile.code_{result}", origin, user_id=user.id, mobile=challenge.destination)
+    return result
+
+
+def companies_of(session: Session, user: User) -> list[Company]:
+    """The companies the user belongs to, by name (a read across tenants, limited to the user's own rows)."""
+    query = (
+        select(Company)
+        .join(Membership, Membership.tenant_id == Company.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Company.name)
+    )
+    with operator_scope(session, "the signed-in user's own memberships"):
+        return list(session.scalars(query))
+
+
+def member_company(session: Session, user: User, public_ref: str) -> Company | None:
+    """The company behind ``public_ref`` if the user belongs to it (else None: the page is a 404), scoped."""
+    company = session.scalar(select(Company).where(Company.public_ref == public_ref))
+    if company is None:
+        return None
+    set_tenant(session, company.id)
+    if session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is None:
+        return None
+    return company

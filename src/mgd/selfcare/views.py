@@ -1,0 +1,114 @@
+"""Mi Área: onboarding on the first session, the list of the user's companies, a company's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from mgd.db import get_session
+from mgd.security.audit import Origin
+from mgd.security.codes import CodeCheck
+from mgd.selfcare import services
+from mgd.selfcare.forms import MobileCodeForm, OnboardingForm
+from mgd.tenants.identifiers import format_phone
+from mgd.tenants.services import line_counts
+
+bp = Blueprint("selfcare", __name__)
+
+# Pages a signed-in user may reach while onboarding is pending.
+ONBOARDING_OPEN = {
+    "selfcare.onboarding",
+    "selfcare.verify_mobile",
+    "selfcare.terms",
+    "security.logout",
+    "portal.set_language",
+    "static",
+}
+
+
+@bp.before_app_request
+def _onboarding_first() -> Response | None:
+    if not current_user.is_authenticated or request.endpoint in ONBOARDING_OPEN:
+        return None
+    if services.onboarding_pending(current_user, current_app.config["TERMS_VERSION"]):
+        return redirect(url_for("selfcare.onboarding"))
+    return None
+
+
+@bp.get("/condiciones-de-uso")
+def terms() -> str:
+    return render_template("selfcare/terms.html", version=current_app.config["TERMS_VERSION"])
+
+
+@bp.route("/mi-area/bienvenida", methods=["GET", "POST"])
+@login_required
+def onboarding() -> Response | str:
+    user = current_user._get_current_object()
+    form = OnboardingForm(
+        data={"name": user.name, "mobile": format_phone(user.mobile) if user.mobile else ""}
+    )
+    if not form.validate_on_submit():
+        return render_template("selfcare/onboarding.html", form=form, user=user), 422 if form.errors else 200
+    db = get_session()
+    challenge = services.save_onboarding(
+        db,
+        user,
+        name=form.name.data.strip(),
+        mobile=form.mobile.normalized,
+        terms_version=current_app.config["TERMS_VERSION"],
+        origin=Origin.of_request(),
+    )
+    db.commit()
+    if challenge is None:
+        return redirect(url_for("selfcare.home"))
+    session["mobile_challenge"] = challenge.id
+    return redirect(url_for("selfcare.verify_mobile"))
+
+
+@bp.route("/mi-area/verificar-movil", methods=["GET", "POST"])
+@login_required
+def verify_mobile() -> Response | str:
+    challenge_id = session.get("mobile_challenge")
+    if challenge_id is None:
+        return redirect(url_for("selfcare.onboarding"))
+    form = MobileCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        result = services.verify_mobile(db, current_user, challenge_id, form.code.data, Origin.of_request())
+        db.commit()
+        if result is CodeCheck.ACCEPTED:
+            session.pop("mobile_challenge")
+            return redirect(url_for("selfcare.home"))
+        if result is CodeCheck.DEAD:
+            session.pop("mobile_challenge")
+            form.code.errors.append(
+                _("This code is no longer valid. Give your mobile again to receive a new one.")
+            )
+        else:
+            form.code.errors.append(_("The code is not correct. Check it and try again."))
+        status = 422
+    elif form.errors:
+        status = 422
+    return render_template("selfcare/verify_mobile.html", form=form), status
+
+
+@bp.get("/mi-area")
+@login_required
+def home() -> Response | str:
+    companies = services.companies_of(get_session(), current_user)
+    if len(companies) == 1:
+        return redirect(url_for("selfcare.company", ref=companies[0].public_ref))
+    return render_template("selfcare/home.html", companies=companies)
+
+
+@bp.get("/empresa/<ref>")
+@login_required
+def company(ref: str) -> str:
+    db = get_session()
+    found = services.member_company(db, current_user, ref)
+    if found is None:
+        abort(404)
+    return render_template("selfcare/company.html", company=found, lines=line_counts(db, found))
