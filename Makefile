@@ -32,9 +32,9 @@ format: install
 	$(BIN)/ruff check --fix src tests bench migrations
 
 translations: install  ## Extract texts, merge them into the Spanish catalogue, compile it
-	$(BIN)/pybabel extract --quiet -F babel.cfg -k _l -k lazy_gettext --no-location -o src/mgd/translations/messages.pot .
-	$(BIN)/pybabel update --quiet -i src/mgd/translations/messages.pot -d src/mgd/translations --width 110
-	$(BIN)/pybabel compile --quiet -d src/mgd/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o src/mgd/translations/messages.pot .
+	$(BIN)/pybabel update -i src/mgd/translations/messages.pot -d src/mgd/translations --width 110
+	$(BIN)/pybabel compile -d src/mgd/translations
 
 bench-import: install  ## Records import benchmark (see bench/README.md)
 	$(BIN)/python bench/import_records.py

@@ -105,3 +105,11 @@ def audit(app, action: str) -> list[AuditEvent]:
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def client(app, bound):
+    """A browser that prefers English, so that assertions read like the code; Spanish has its own tests."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client

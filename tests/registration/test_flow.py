@@ -252,6 +252,8 @@ def test_without_a_flow_the_steps_send_to_the_start(client, companies):
 def test_two_flows_for_the_same_email_only_one_account(app, companies):
     first, second = app.test_client(), app.test_client()
     for visitor in (first, second):
+        visitor.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    for visitor in (first, second):
         reach_code_step(visitor)
     first_sms, second_sms = (m.body_text for m in outbox(app) if m.recipient == "+34611111111")
     assert post(first, "/register/code", {"code": re.search(r"\d{6}", first_sms).group(0)}).status_code == 302
@@ -299,3 +301,15 @@ def shift(app, model, column, delta):
         for row in session.scalars(select(model)):
             setattr(row, column, getattr(row, column) + delta)
         session.commit()
+
+
+def test_refusals_use_the_operators_own_words_in_spanish(app, companies):
+    client = app.test_client()  # no language preference: Spanish
+    page = text(start(client, "B12345674", "stranger@example.es"))
+    assert (
+        "No se ha podido finalizar el proceso de registro. Contacta con tu asesor personal en el 1489."
+        in page
+    )
+    register_mobile_company(app, app.test_client())
+    page = text(start(client, "12345678Z", "movil@example.es"))
+    assert "Contacta con el Administrador de la web de tu empresa." in page
