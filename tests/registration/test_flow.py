@@ -10,6 +10,7 @@ from mgd.db import get_session, operator_scope
 from mgd.registration.models import RegistrationFlow
 from mgd.security.models import CodeChallenge, Membership, User
 from mgd.security.passwords import verify_password
+from tests.conftest import csrf_token
 from tests.registration.conftest import IBAN_F, IBAN_M, audit, last_code, outbox, post, text
 
 
@@ -273,8 +274,6 @@ def test_every_step_works_without_csrf_token_refused(client, companies):
 
 
 def post_token(client, url="/"):
-    from tests.conftest import csrf_token
-
     return csrf_token(client, url)
 
 

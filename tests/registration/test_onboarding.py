@@ -4,6 +4,8 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.security.models import User
+from mgd.tenants.models import Company
+from tests.conftest import csrf_token
 from tests.registration.conftest import IBAN_F, IBAN_M, audit, last_code, post, text
 
 
@@ -96,8 +98,6 @@ def test_a_member_sees_their_company_and_nobody_elses(app, client, companies):
     own = client.get("/mi-area").headers["Location"]
     page = text(client.get(own))
     assert "Mobile lines" in page or "Líneas móviles" in page
-    from mgd.tenants.models import Company
-
     with app.app_context():
         others = [
             c.public_ref for c in get_session().scalars(select(Company)) if f"/empresa/{c.public_ref}" != own
@@ -118,8 +118,6 @@ def test_members_pages_need_a_signed_in_user(client, companies):
 def test_sign_out(app, client, companies):
     register(app, client, "12345678Z", "movil@example.es", "611111111", mobile_iban=IBAN_M)
     assert post(client, "/mi-area/bienvenida", {}).status_code == 422  # still signed in, on the form
-    from tests.conftest import csrf_token
-
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/mi-area/bienvenida")})
     assert response.headers["Location"] == "/"
     assert client.get("/mi-area").status_code == 401

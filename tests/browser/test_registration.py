@@ -1,0 +1,123 @@
+"""A person registers a company in a real browser (Debian's Chromium driven by Playwright), on a phone-sized
+screen, finding every field by its visible label and reading the code from the SMS that the worker delivered."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from mgd import create_app
+from mgd.db import database, get_session
+from mgd.jobs import bind_actors, broker_of, start_worker
+from mgd.migrate import upgrade
+from mgd.tenants.records.importer import import_records
+from mgd.tenants.records.validate import parse_document
+from tests.conftest import IN_CI, settings
+from tests.registration.conftest import COMPANIES, IBAN_M, TARIFFS
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+if not Path(CHROMIUM).exists():
+    if IN_CI:
+        raise RuntimeError("CI=true but Chromium is missing: .ci/run installs the Debian package `chromium`")
+    pytest.skip(
+        "Chromium is not installed (apt-get install chromium); CI always runs this test",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture
+def live_portal(app, tmp_path):
+    """The portal served on a local port, with its own database and an in-process worker delivering SMS."""
+    database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    upgrade(database_url)
+    portal = create_app(settings(tmp_path, database_url))
+    with portal.app_context():
+        session = get_session()
+        import_records(
+            session, parse_document(json.dumps({"tariffs": TARIFFS, "companies": list(COMPANIES.values())}))
+        )
+        session.commit()
+    worker = start_worker(portal)
+    server = make_server("127.0.0.1", 0, portal, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield portal, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    worker.stop()
+    database(portal).engine.dispose()
+    bind_actors(broker_of(app))
+
+
+def wait_for_sms(path: Path, to: str, timeout: float = 15.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+                message = json.loads(line)
+                if message["to"] == to:
+                    return next(
+                        word for word in message["body"].split() if word.rstrip(".").isdigit()
+                    ).rstrip(".")
+        time.sleep(0.1)
+    raise AssertionError(f"no SMS to {to} within {timeout} s")
+
+
+def test_a_person_registers_on_a_phone(live_portal, tmp_path):
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 (only where Chromium exists)
+
+    portal, base = live_portal
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page(viewport={"width": 360, "height": 740}, locale="es-ES")
+        page.goto(base + "/")
+        page.get_by_role("link", name="Registra tu empresa").click()
+
+        page.get_by_label("Identificación fiscal de la empresa (CIF o NIF)").fill("12345678-z")
+        page.get_by_label("Tu email").fill("movil@example.es")
+        page.get_by_role("button", name="Continuar").click()
+
+        page.get_by_label("Un número de teléfono de tu empresa (fijo o móvil)").fill("611 11 11 11")
+        page.get_by_role("button", name="Continuar").click()
+
+        page.get_by_label("Cuenta bancaria (IBAN) donde pagas tus líneas móviles").fill(IBAN_M)
+        page.get_by_role("button", name="Continuar").click()
+
+        expect(page.get_by_text("terminado en 111")).to_be_visible()
+        code = wait_for_sms(Path(portal.config["SMS_FILE"]), "+34611111111")
+        page.get_by_label("Código de seguridad").fill(code)
+        page.get_by_role("button", name="Terminar el registro").click()
+
+        expect(page.get_by_role("heading", name="Bienvenido a Mi Área")).to_be_visible()
+        assert (
+            page.get_by_label(
+                "Tu número de móvil (aquí te enviaremos los códigos de seguridad)"
+            ).input_value()
+            == "611 11 11 11"
+        )
+        page.get_by_label("He leído y acepto las condiciones de uso").check()
+        page.get_by_role("button", name="Guardar y continuar").click()
+
+        expect(page.get_by_role("heading", name="Empresa 12345678Z")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, (
+            "the page scrolls sideways on a phone"
+        )
+        page.screenshot(path=str(tmp_path / "registered.png"), full_page=True)
+        if os.environ.get("MGD_TEST_SCREENSHOTS"):
+            page.screenshot(path=os.environ["MGD_TEST_SCREENSHOTS"], full_page=True)
+        browser.close()
