@@ -17,6 +17,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from flask import render_template
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
@@ -33,6 +34,12 @@ class Mail:
     subject: str
     text: str
     html: str | None = None
+
+
+def templated_mail(to: str, subject: str, template: str, **context: object) -> Mail:
+    """A mail from ``templates/mail/<template>.txt`` and ``.html``, rendered in the current language."""
+    text = render_template(f"mail/{template}.txt", **context)
+    return Mail(to, subject, text, render_template(f"mail/{template}.html", **context))
 
 
 class SmsSender(Protocol):

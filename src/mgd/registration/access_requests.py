@@ -5,12 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mgd.notify.senders import Mail
+from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.registration.models import AccessRequest
 from mgd.security.audit import Origin, record_event
@@ -69,10 +68,8 @@ def submit_access_request(session: Session, details: RequestDetails, origin: Ori
     )
     session.add(request)
     session.flush()
-    text = render_template("mail/access_request.txt", access=request)
-    html = render_template("mail/access_request.html", access=request)
     subject = _("We have received your access request %(reference)s", reference=request.reference)
-    queue_mail(session, Mail(email, subject, text, html))
+    queue_mail(session, templated_mail(email, subject, "access_request", access=request))
     record_event(
         session,
         "access_request.submitted",

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgd.db import utcnow
-from mgd.notify.senders import Mail
+from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.registration.machine import machine
 from mgd.registration.models import RegistrationFlow
@@ -348,9 +347,10 @@ def _create_administrator(session: Session, flow: RegistrationFlow, origin: Orig
     flow.user_id = user.id
     machine(flow).send("code_accepted")
     session.flush()
-    text = render_template("mail/welcome.txt", user=user, company=company, password=password)
-    html = render_template("mail/welcome.html", user=user, company=company, password=password)
-    queue_mail(session, Mail(user.email, _("Welcome to MGD: your temporary password"), text, html))
+    subject = _("Welcome to MGD: your temporary password")
+    queue_mail(
+        session, templated_mail(user.email, subject, "welcome", user=user, company=company, password=password)
+    )
     record_event(
         session,
         "registration.completed",

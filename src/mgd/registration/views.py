@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_user
@@ -42,7 +42,7 @@ def _fiscal_id_key() -> str:
 
 
 def refusal_message(error: services.Refused) -> str:
-    phone = "1489"
+    phone = current_app.config["HELP_PHONE"]
     messages = {
         "unknown_company": _(
             "We do not find any customer company with this fiscal ID. Check it, or call your "

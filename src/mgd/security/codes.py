@@ -17,7 +17,7 @@ from flask import current_app, render_template
 from sqlalchemy.orm import Session
 
 from mgd.db import utcnow
-from mgd.notify.senders import Mail
+from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail, queue_sms
 from mgd.security.models import CodeChallenge
 
@@ -101,5 +101,4 @@ class CodeMessage:
         return render_template(f"mail/{self.template}.sms", code=code).strip()
 
     def mail(self, to: str, code: str) -> Mail:
-        text = render_template(f"mail/{self.template}.txt", code=code)
-        return Mail(to, self.subject, text, render_template(f"mail/{self.template}.html", code=code))
+        return templated_mail(to, self.subject, self.template, code=code)
