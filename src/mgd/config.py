@@ -112,6 +112,39 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_bool,
     ),
     Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
+    Setting("PASSWORD_MIN_LENGTH", 8, "Shortest password accepted.", parse=_parse_int),
+    Setting(
+        "PASSWORD_MAX_LENGTH",
+        20,
+        "Longest password accepted (the operator's policy caps it).",
+        parse=_parse_int,
+    ),
+    Setting(
+        "PASSWORD_CLASSES",
+        "lower,upper,digit",
+        "Character classes a password needs: any of `lower`, `upper`, `digit`, `symbol`, comma-separated.",
+    ),
+    Setting(
+        "LOCKOUT_THRESHOLD",
+        10,
+        "Consecutive wrong passwords or codes that lock an account.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "LOCKOUT_MINUTES", 15, "First lockout length; each further lockout doubles it.", parse=_parse_int
+    ),
+    Setting(
+        "SESSION_IDLE_MINUTES",
+        30,
+        "A signed-in session ends after this long without a request.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "SESSION_ABSOLUTE_HOURS",
+        12,
+        "A signed-in session ends this long after sign-in, active or not.",
+        parse=_parse_int,
+    ),
     Setting("TERMS_VERSION", "2026-11", "Version of the terms of use; users accept each new version once."),
     Setting(
         "RATELIMIT_STORAGE_URL",
@@ -157,6 +190,7 @@ def load_settings(
         values[name] = _coerce(_BY_NAME[name], value)
     _fill_paths(values)
     _check_required(values)
+    _check_policy(values)
     return values
 
 
@@ -187,6 +221,22 @@ _REQUIRED_WITH = {
     ("SMS_BACKEND", "twilio"): ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"),
     ("MAIL_BACKEND", "smtp"): ("SMTP_HOST",),
 }
+
+
+PASSWORD_CLASSES = ("lower", "upper", "digit", "symbol")
+
+
+def _check_policy(values: dict) -> None:
+    classes = [c.strip() for c in values["PASSWORD_CLASSES"].split(",") if c.strip()]
+    unknown = [c for c in classes if c not in PASSWORD_CLASSES]
+    if unknown:
+        raise ConfigError(
+            f"{PREFIX}PASSWORD_CLASSES: {', '.join(unknown)} not among {', '.join(PASSWORD_CLASSES)}"
+        )
+    if not 8 <= values["PASSWORD_MIN_LENGTH"] <= values["PASSWORD_MAX_LENGTH"] <= 128:
+        raise ConfigError(
+            f"{PREFIX}PASSWORD_MIN_LENGTH / {PREFIX}PASSWORD_MAX_LENGTH: need 8 <= min <= max <= 128"
+        )
 
 
 def _check_required(values: dict) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import login_user
 from werkzeug.wrappers import Response
 
 from mgd.db import get_session
@@ -23,6 +22,7 @@ from mgd.registration.forms import (
 )
 from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
+from mgd.security.login import sign_in
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -220,7 +220,7 @@ def code() -> Response | str:
         else:
             db.commit()
             session.pop(SESSION_KEY, None)
-            login_user(user)
+            sign_in(user)
             return redirect(url_for("selfcare.onboarding"))
     elif form.errors:
         status = 422

@@ -29,6 +29,10 @@ class User(Timestamped, Base):
     terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     access_data_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)  # consecutive wrong passwords and codes
+    lockouts: Mapped[int] = mapped_column(default=0)  # each lockout lasts twice the previous one
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_epoch: Mapped[int] = mapped_column(default=0)  # a sign-in from an older epoch is over
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

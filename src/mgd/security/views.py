@@ -1,16 +1,188 @@
-"""Signing out (signing in comes with the sign-in pages)."""
+"""Signing in (password, then a one-time code), changing a temporary password, signing out."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, session, url_for
-from flask_login import logout_user
+import time
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from mgd.db import get_session
+from mgd.extensions import limiter
+from mgd.security import services
+from mgd.security.audit import Origin
+from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, SignInCodeForm
+from mgd.security.login import sign_in, sign_out
+from mgd.security.models import User
+from mgd.security.passwords import Policy
+from mgd.tenants.identifiers import format_phone
+
 bp = Blueprint("security", __name__)
+
+PENDING = "pending_login"
+PENDING_LIFETIME = 600  # seconds between the password and the code
+PASSWORD_FIRST = {"security.change_password", "security.logout", "portal.set_language", "static"}
+
+
+@bp.before_app_request
+def _temporary_password_first() -> Response | None:
+    if (
+        session.get("must_change_password")
+        and current_user.is_authenticated
+        and request.endpoint not in PASSWORD_FIRST
+    ):
+        return redirect(url_for("security.change_password"))
+    return None
+
+
+def refusal_message(reason: str) -> str:
+    messages = {
+        "bad_credentials": _(
+            "The email or the password is not correct, or the account is locked for a while "
+            "(we email you when that happens)."
+        ),
+        "expired_password": _(
+            "Your temporary password has expired. Please call your advisor on %(phone)s.",
+            phone=current_app.config["HELP_PHONE"],
+        ),
+        "wrong_code": _("The code is not correct. Check it and try again."),
+        "code_dead": _("This code is no longer valid. Sign in again to receive a new one."),
+    }
+    return messages.get(reason, messages["bad_credentials"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per 10 minutes", methods=["POST"])
+def login() -> Response | str:
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("security/login.html", form=form), 422 if form.errors else 200
+    db = get_session()
+    try:
+        user = services.check_password(
+            db, form.email.data, form.password.data, _lockout(), Origin.of_request()
+        )
+    except services.SignInRefused as error:
+        db.commit()
+        return render_template("security/login.html", form=form, message=refusal_message(error.reason)), 422
+    db.commit()
+    session[PENDING] = {"user_id": user.id, "since": int(time.time())}
+    return redirect(url_for("security.choose_channel"))
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING)
+    if not pending or time.time() - pending["since"] > PENDING_LIFETIME:
+        session.pop(PENDING, None)
+        return None
+    return get_session().get(User, pending["user_id"])
+
+
+@bp.route("/login/channel", methods=["GET", "POST"])
+def choose_channel() -> Response | str:
+    user = _pending_user()
+    if user is None:
+        return redirect(url_for("security.login"))
+    form = ChannelForm()
+    labels = {
+        "sms": _("SMS to your mobile %(number)s", number=_masked_phone(user.mobile)),
+        "email": _("Email to %(email)s", email=_masked_email(user.email)),
+    }
+    form.channel.choices = [(channel, labels[channel]) for channel in services.channels(user)]
+    if not form.validate_on_submit():
+        return render_template("security/channel.html", form=form), 422 if form.errors else 200
+    db = get_session()
+    challenge = services.send_sign_in_code(db, user, form.channel.data, Origin.of_request())
+    db.commit()
+    session[PENDING] = {**session[PENDING], "challenge_id": challenge.id}
+    return redirect(url_for("security.enter_code"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("30 per 10 minutes", methods=["POST"])
+def enter_code() -> Response | str:
+    user = _pending_user()
+    if user is None or "challenge_id" not in session.get(PENDING, {}):
+        return redirect(url_for("security.login"))
+    form = SignInCodeForm()
+    if not form.validate_on_submit():
+        return render_template("security/code.html", form=form), 422 if form.errors else 200
+    db = get_session()
+    try:
+        challenge_id = session[PENDING]["challenge_id"]
+        services.check_sign_in_code(
+            db, user, challenge_id, form.code.data, lockout=_lockout(), origin=Origin.of_request()
+        )
+    except services.SignInRefused as error:
+        db.commit()
+        if error.reason != "wrong_code":
+            session.pop(PENDING, None)
+            return render_template(
+                "security/login.html", form=LoginForm(formdata=None), message=refusal_message(error.reason)
+            ), 422
+        form.code.errors.append(refusal_message(error.reason))
+        return render_template("security/code.html", form=form), 422
+    db.commit()
+    sign_in(user)
+    if user.password_is_temporary:
+        session["must_change_password"] = True
+        return redirect(url_for("security.change_password"))
+    return redirect(url_for("selfcare.home"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> Response | str:
+    if not current_user.is_authenticated:
+        return redirect(url_for("security.login"))
+    form = NewPasswordForm()
+    policy = Policy.from_config(current_app.config)
+    if form.validate_on_submit():
+        db = get_session()
+        user = current_user._get_current_object()
+        problems = services.change_password(db, user, form.password.data, policy, Origin.of_request())
+        if not problems:
+            db.commit()
+            sign_in(user)  # the epoch moved on: this session continues, every other one ends
+            return redirect(url_for("selfcare.home"))
+        form.password.errors.extend(_policy_messages(problems, policy))
+    status = 422 if form.errors else 200
+    return render_template("security/password.html", form=form, policy=policy), status
+
+
+def _policy_messages(problems: list[str], policy: Policy) -> list[str]:
+    messages = {
+        "length": _(
+            "It must have between %(min)s and %(max)s characters.",
+            min=policy.min_length,
+            max=policy.max_length,
+        ),
+        "lower": _("It must have a lower-case letter."),
+        "upper": _("It must have an upper-case letter."),
+        "digit": _("It must have a digit."),
+        "symbol": _("It must have a symbol (such as . - _ ! ?)."),
+        "personal": _("It must not contain your name or your email."),
+        "common": _("It is one of the most used passwords: choose another."),
+        "same": _("It must be different from your current password."),
+    }
+    return [messages[problem] for problem in problems]
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    logout_user()
-    session.clear()
+    sign_out()
     return redirect(url_for("portal.home"))
+
+
+def _lockout() -> services.Lockout:
+    return services.Lockout.from_config(current_app.config)
+
+
+def _masked_phone(e164: str | None) -> str:
+    return "••• ••• " + format_phone(e164)[-3:] if e164 else ""
+
+
+def _masked_email(email: str) -> str:
+    local, domain = email.split("@", 1)
+    return f"{local[:2]}•••@{domain}"

@@ -23,6 +23,7 @@ ONBOARDING_OPEN = {
     "selfcare.verify_mobile",
     "selfcare.terms",
     "security.logout",
+    "security.change_password",
     "portal.set_language",
     "static",
 }

@@ -1,0 +1,38 @@
+"""Forms of signing in and of changing a password."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, RadioField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from mgd.registration.forms import REQUIRED, CodeForm
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), [REQUIRED, Length(max=254)], render_kw={"autocomplete": "username"})
+    password = PasswordField(
+        _l("Password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ChannelForm(FlaskForm):
+    channel = RadioField(
+        _l("Where do we send your security code?"), [DataRequired(_l("Choose where to receive it."))]
+    )
+
+
+class SignInCodeForm(CodeForm):
+    pass
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "new-password"}
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        [REQUIRED, EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -1,0 +1,157 @@
+"""Signing in: password, then a one-time code to the channel the user picks, then a temporary password change.
+
+Wrong passwords and wrong codes count as consecutive failures of an account; at ``LOCKOUT_THRESHOLD`` the
+account is locked for ``LOCKOUT_MINUTES`` (twice as long at each further lockout) and its owner is emailed.
+Refusals raise ``SignInRefused`` after flushing their counters and audit event: the caller commits them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mgd.db import utcnow
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
+from mgd.security.audit import Origin, record_event
+from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
+from mgd.security.models import CodeChallenge, User
+from mgd.security.passwords import Policy, hash_password, needs_rehash, verify_password
+
+SIGN_IN_CODE = "sign_in"
+# Verified against when the email is unknown, so that the answer takes as long as for a real account.
+_DUMMY_HASH = hash_password("not-a-real-password-0")
+
+
+class SignInRefused(Exception):
+    """``reason``: ``bad_credentials``, ``locked``, ``expired_password``, ``wrong_code``, ``code_dead``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Lockout:
+    threshold: int
+    minutes: int
+
+    @classmethod
+    def from_config(cls, config) -> Lockout:
+        return cls(config["LOCKOUT_THRESHOLD"], config["LOCKOUT_MINUTES"])
+
+
+def _is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def _count_failure(session: Session, user: User, lockout: Lockout, origin: Origin, what: str) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= lockout.threshold:
+        minutes = lockout.minutes * 2 ** min(user.lockouts, 10)
+        user.locked_until = utcnow() + timedelta(minutes=minutes)
+        user.lockouts += 1
+        user.failed_logins = 0
+        subject = _("Your MGD account has been locked for a while")
+        queue_mail(session, templated_mail(user.email, subject, "locked", user=user, minutes=minutes))
+        record_event(session, "login.locked", origin, user_id=user.id, minutes=minutes, after=what)
+    session.flush()
+
+
+def check_password(session: Session, email: str, password: str, lockout: Lockout, origin: Origin) -> User:
+    """The user with this email and password; ``SignInRefused`` never tells which of the two was wrong."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        verify_password(_DUMMY_HASH, password)
+        record_event(
+            session, "login.failed", origin, user_id=user.id if user else None, reason="unknown_email"
+        )
+        raise SignInRefused("bad_credentials")
+    if _is_locked(user):
+        record_event(session, "login.refused_locked", origin, user_id=user.id)
+        raise SignInRefused("locked")
+    if not verify_password(user.password_hash, password):
+        record_event(session, "login.failed", origin, user_id=user.id, reason="wrong_password")
+        _count_failure(session, user, lockout, origin, "password")
+        raise SignInRefused("locked" if _is_locked(user) else "bad_credentials")
+    if (
+        user.password_is_temporary
+        and user.password_expires_at is not None
+        and user.password_expires_at < utcnow()
+    ):
+        record_event(session, "login.failed", origin, user_id=user.id, reason="temporary_password_expired")
+        raise SignInRefused("expired_password")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def channels(user: User) -> list[str]:
+    """Where this user's one-time codes can go."""
+    return (["sms"] if user.mobile else []) + ["email"]
+
+
+def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin) -> CodeChallenge:
+    """A sign-in code by SMS to the verified mobile or by email."""
+    if channel not in channels(user):
+        raise ValueError(f"channel {channel!r} is not available to this user")
+    destination = user.mobile if channel == "sms" else user.email
+    message = CodeMessage(SIGN_IN_CODE, _("Your MGD sign-in code"))
+    challenge = issue_code(
+        session,
+        purpose=SIGN_IN_CODE,
+        channel=channel,
+        destination=destination,
+        message=message,
+        user_id=user.id,
+    )
+    record_event(session, "login.code_sent", origin, user_id=user.id, channel=channel)
+    return challenge
+
+
+def check_sign_in_code(
+    session: Session, user: User, challenge_id: int, code: str, *, lockout: Lockout, origin: Origin
+) -> None:
+    """Accept the code of this user's sign-in; a wrong one counts as a failure of the account."""
+    challenge = session.get(CodeChallenge, challenge_id)
+    if (
+        challenge is None
+        or challenge.user_id != user.id
+        or challenge.purpose != SIGN_IN_CODE
+        or _is_locked(user)
+    ):
+        raise SignInRefused("code_dead")
+    result = check_code(session, challenge, code)
+    if result is CodeCheck.ACCEPTED:
+        user.failed_logins = 0
+        session.flush()
+        record_event(session, "login.succeeded", origin, user_id=user.id, channel=challenge.channel)
+        return
+    record_event(session, "login.code_refused", origin, user_id=user.id, result=str(result))
+    _count_failure(session, user, lockout, origin, "code")
+    if _is_locked(user):
+        raise SignInRefused("locked")
+    raise SignInRefused("wrong_code" if result is CodeCheck.WRONG else "code_dead")
+
+
+def change_password(
+    session: Session, user: User, new_password: str, policy: Policy, origin: Origin
+) -> list[str]:
+    """Set a new password if it meets the policy, else return the rules it breaks; ends other sessions."""
+    problems = policy.problems(new_password, email=user.email, name=user.name)
+    if verify_password(user.password_hash, new_password):
+        problems.append("same")
+    if problems:
+        return problems
+    user.password_hash = hash_password(new_password)
+    user.password_is_temporary = False
+    user.password_expires_at = None
+    user.session_epoch += 1
+    session.flush()
+    record_event(session, "password.changed", origin, user_id=user.id)
+    return []

@@ -1,0 +1,226 @@
+"""Signing in through real form posts: password, the code's channel, the code, the temporary password."""
+
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from mgd.db import get_session, utcnow
+from mgd.extensions import limiter
+from mgd.security.models import Membership, User
+from mgd.security.passwords import hash_password, needs_rehash
+from tests.factories import make_company
+from tests.registration.conftest import audit, last_code, outbox, post, text
+
+PASSWORD = "Zx9kPq2mWv"
+
+
+@pytest.fixture
+def member(app, bound):
+    """An onboarded web administrator with a verified mobile."""
+    limiter.reset()
+    with app.app_context():
+        session = get_session()
+        company = make_company(session)
+        user = User(
+            email="ana@example.es",
+            name="Ana Ruiz",
+            password_hash=hash_password(PASSWORD),
+            password_is_temporary=False,
+            mobile="+34612000001",
+            terms_version=app.config["TERMS_VERSION"],
+            terms_accepted_at=utcnow(),
+            access_data_confirmed_at=utcnow(),
+        )
+        session.add(user)
+        session.flush()
+        session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
+        session.commit()
+        return user.id
+
+
+def update_user(app, user_id, **values):
+    with app.app_context():
+        session = get_session()
+        user = session.get(User, user_id)
+        for name, value in values.items():
+            setattr(user, name, value)
+        session.commit()
+
+
+def load_user(app, user_id) -> User:
+    with app.app_context():
+        return get_session().get(User, user_id)
+
+
+def sign_in(app, client, channel="sms", password=PASSWORD, email="ana@example.es"):
+    response = post(client, "/login", {"email": email, "password": password})
+    assert response.headers.get("Location") == "/login/channel", text(response)
+    post(client, "/login/channel", {"channel": channel})
+    destination = "+34612000001" if channel == "sms" else email
+    return post(client, "/login/code", {"code": last_code(app, destination)})
+
+
+def test_sign_in_with_an_sms_code_lands_in_mi_area(app, client, member):
+    response = sign_in(app, client)
+    assert response.headers["Location"] == "/mi-area"
+    assert client.get("/mi-area").headers["Location"].startswith("/empresa/")
+    assert [e.detail for e in audit(app, "login.succeeded")] == [{"channel": "sms"}]
+
+
+def test_sign_in_with_an_email_code(app, client, member):
+    assert sign_in(app, client, channel="email").headers["Location"] == "/mi-area"
+
+
+def test_without_a_mobile_only_email_is_offered(app, client, member):
+    update_user(app, member, mobile=None)
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    page = text(client.get("/login/channel"))
+    assert 'value="email"' in page and 'value="sms"' not in page
+    assert post(client, "/login/channel", {"channel": "sms"}).status_code == 422
+
+
+def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(app, client, member):
+    wrong = post(client, "/login", {"email": "ana@example.es", "password": "Wrong1234"})
+    unknown = post(client, "/login", {"email": "nobody@example.es", "password": "Wrong1234"})
+    assert wrong.status_code == unknown.status_code == 422
+    assert text(wrong).replace("ana@example.es", "X") == text(unknown).replace("nobody@example.es", "X")
+    assert sorted(e.detail["reason"] for e in audit(app, "login.failed")) == [
+        "unknown_email",
+        "wrong_password",
+    ]
+
+
+def test_ten_failures_lock_the_account_and_tell_its_owner(app, client, member):
+    for _ in range(10):
+        post(client, "/login", {"email": "ana@example.es", "password": "Wrong1234"})
+    [mail] = [m for m in outbox(app) if m.recipient == "ana@example.es"]
+    assert "15 minutes" in mail.body_text
+    response = post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    assert response.status_code == 422  # the right password does not help while locked
+    assert audit(app, "login.locked")[0].detail == {"minutes": 15, "after": "password"}
+    update_user(app, member, locked_until=utcnow() - timedelta(seconds=1))
+    assert sign_in(app, client).headers["Location"] == "/mi-area"
+
+
+def test_each_further_lockout_lasts_twice_as_long(app, client, member):
+    update_user(app, member, lockouts=1)
+    for _ in range(10):
+        post(client, "/login", {"email": "ana@example.es", "password": "Wrong1234"})
+    user = load_user(app, member)
+    assert timedelta(minutes=29) < user.locked_until - utcnow() <= timedelta(minutes=30)
+
+
+def test_wrong_codes_count_towards_the_lockout(app, client, member):
+    update_user(app, member, failed_logins=8)
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "sms"})
+    response = post(client, "/login/code", {"code": "000000"})
+    assert response.status_code == 422 and "The code is not correct" in text(response)
+    response = post(client, "/login/code", {"code": "000000"})
+    assert load_user(app, member).locked_until > utcnow()
+    assert client.get("/login/code").headers["Location"] == "/login"
+
+
+def test_a_temporary_password_must_be_changed_before_anything_else(app, client, member):
+    update_user(app, member, password_is_temporary=True, password_expires_at=utcnow() + timedelta(days=7))
+    assert sign_in(app, client).headers["Location"] == "/password"
+    assert client.get("/mi-area").headers["Location"] == "/password"
+    response = post(client, "/password", {"password": "Nuevo2026x", "confirm": "Nuevo2026x"})
+    assert response.headers["Location"] == "/mi-area"
+    user = load_user(app, member)
+    assert not user.password_is_temporary and user.session_epoch == 1
+    assert client.get("/mi-area").status_code == 302  # still signed in, no longer held at /password
+    assert audit(app, "password.changed")
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("Ab1", "between 8 and 20 characters"),
+        ("Abcdefghijklmnopqrstu1", "between 8 and 20 characters"),
+        ("abcdefg1", "an upper-case letter"),
+        ("ABCDEFG1", "a lower-case letter"),
+        ("Abcdefgh", "a digit"),
+        ("AnaRuiz2026", "your name or your email"),
+        ("Password1", "most used passwords"),
+        ("Qwerty123", "most used passwords"),
+        (PASSWORD, "different from your current password"),
+    ],
+)
+def test_each_password_rule(app, client, member, password, message):
+    update_user(app, member, password_is_temporary=True)
+    sign_in(app, client)
+    response = post(client, "/password", {"password": password, "confirm": password})
+    assert response.status_code == 422 and message in text(response)
+
+
+def test_the_two_passwords_must_match(app, client, member):
+    update_user(app, member, password_is_temporary=True)
+    sign_in(app, client)
+    response = post(client, "/password", {"password": "Nuevo2026x", "confirm": "Nuevo2026y"})
+    assert response.status_code == 422 and "not the same" in text(response)
+
+
+def test_an_expired_temporary_password_is_refused(app, client, member):
+    update_user(app, member, password_is_temporary=True, password_expires_at=utcnow() - timedelta(minutes=1))
+    response = post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    assert response.status_code == 422 and "temporary password has expired" in text(response)
+
+
+def test_changing_the_password_ends_the_other_sessions(app, member):
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    update_user(app, member, password_is_temporary=True)
+    sign_in(app, first)
+    sign_in(app, second)
+    post(second, "/password", {"password": "Nuevo2026x", "confirm": "Nuevo2026x"})
+    assert second.get("/mi-area").status_code == 302
+    assert first.get("/mi-area").status_code == 401
+
+
+def test_sessions_end_when_idle_and_when_too_old(app, client, member):
+    sign_in(app, client)
+    with client.session_transaction() as session:
+        session["seen_at"] -= 31 * 60
+    assert client.get("/mi-area").status_code == 401
+    sign_in(app, client)
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 12 * 3600 + 1
+    assert client.get("/mi-area").status_code == 401
+
+
+def test_sign_in_starts_a_new_session(app, client, member):
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    sign_in(app, client)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_hashes_are_upgraded_when_the_parameters_rise(app, client, member):
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    update_user(app, member, password_hash=weak)
+    assert needs_rehash(weak)
+    sign_in(app, client)
+    assert not needs_rehash(load_user(app, member).password_hash)
+
+
+def test_the_pending_sign_in_lasts_ten_minutes(app, client, member):
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    with client.session_transaction() as session:
+        session["pending_login"] = {
+            **session["pending_login"],
+            "since": session["pending_login"]["since"] - 601,
+        }
+    assert client.get("/login/channel").headers["Location"] == "/login"
+
+
+def test_a_registered_user_is_not_forced_to_change_the_password_yet(app, client, member):
+    update_user(app, member, password_is_temporary=True)
+    with app.app_context():
+        assert get_session().scalar(select(User.password_is_temporary).where(User.id == member))
+    response = client.get("/login")
+    assert response.status_code == 200 and 'href="/register"' in text(response)
