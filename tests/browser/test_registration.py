@@ -1,4 +1,4 @@
-"""A person registers a company in a real browser (Debian's Chromium driven by Playwright), on a phone-sized
+"""A person registers a company, then signs in with the temporary password, in a real browser (Debian's Chromium driven by Playwright), on a phone-sized
 screen, finding every field by its visible label and reading the code from the SMS that the worker delivered."""
 
 from __future__ import annotations
@@ -69,6 +69,14 @@ def wait_for_sms(path: Path, to: str, timeout: float = 15.0) -> str:
     raise AssertionError(f"no SMS to {to} within {timeout} s")
 
 
+def temporary_password(path: Path, to: str) -> str:
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        mail = json.loads(line)
+        if mail["to"] == to and "temporal: " in mail["text"]:
+            return mail["text"].split("temporal: ")[1].split()[0]
+    raise AssertionError(f"no temporary password mailed to {to}")
+
+
 def test_a_person_registers_on_a_phone(live_portal, tmp_path):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 (only where Chromium exists)
 
@@ -117,6 +125,26 @@ def test_a_person_registers_on_a_phone(live_portal, tmp_path):
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, (
             "the page scrolls sideways on a phone"
         )
+
+        # Next time: the temporary password from the welcome email, a code, and a password of one's own.
+        page.get_by_role("button", name="Cerrar sesión").click()
+        page.get_by_role("link", name="Acceder").click()
+        page.get_by_label("Email").fill("movil@example.es")
+        page.get_by_label("Contraseña").fill(
+            temporary_password(Path(portal.config["MAIL_FILE"]), "movil@example.es")
+        )
+        page.get_by_role("button", name="Continuar").click()
+        page.get_by_label("SMS a tu móvil").check()
+        page.get_by_role("button", name="Envíame el código").click()
+        page.get_by_label("Código de seguridad").fill(
+            wait_for_sms(Path(portal.config["SMS_FILE"]), "+34611111111")
+        )
+        page.get_by_role("button", name="Acceder").click()
+        expect(page.get_by_role("heading", name="Elige tu contraseña")).to_be_visible()
+        page.get_by_label("Nueva contraseña", exact=True).fill("Mostrador2026")
+        page.get_by_label("Repite la nueva contraseña").fill("Mostrador2026")
+        page.get_by_role("button", name="Guardar contraseña").click()
+        expect(page.get_by_role("heading", name="Empresa 12345678Z")).to_be_visible()
         page.screenshot(path=str(tmp_path / "registered.png"), full_page=True)
         if os.environ.get("MGD_TEST_SCREENSHOTS"):
             page.screenshot(path=os.environ["MGD_TEST_SCREENSHOTS"], full_page=True)
