@@ -1,1 +1,58 @@
-from tests.registration.conftest import client  # noqa: F401 (the English-speaking browser)
+"""Sign-in fixtures: an onboarded web administrator, and helpers to sign in as a person would."""
+
+import pytest
+
+from mgd.db import get_session, utcnow
+from mgd.extensions import limiter
+from mgd.security.models import Membership, User
+from mgd.security.passwords import hash_password
+from tests.factories import make_company
+from tests.registration.conftest import client, last_code, post, text  # noqa: F401 (client: English-speaking)
+
+PASSWORD = "Zx9kPq2mWv"
+
+
+@pytest.fixture
+def member(app, bound):
+    """An onboarded web administrator with a verified mobile."""
+    limiter.reset()
+    with app.app_context():
+        session = get_session()
+        company = make_company(session)
+        user = User(
+            email="ana@example.es",
+            name="Ana Ruiz",
+            password_hash=hash_password(PASSWORD),
+            password_is_temporary=False,
+            mobile="+34612000001",
+            terms_version=app.config["TERMS_VERSION"],
+            terms_accepted_at=utcnow(),
+            access_data_confirmed_at=utcnow(),
+        )
+        session.add(user)
+        session.flush()
+        session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
+        session.commit()
+        return user.id
+
+
+def update_user(app, user_id, **values):
+    with app.app_context():
+        session = get_session()
+        user = session.get(User, user_id)
+        for name, value in values.items():
+            setattr(user, name, value)
+        session.commit()
+
+
+def load_user(app, user_id) -> User:
+    with app.app_context():
+        return get_session().get(User, user_id)
+
+
+def sign_in(app, browser, channel="sms", password=PASSWORD, email="ana@example.es"):
+    response = post(browser, "/login", {"email": email, "password": password})
+    assert response.headers.get("Location") == "/login/channel", text(response)
+    post(browser, "/login/channel", {"channel": channel})
+    destination = "+34612000001" if channel == "sms" else email
+    return post(browser, "/login/code", {"code": last_code(app, destination)})

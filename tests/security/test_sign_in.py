@@ -7,59 +7,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from mgd.db import get_session, utcnow
-from mgd.extensions import limiter
-from mgd.security.models import Membership, User
-from mgd.security.passwords import hash_password, needs_rehash
-from tests.factories import make_company
-from tests.registration.conftest import audit, last_code, outbox, post, text
-
-PASSWORD = "Zx9kPq2mWv"
-
-
-@pytest.fixture
-def member(app, bound):
-    """An onboarded web administrator with a verified mobile."""
-    limiter.reset()
-    with app.app_context():
-        session = get_session()
-        company = make_company(session)
-        user = User(
-            email="ana@example.es",
-            name="Ana Ruiz",
-            password_hash=hash_password(PASSWORD),
-            password_is_temporary=False,
-            mobile="+34612000001",
-            terms_version=app.config["TERMS_VERSION"],
-            terms_accepted_at=utcnow(),
-            access_data_confirmed_at=utcnow(),
-        )
-        session.add(user)
-        session.flush()
-        session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
-        session.commit()
-        return user.id
-
-
-def update_user(app, user_id, **values):
-    with app.app_context():
-        session = get_session()
-        user = session.get(User, user_id)
-        for name, value in values.items():
-            setattr(user, name, value)
-        session.commit()
-
-
-def load_user(app, user_id) -> User:
-    with app.app_context():
-        return get_session().get(User, user_id)
-
-
-def sign_in(app, client, channel="sms", password=PASSWORD, email="ana@example.es"):
-    response = post(client, "/login", {"email": email, "password": password})
-    assert response.headers.get("Location") == "/login/channel", text(response)
-    post(client, "/login/channel", {"channel": channel})
-    destination = "+34612000001" if channel == "sms" else email
-    return post(client, "/login/code", {"code": last_code(app, destination)})
+from mgd.security.models import User
+from mgd.security.passwords import needs_rehash
+from tests.registration.conftest import audit, outbox, post, text
+from tests.security.conftest import PASSWORD, load_user, sign_in, update_user
 
 
 def test_sign_in_with_an_sms_code_lands_in_mi_area(app, client, member):

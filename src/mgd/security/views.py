@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.extensions import limiter
@@ -58,7 +59,9 @@ def refusal_message(reason: str) -> str:
 def login() -> Response | str:
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("security/login.html", form=form), 422 if form.errors else 200
+        done = request.args.get("reset") == "done"
+        notice = _("Your password has been changed. Sign in with it.") if done else None
+        return render_template("security/login.html", form=form, notice=notice), 422 if form.errors else 200
     db = get_session()
     try:
         user = services.check_password(
@@ -90,7 +93,7 @@ def choose_channel() -> Response | str:
         "sms": _("SMS to your mobile %(number)s", number=_masked_phone(user.mobile)),
         "email": _("Email to %(email)s", email=_masked_email(user.email)),
     }
-    form.channel.choices = [(channel, labels[channel]) for channel in services.channels(user)]
+    form.channel.choices = [SelectChoice(channel, labels[channel]) for channel in services.channels(user)]
     if not form.validate_on_submit():
         return render_template("security/channel.html", form=form), 422 if form.errors else 200
     db = get_session()
@@ -146,12 +149,12 @@ def change_password() -> Response | str:
             db.commit()
             sign_in(user)  # the epoch moved on: this session continues, every other one ends
             return redirect(url_for("selfcare.home"))
-        form.password.errors.extend(_policy_messages(problems, policy))
+        form.password.errors.extend(policy_messages(problems, policy))
     status = 422 if form.errors else 200
     return render_template("security/password.html", form=form, policy=policy), status
 
 
-def _policy_messages(problems: list[str], policy: Policy) -> list[str]:
+def policy_messages(problems: list[str], policy: Policy) -> list[str]:
     messages = {
         "length": _(
             "It must have between %(min)s and %(max)s characters.",

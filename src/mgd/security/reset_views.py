@@ -1,0 +1,108 @@
+"""Pages of the forgotten-password flow: email and channel, code, new password."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from mgd.db import get_session
+from mgd.extensions import limiter
+from mgd.registration.forms import REQUIRED
+from mgd.security import reset
+from mgd.security.audit import Origin
+from mgd.security.codes import MAX_ATTEMPTS, CodeCheck
+from mgd.security.forms import NewPasswordForm, SignInCodeForm
+from mgd.security.passwords import Policy
+from mgd.security.views import policy_messages
+
+bp = Blueprint("password_reset", __name__, url_prefix="/password/forgot")
+
+STATE = "password_reset"
+LIFETIME = 900  # seconds from the request to the new password
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254)], render_kw={"autocomplete": "username"})
+    channel = RadioField(
+        _l("Where do we send your code?"),
+        [DataRequired(_l("Choose where to receive it."))],
+        choices=[
+            SelectChoice("email", _l("To this email")),
+            SelectChoice("sms", _l("By SMS to the mobile of my account")),
+        ],
+        default="email",
+    )
+
+
+def _state() -> dict | None:
+    state = session.get(STATE)
+    if not state or time.time() - state["since"] > LIFETIME:
+        session.pop(STATE, None)
+        return None
+    return state
+
+
+@bp.route("", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def request_code() -> Response | str:
+    form = ResetRequestForm()
+    if not form.validate_on_submit():
+        return render_template("security/reset_request.html", form=form), 422 if form.errors else 200
+    db = get_session()
+    challenge_id = reset.request_reset(db, form.email.data, form.channel.data, Origin.of_request())
+    db.commit()
+    session[STATE] = {"challenge_id": challenge_id, "since": int(time.time()), "tries": 0, "verified": False}
+    return redirect(url_for("password_reset.enter_code"))
+
+
+@bp.route("/code", methods=["GET", "POST"])
+def enter_code() -> Response | str:
+    state = _state()
+    if state is None:
+        return redirect(url_for("password_reset.request_code"))
+    form = SignInCodeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        result = reset.check_reset_code(db, state["challenge_id"], form.code.data)
+        db.commit()
+        state["tries"] += 1
+        session[STATE] = state
+        if result is CodeCheck.ACCEPTED:
+            session[STATE] = {**state, "verified": True}
+            return redirect(url_for("password_reset.new_password"))
+        if result is CodeCheck.DEAD or state["tries"] >= MAX_ATTEMPTS:
+            session.pop(STATE, None)
+            form.code.errors.append(_("This code is no longer valid. Ask for a new one."))
+        else:
+            form.code.errors.append(_("The code is not correct. Check it and try again."))
+    status = 422 if form.errors else 200
+    return render_template("security/reset_code.html", form=form), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new_password() -> Response | str:
+    state = _state()
+    if state is None or not state["verified"]:
+        return redirect(url_for("password_reset.request_code"))
+    form = NewPasswordForm()
+    policy = Policy.from_config(current_app.config)
+    if form.validate_on_submit():
+        db = get_session()
+        problems = reset.reset_password(
+            db, state["challenge_id"], form.password.data, policy, Origin.of_request()
+        )
+        if not problems:
+            db.commit()
+            session.pop(STATE, None)
+            return redirect(url_for("security.login", reset="done"))
+        form.password.errors.extend(policy_messages(problems, policy))
+    status = 422 if form.errors else 200
+    return render_template("security/password.html", form=form, policy=policy), status
