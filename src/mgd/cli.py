@@ -142,6 +142,37 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool) -> None:
             click.echo(f"    IBAN of the {kind} lines: {iban}")
 
 
+@main.group()
+def users() -> None:
+    """Portal users: the operator's staff."""
+
+
+@users.command("create-staff")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["advisor", "supervisor"]), required=True)
+@click.option("--name", default="", help="Full name (default: the part of the email before @).")
+@click.pass_context
+def users_create_staff(ctx: click.Context, email: str, role: str, name: str) -> None:
+    """Create a back-office user; its temporary password is printed once, here."""
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
+
+    from mgd.db import get_session  # noqa: PLC0415
+    from mgd.security.services import StaffExists, create_staff  # noqa: PLC0415
+
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"EMAIL: {exc}") from None
+    with _app(ctx).app_context():
+        session = get_session()
+        try:
+            user, password = create_staff(session, email, name or email.split("@")[0], role)
+        except StaffExists:
+            raise click.ClickException(f"EMAIL: {email} already belongs to a user") from None
+        session.commit()
+    click.echo(f"Created {role} {user.email}. Temporary password (shown only now, valid 7 days): {password}")
+
+
 # ---- processes -----------------------------------------------------------------------------------------
 
 

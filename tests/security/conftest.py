@@ -56,3 +56,6 @@ def sign_in(app, browser, channel="sms", password=PASSWORD, email="ana@example.e
     post(browser, "/login/channel", {"channel": channel})
     destination = "+34612000001" if channel == "sms" else email
     return post(browser, "/login/code", {"code": last_code(app, destination)})
+
+
+from tests.registration.conftest import companies  # noqa: E402, F401 (records with every product mix)

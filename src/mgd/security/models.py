@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
 
 ROLES = ("admin",)  # company web administrator; the other roles come with company administration
+STAFF_ROLES = ("advisor", "supervisor")  # the operator's own people: back office only, no company
 CHANNELS = ("sms", "email")
 
 
@@ -33,6 +34,13 @@ class User(Timestamped, Base):
     lockouts: Mapped[int] = mapped_column(default=0)  # each lockout lasts twice the previous one
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session_epoch: Mapped[int] = mapped_column(default=0)  # a sign-in from an older epoch is over
+    staff_role: Mapped[str | None] = mapped_column(
+        Enum(*STAFF_ROLES, name="staff_role", native_enum=False, create_constraint=True, length=20)
+    )
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role is not None
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 

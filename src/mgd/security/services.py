@@ -20,7 +20,7 @@ from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
 from mgd.security.models import CodeChallenge, User
-from mgd.security.passwords import Policy, hash_password, needs_rehash, verify_password
+from mgd.security.passwords import Policy, hash_password, needs_rehash, temporary_password, verify_password
 
 SIGN_IN_CODE = "sign_in"
 # Verified against when the email is unknown, so that the answer takes as long as for a real account.
@@ -155,3 +155,27 @@ def change_password(
     session.flush()
     record_event(session, "password.changed", origin, user_id=user.id)
     return []
+
+
+class StaffExists(Exception):
+    """The email already belongs to a user."""
+
+
+def create_staff(session: Session, email: str, name: str, role: str) -> tuple[User, str]:
+    """A new operator staff member with a temporary password (returned, to be shown once)."""
+    email = email.strip().lower()
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise StaffExists(email)
+    password = temporary_password()
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        password_is_temporary=True,
+        password_expires_at=utcnow() + timedelta(days=7),
+        staff_role=role,
+        access_data_confirmed_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user, password

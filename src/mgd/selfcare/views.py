@@ -31,7 +31,7 @@ ONBOARDING_OPEN = {
 
 @bp.before_app_request
 def _onboarding_first() -> Response | None:
-    if not current_user.is_authenticated or request.endpoint in ONBOARDING_OPEN:
+    if not current_user.is_authenticated or current_user.is_staff or request.endpoint in ONBOARDING_OPEN:
         return None
     if services.onboarding_pending(current_user, current_app.config["TERMS_VERSION"]):
         return redirect(url_for("selfcare.onboarding"))
@@ -99,6 +99,8 @@ def verify_mobile() -> Response | str:
 @bp.get("/mi-area")
 @login_required
 def home() -> Response | str:
+    if current_user.is_staff:
+        return redirect(url_for("backoffice.queue"))
     companies = services.companies_of(get_session(), current_user)
     if len(companies) == 1:
         return redirect(url_for("selfcare.company", ref=companies[0].public_ref))

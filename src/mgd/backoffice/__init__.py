@@ -1,0 +1,1 @@
+"""The operator's back office: advisors decide Grandes Clientes requests and follow up registrations."""

@@ -1,0 +1,164 @@
+"""Back-office work: the queue of access requests, deciding them, and registrations that need a call.
+
+Deciding is race-safe: the request's status moves from ``pending`` in one conditional UPDATE, so two advisors
+can never both decide it. Staff read across companies; the queries here touch no tenant-owned class except the
+interlocutor an approval creates, which is written under the company's own scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from mgd.db import utcnow
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
+from mgd.registration.models import AccessRequest, RegistrationFlow
+from mgd.registration.services import TEMPORARY_PASSWORD_LIFETIME
+from mgd.security.audit import Origin, record_event
+from mgd.security.models import Membership, User
+from mgd.security.passwords import hash_password, temporary_password
+from mgd.tenants.models import Interlocutor
+from mgd.tenants.services import find_company, find_interlocutor
+
+PAGE_SIZE = 25
+FOLLOW_UP_REASONS = ("not_interlocutor", "wrong_phones", "wrong_ibans", "codes_exhausted")
+
+
+class DecisionRefused(Exception):
+    """``reason``: ``already_decided`` or ``unknown_company``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    number: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def request_queue(session: Session, status: str | None, page: int) -> Page:
+    """Access requests, pending first then oldest first; ``status`` filters (None: all)."""
+    query = select(AccessRequest)
+    if status:
+        query = query.where(AccessRequest.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    pending_first = case((AccessRequest.status == "pending", 0), else_=1)
+    items = session.scalars(
+        query.order_by(pending_first, AccessRequest.created_at, AccessRequest.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return Page(list(items), page, total)
+
+
+def request_by_reference(session: Session, reference: str) -> AccessRequest | None:
+    return session.scalar(select(AccessRequest).where(AccessRequest.reference == reference))
+
+
+def _decide(session: Session, request: AccessRequest, status: str, advisor: User, reason: str | None) -> None:
+    result = session.execute(
+        update(AccessRequest)
+        .where(AccessRequest.id == request.id, AccessRequest.status == "pending")
+        .values(status=status, decided_by_id=advisor.id, decided_at=utcnow(), decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DecisionRefused("already_decided")
+    session.refresh(request)
+
+
+def approve_request(session: Session, request: AccessRequest, advisor: User, origin: Origin) -> User:
+    """Make the requester web administrator of the company, creating the interlocutor and user if needed."""
+    company = find_company(session, request.fiscal_id)
+    if company is None:
+        raise DecisionRefused("unknown_company")
+    _decide(session, request, "approved", advisor, None)
+    if find_interlocutor(session, company, request.email) is None:
+        session.add(
+            Interlocutor(
+                tenant_id=company.id, name=request.requester_name, email=request.email, phone=request.phone
+            )
+        )
+    user = session.scalar(select(User).where(User.email == request.email))
+    password = None
+    if user is None:
+        password = temporary_password()
+        user = User(
+            email=request.email,
+            name=request.requester_name,
+            password_hash=hash_password(password),
+            password_is_temporary=True,
+            password_expires_at=utcnow() + TEMPORARY_PASSWORD_LIFETIME,
+        )
+        session.add(user)
+        session.flush()
+    if session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is None:
+        session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
+    session.flush()
+    subject = _("Your access to MGD is ready")
+    queue_mail(
+        session,
+        templated_mail(
+            user.email,
+            subject,
+            "request_approved",
+            user=user,
+            company=company,
+            password=password,
+            access=request,
+        ),
+    )
+    record_event(
+        session,
+        "access_request.approved",
+        origin,
+        user_id=advisor.id,
+        tenant_id=company.id,
+        fiscal_id=request.fiscal_id,
+        reference=request.reference,
+        administrator=user.id,
+    )
+    return user
+
+
+def reject_request(
+    session: Session, request: AccessRequest, advisor: User, reason: str, origin: Origin
+) -> None:
+    """Refuse the request and tell the requester why."""
+    _decide(session, request, "rejected", advisor, reason)
+    subject = _("About your access request %(reference)s", reference=request.reference)
+    queue_mail(session, templated_mail(request.email, subject, "request_rejected", access=request))
+    record_event(
+        session,
+        "access_request.rejected",
+        origin,
+        user_id=advisor.id,
+        tenant_id=request.company_id,
+        fiscal_id=request.fiscal_id,
+        reference=request.reference,
+    )
+
+
+def follow_ups(session: Session, page: int, days: int = 30) -> Page:
+    """Registrations of the last ``days`` that ended in *call 1489* or a lock, newest first."""
+    query = select(RegistrationFlow).where(
+        RegistrationFlow.end_reason.in_(FOLLOW_UP_REASONS),
+        RegistrationFlow.updated_at >= utcnow() - timedelta(days=days),
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(
+        query.order_by(RegistrationFlow.updated_at.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return Page(list(items), page, total)

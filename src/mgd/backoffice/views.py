@@ -1,0 +1,109 @@
+"""Back-office pages, for operator staff only (everyone else gets a 404)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from mgd.backoffice import services
+from mgd.db import get_session
+from mgd.registration.models import REQUEST_STATUSES
+from mgd.security.audit import Origin
+
+bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
+
+
+class ApproveForm(FlaskForm):
+    confirm = BooleanField(
+        _l("I have checked the requester's details with the company"),
+        [DataRequired(_l("Confirm that you have checked the details."))],
+    )
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason, sent to the requester"), [DataRequired(_l("Give the reason.")), Length(max=1000)]
+    )
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated or not current_user.is_staff:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _page_number() -> int:
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
+@bp.get("")
+@staff_required
+def queue() -> str:
+    status = request.args.get("status", "pending")
+    if status not in (*REQUEST_STATUSES, "all"):
+        abort(404)
+    page = services.request_queue(get_session(), None if status == "all" else status, _page_number())
+    return render_template(
+        "backoffice/queue.html", page=page, status=status, statuses=(*REQUEST_STATUSES, "all")
+    )
+
+
+@bp.route("/requests/<reference>", methods=["GET", "POST"])
+@staff_required
+def request_detail(reference: str) -> Response | str:
+    db = get_session()
+    access = services.request_by_reference(db, reference)
+    if access is None:
+        abort(404)
+    approve, reject = ApproveForm(prefix="approve"), RejectForm(prefix="reject")
+    message, status = None, 200
+    action = request.form.get("action")
+    form = approve if action == "approve" else reject if action == "reject" else None
+    if form is not None and form.validate_on_submit():
+        try:
+            if action == "approve":
+                services.approve_request(db, access, current_user, Origin.of_request())
+            else:
+                services.reject_request(
+                    db, access, current_user, reject.reason.data.strip(), Origin.of_request()
+                )
+        except services.DecisionRefused as error:
+            db.rollback()
+            access = services.request_by_reference(db, reference)
+            message = {
+                "already_decided": _("This request has already been decided."),
+                "unknown_company": _(
+                    "The operator's records have no company with this fiscal ID: it cannot be "
+                    "approved until the company is imported."
+                ),
+            }[error.reason]
+            status = 409
+        else:
+            db.commit()
+            return redirect(url_for("backoffice.request_detail", reference=reference))
+    elif form is not None:
+        status = 422
+    return render_template(
+        "backoffice/request.html", access=access, approve=approve, reject=reject, message=message
+    ), status
+
+
+@bp.get("/registrations")
+@staff_required
+def follow_ups() -> str:
+    return render_template(
+        "backoffice/follow_ups.html", page=services.follow_ups(get_session(), _page_number())
+    )
