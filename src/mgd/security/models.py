@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
@@ -34,6 +34,8 @@ class User(Timestamped, Base):
     lockouts: Mapped[int] = mapped_column(default=0)  # each lockout lasts twice the previous one
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session_epoch: Mapped[int] = mapped_column(default=0)  # a sign-in from an older epoch is over
+    totp_secret: Mapped[str | None] = mapped_column(String(32))  # authenticator app, base32
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a TOTP code is accepted at most once
     staff_role: Mapped[str | None] = mapped_column(
         Enum(*STAFF_ROLES, name="staff_role", native_enum=False, create_constraint=True, length=20)
     )

@@ -21,6 +21,7 @@ from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
 from mgd.security.models import CodeChallenge, User
 from mgd.security.passwords import Policy, hash_password, needs_rehash, temporary_password, verify_password
+from mgd.security.totp import check_totp
 
 SIGN_IN_CODE = "sign_in"
 # Verified against when the email is unknown, so that the answer takes as long as for a real account.
@@ -92,14 +93,14 @@ def check_password(session: Session, email: str, password: str, lockout: Lockout
 
 
 def channels(user: User) -> list[str]:
-    """Where this user's one-time codes can go."""
-    return (["sms"] if user.mobile else []) + ["email"]
+    """Where this user's one-time codes can come from: the mobile, the email, the authenticator app."""
+    return (["sms"] if user.mobile else []) + ["email"] + (["app"] if user.totp_secret else [])
 
 
 def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin) -> CodeChallenge:
     """A sign-in code by SMS to the verified mobile or by email."""
-    if channel not in channels(user):
-        raise ValueError(f"channel {channel!r} is not available to this user")
+    if channel not in channels(user) or channel == "app":
+        raise ValueError(f"no code can be sent by {channel!r} to this user")
     destination = user.mobile if channel == "sms" else user.email
     message = CodeMessage(SIGN_IN_CODE, _("Your MGD sign-in code"))
     challenge = issue_code(
@@ -137,6 +138,18 @@ def check_sign_in_code(
     if _is_locked(user):
         raise SignInRefused("locked")
     raise SignInRefused("wrong_code" if result is CodeCheck.WRONG else "code_dead")
+
+
+def check_app_code(session: Session, user: User, code: str, *, lockout: Lockout, origin: Origin) -> None:
+    """Accept a code of the user's authenticator app, once; a wrong or replayed one counts as a failure."""
+    if not _is_locked(user) and check_totp(session, user, code):
+        user.failed_logins = 0
+        session.flush()
+        record_event(session, "login.succeeded", origin, user_id=user.id, channel="app")
+        return
+    record_event(session, "login.code_refused", origin, user_id=user.id, channel="app")
+    _count_failure(session, user, lockout, origin, "code")
+    raise SignInRefused("locked" if _is_locked(user) else "wrong_code")
 
 
 def change_password(

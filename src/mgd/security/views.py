@@ -92,14 +92,18 @@ def choose_channel() -> Response | str:
     labels = {
         "sms": _("SMS to your mobile %(number)s", number=_masked_phone(user.mobile)),
         "email": _("Email to %(email)s", email=_masked_email(user.email)),
+        "app": _("My authenticator app"),
     }
     form.channel.choices = [SelectChoice(channel, labels[channel]) for channel in services.channels(user)]
     if not form.validate_on_submit():
         return render_template("security/channel.html", form=form), 422 if form.errors else 200
+    if form.channel.data == "app":
+        session[PENDING] = {**session[PENDING], "challenge_id": None, "app": True}
+        return redirect(url_for("security.enter_code"))
     db = get_session()
     challenge = services.send_sign_in_code(db, user, form.channel.data, Origin.of_request())
     db.commit()
-    session[PENDING] = {**session[PENDING], "challenge_id": challenge.id}
+    session[PENDING] = {**session[PENDING], "challenge_id": challenge.id, "app": False}
     return redirect(url_for("security.enter_code"))
 
 
@@ -110,14 +114,20 @@ def enter_code() -> Response | str:
     if user is None or "challenge_id" not in session.get(PENDING, {}):
         return redirect(url_for("security.login"))
     form = SignInCodeForm()
+    from_app = session[PENDING].get("app", False)
     if not form.validate_on_submit():
-        return render_template("security/code.html", form=form), 422 if form.errors else 200
+        return render_template(
+            "security/code.html", form=form, from_app=from_app
+        ), 422 if form.errors else 200
     db = get_session()
     try:
-        challenge_id = session[PENDING]["challenge_id"]
-        services.check_sign_in_code(
-            db, user, challenge_id, form.code.data, lockout=_lockout(), origin=Origin.of_request()
-        )
+        if from_app:
+            services.check_app_code(db, user, form.code.data, lockout=_lockout(), origin=Origin.of_request())
+        else:
+            challenge_id = session[PENDING]["challenge_id"]
+            services.check_sign_in_code(
+                db, user, challenge_id, form.code.data, lockout=_lockout(), origin=Origin.of_request()
+            )
     except services.SignInRefused as error:
         db.commit()
         if error.reason != "wrong_code":
@@ -126,7 +136,7 @@ def enter_code() -> Response | str:
                 "security/login.html", form=LoginForm(formdata=None), message=refusal_message(error.reason)
             ), 422
         form.code.errors.append(refusal_message(error.reason))
-        return render_template("security/code.html", form=form), 422
+        return render_template("security/code.html", form=form, from_app=from_app), 422
     db.commit()
     sign_in(user)
     if user.password_is_temporary:
