@@ -81,11 +81,12 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
     from mgd.registration.views import bp as registration  # noqa: PLC0415
+    from mgd.security.profile_views import bp as profile  # noqa: PLC0415
     from mgd.security.reset_views import bp as password_reset  # noqa: PLC0415
     from mgd.security.views import bp as security  # noqa: PLC0415
     from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
 
-    for blueprint in (portal, registration, security, password_reset, selfcare, backoffice):
+    for blueprint in (portal, registration, security, password_reset, profile, selfcare, backoffice):
         app.register_blueprint(blueprint)
     app.context_processor(_page_context)
 

@@ -32,6 +32,13 @@ def save_onboarding(
     user.name = name
     user.access_data_confirmed_at = now
     session.flush()
+    return request_mobile_change(session, user, mobile, origin)
+
+
+def request_mobile_change(
+    session: Session, user: User, mobile: Phone, origin: Origin
+) -> CodeChallenge | None:
+    """A code to a new mobile (returned); the number becomes the user's once the code comes back."""
     if mobile.e164 == user.mobile:
         return None
     message = CodeMessage("mobile_code", _("Confirm your mobile"))

@@ -1,0 +1,179 @@
+"""Mi perfil pages: password, email, mobile, authenticator app and recent sign-ins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, EmailField, PasswordField, TelField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from mgd.db import get_session
+from mgd.extensions import limiter
+from mgd.registration.forms import PHONE, REQUIRED, _mobile_only
+from mgd.security import profile, totp
+from mgd.security.audit import Origin
+from mgd.security.codes import CodeCheck
+from mgd.security.forms import SignInCodeForm
+from mgd.security.login import sign_in
+from mgd.security.passwords import Policy
+from mgd.security.views import policy_messages
+from mgd.selfcare.services import request_mobile_change
+
+bp = Blueprint("profile", __name__, url_prefix="/perfil")
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"), [REQUIRED], render_kw={"autocomplete": "current-password"}
+    )
+    password = PasswordField(
+        _l("New password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "new-password"}
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        [REQUIRED, EqualTo("password", _l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField(
+        _l("New email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
+    )
+
+
+class MobileChangeForm(FlaskForm):
+    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, _mobile_only])
+
+
+class RemoveAppForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Yes, stop using my authenticator app"), [DataRequired(_l("Confirm it first."))]
+    )
+
+
+def _page(status: int = 200, **forms) -> tuple[str, int]:
+    db = get_session()
+    defaults = {
+        "password_form": PasswordChangeForm(prefix="pw"),
+        "email_form": EmailChangeForm(prefix="em"),
+        "mobile_form": MobileChangeForm(prefix="mo"),
+    }
+    return render_template(
+        "security/profile.html",
+        user=current_user,
+        sign_ins=profile.recent_sign_ins(db, current_user),
+        policy=Policy.from_config(current_app.config),
+        **(defaults | forms),
+    ), status
+
+
+@bp.get("")
+@login_required
+def show() -> tuple[str, int]:
+    return _page()
+
+
+@bp.post("/password")
+@login_required
+@limiter.limit("10 per hour")
+def password() -> Response | tuple[str, int]:
+    form = PasswordChangeForm(prefix="pw")
+    if form.validate_on_submit():
+        db = get_session()
+        policy = Policy.from_config(current_app.config)
+        problems = profile.change_own_password(
+            db, current_user, form.current.data, form.password.data, policy=policy, origin=Origin.of_request()
+        )
+        db.commit()
+        if not problems:
+            sign_in(current_user._get_current_object())
+            return redirect(url_for("profile.show", changed="password"))
+        if "current" in problems:
+            form.current.errors.append(_("This is not your current password."))
+        form.password.errors.extend(policy_messages([p for p in problems if p != "current"], policy))
+    return _page(422, password_form=form)
+
+
+@bp.post("/email")
+@login_required
+def email() -> Response | tuple[str, int]:
+    form = EmailChangeForm(prefix="em")
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
+        except profile.EmailTaken:
+            form.email.errors.append(_("Another user already signs in with this email."))
+        else:
+            db.commit()
+            session["email_challenge"] = challenge.id
+            return redirect(url_for("profile.confirm_email"))
+    return _page(422, email_form=form)
+
+
+@bp.route("/email/codigo", methods=["GET", "POST"])
+@login_required
+def confirm_email() -> Response | tuple[str, int] | str:
+    if "email_challenge" not in session:
+        return redirect(url_for("profile.show"))
+    form = SignInCodeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        result = profile.confirm_email_change(
+            db, current_user, session["email_challenge"], form.code.data, Origin.of_request()
+        )
+        db.commit()
+        if result is CodeCheck.ACCEPTED:
+            session.pop("email_challenge")
+            return redirect(url_for("profile.show", changed="email"))
+        if result is CodeCheck.DEAD:
+            session.pop("email_challenge")
+            form.code.errors.append(_("This code is no longer valid. Ask for a new one."))
+        else:
+            form.code.errors.append(_("The code is not correct. Check it and try again."))
+    return render_template("security/profile_code.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/movil")
+@login_required
+def mobile() -> Response | tuple[str, int]:
+    form = MobileChangeForm(prefix="mo")
+    if form.validate_on_submit():
+        db = get_session()
+        challenge = request_mobile_change(db, current_user, form.mobile.normalized, Origin.of_request())
+        db.commit()
+        if challenge is None:
+            return redirect(url_for("profile.show"))
+        session["mobile_challenge"] = challenge.id
+        return redirect(url_for("selfcare.verify_mobile"))
+    return _page(422, mobile_form=form)
+
+
+@bp.route("/autenticador", methods=["GET", "POST"])
+@login_required
+def authenticator() -> Response | tuple[str, int] | str:
+    user = current_user._get_current_object()
+    db = get_session()
+    if user.totp_secret:
+        form = RemoveAppForm()
+        if form.validate_on_submit():
+            totp.remove(db, user, Origin.of_request())
+            db.commit()
+            return redirect(url_for("profile.show", changed="app"))
+        return render_template("security/authenticator.html", remove=form), 422 if form.errors else 200
+    secret = session.setdefault("totp_secret", totp.new_secret())
+    form = SignInCodeForm()
+    if form.validate_on_submit():
+        if totp.enrol(db, user, secret, form.code.data, Origin.of_request()):
+            db.commit()
+            session.pop("totp_secret")
+            return redirect(url_for("profile.show", changed="app"))
+        form.code.errors.append(_("The code is not correct. Check the time of your phone and try again."))
+    return render_template(
+        "security/authenticator.html", form=form, secret=secret, qr=totp.qr_data_uri(secret, user.email)
+    ), 422 if form.errors else 200

@@ -1,0 +1,124 @@
+"""Mi perfil: password, email and mobile changes by code, the authenticator app, recent sign-ins."""
+
+from datetime import timedelta
+
+import pyotp
+
+from mgd.db import get_session, utcnow
+from mgd.security.passwords import verify_password
+from mgd.security.services import create_staff
+from tests.conftest import csrf_token
+from tests.registration.conftest import audit, last_code, post, text
+from tests.security.conftest import PASSWORD, load_user, sign_in, update_user
+
+NEW = "Mostrador2026"
+
+
+def profile_post(client, url, data):
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, "/perfil")})
+
+
+def test_the_profile_shows_recent_sign_ins(app, client, member):
+    sign_in(app, client)
+    page = text(client.get("/perfil"))
+    assert "ana@example.es" in page and "127.0.0.1" in page and "SMS" in page
+
+
+def test_changing_the_password_needs_the_current_one(app, client, member):
+    sign_in(app, client)
+    response = profile_post(
+        client, "/perfil/password", {"pw-current": "Wrong1234", "pw-password": NEW, "pw-confirm": NEW}
+    )
+    assert response.status_code == 422 and "not your current password" in text(response)
+    response = profile_post(
+        client, "/perfil/password", {"pw-current": PASSWORD, "pw-password": NEW, "pw-confirm": NEW}
+    )
+    assert response.headers["Location"] == "/perfil?changed=password"
+    assert verify_password(load_user(app, member).password_hash, NEW)
+    assert client.get("/perfil").status_code == 200  # this session goes on
+
+
+def test_a_new_email_counts_once_confirmed_by_a_code(app, client, member):
+    sign_in(app, client)
+    assert (
+        profile_post(client, "/perfil/email", {"em-email": "Ana.Nueva@example.es"}).headers["Location"]
+        == "/perfil/email/codigo"
+    )
+    assert load_user(app, member).email == "ana@example.es"
+    assert post(client, "/perfil/email/codigo", {"code": "000000"}).status_code == 422
+    assert (
+        post(client, "/perfil/email/codigo", {"code": last_code(app, "ana.nueva@example.es")}).status_code
+        == 302
+    )
+    assert load_user(app, member).email == "ana.nueva@example.es"
+    assert audit(app, "email.changed")[0].detail == {
+        "previous": "ana@example.es",
+        "email": "ana.nueva@example.es",
+    }
+
+
+def test_an_email_of_another_user_is_refused(app, client, member):
+    with app.app_context():
+        session = get_session()
+        create_staff(session, "otro@example.es", "Otro", "advisor")
+        session.commit()
+    sign_in(app, client)
+    response = profile_post(client, "/perfil/email", {"em-email": "otro@example.es"})
+    assert response.status_code == 422 and "Another user already signs in with this email" in text(response)
+
+
+def test_a_new_mobile_counts_once_confirmed_by_a_code(app, client, member):
+    sign_in(app, client)
+    assert (
+        profile_post(client, "/perfil/movil", {"mo-mobile": "655 00 00 09"}).headers["Location"]
+        == "/mi-area/verificar-movil"
+    )
+    post(client, "/mi-area/verificar-movil", {"code": last_code(app, "+34655000009")})
+    assert load_user(app, member).mobile == "+34655000009"
+
+
+def test_the_authenticator_app_enrols_signs_in_once_per_code_and_is_removed(app, client, member):
+    sign_in(app, client)
+    page = text(client.get("/perfil/autenticador"))
+    assert "data:image/svg+xml;base64," in page
+    with client.session_transaction() as session:
+        secret = session["totp_secret"]
+    assert post(client, "/perfil/autenticador", {"code": "000000"}).status_code == 422
+    assert post(client, "/perfil/autenticador", {"code": pyotp.TOTP(secret).now()}).status_code == 302
+    assert load_user(app, member).totp_secret == secret
+    assert audit(app, "totp.enrolled")
+
+    other = app.test_client()
+    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    post(other, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    assert 'value="app"' in text(other.get("/login/channel"))
+    post(other, "/login/channel", {"channel": "app"})
+    update_user(app, member, totp_last_step=None)  # the enrolment used this step; a later step is due
+    code = pyotp.TOTP(secret).now()
+    assert post(other, "/login/code", {"code": code}).headers["Location"] == "/mi-area"
+
+    third = app.test_client()
+    third.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    post(third, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(third, "/login/channel", {"channel": "app"})
+    replay = post(third, "/login/code", {"code": code})
+    assert replay.status_code == 422 and "not correct" in text(replay)
+    assert load_user(app, member).failed_logins == 1
+
+    response = post(client, "/perfil/autenticador", {})
+    assert response.status_code == 422
+    post(client, "/perfil/autenticador", {"confirm": "y"})
+    assert load_user(app, member).totp_secret is None and audit(app, "totp.removed")
+
+
+def test_a_code_from_another_time_window_is_refused(app, client, member):
+    secret = pyotp.random_base32()
+    update_user(app, member, totp_secret=secret)
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "app"})
+    old = pyotp.TOTP(secret).at(utcnow() - timedelta(minutes=5))
+    assert post(client, "/login/code", {"code": old}).status_code == 422
+
+
+def test_the_profile_needs_a_signed_in_user(client, member):
+    assert client.get("/perfil").status_code == 401
