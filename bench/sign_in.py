@@ -1,4 +1,4 @@
-"""Benchmark: complete sign-ins per second on one core — password, code by email, code — through the whole app.
+"""Benchmark: complete sign-ins per second on one core (password, code by email, code), through the app.
 
 Each sign-in is what a browser does: GET /login, POST /login (argon2id verification with the parameters in
 use), POST /login/channel (a code is issued and queued), POST /login/code (the code, read from the outbox), in
