@@ -108,3 +108,9 @@ def test_a_reset_lifts_a_lockout_and_a_temporary_password(app, client, member):
     user = load_user(app, member)
     assert user.locked_until is None and not user.password_is_temporary
     assert sign_in(app, client, password=NEW).headers["Location"] == "/mi-area"
+
+
+def test_reset_requests_from_one_address_are_limited(app, client, member):
+    for n in range(10):
+        ask(client, f"user{n}@example.es")
+    assert ask(client, "ana@example.es").status_code == 429

@@ -175,3 +175,10 @@ def test_a_registered_user_is_not_forced_to_change_the_password_yet(app, client,
         assert get_session().scalar(select(User.password_is_temporary).where(User.id == member))
     response = client.get("/login")
     assert response.status_code == 200 and 'href="/register"' in text(response)
+
+
+def test_password_attempts_from_one_address_are_limited(app, client, member):
+    for n in range(20):
+        post(client, "/login", {"email": f"user{n}@example.es", "password": "Wrong1234"})
+    response = post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    assert response.status_code == 429

@@ -118,6 +118,7 @@ def email() -> Response | tuple[str, int]:
 
 @bp.route("/email/codigo", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20 per hour", methods=["POST"])
 def confirm_email() -> Response | tuple[str, int] | str:
     if "email_challenge" not in session:
         return redirect(url_for("profile.show"))
@@ -156,6 +157,7 @@ def mobile() -> Response | tuple[str, int]:
 
 @bp.route("/autenticador", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20 per hour", methods=["POST"])
 def authenticator() -> Response | tuple[str, int] | str:
     user = current_user._get_current_object()
     db = get_session()

@@ -64,6 +64,7 @@ def request_code() -> Response | str:
 
 
 @bp.route("/code", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
 def enter_code() -> Response | str:
     state = _state()
     if state is None:
@@ -88,6 +89,7 @@ def enter_code() -> Response | str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
 def new_password() -> Response | str:
     state = _state()
     if state is None or not state["verified"]:

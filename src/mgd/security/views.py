@@ -146,6 +146,7 @@ def enter_code() -> Response | str:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
 def change_password() -> Response | str:
     if not current_user.is_authenticated:
         return redirect(url_for("security.login"))

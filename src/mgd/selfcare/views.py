@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from mgd.db import get_session
+from mgd.extensions import limiter
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
@@ -70,6 +71,7 @@ def onboarding() -> Response | str:
 
 @bp.route("/mi-area/verificar-movil", methods=["GET", "POST"])
 @login_required
+@limiter.limit("20 per hour", methods=["POST"])
 def verify_mobile() -> Response | str:
     challenge_id = session.get("mobile_challenge")
     if challenge_id is None:
