@@ -18,10 +18,9 @@ from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.registration.models import AccessRequest, RegistrationFlow
-from mgd.registration.services import TEMPORARY_PASSWORD_LIFETIME
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
-from mgd.security.passwords import hash_password, temporary_password
+from mgd.security.services import create_user
 from mgd.tenants.models import Interlocutor
 from mgd.tenants.services import find_company, find_interlocutor
 
@@ -94,16 +93,7 @@ def approve_request(session: Session, request: AccessRequest, advisor: User, ori
     user = session.scalar(select(User).where(User.email == request.email))
     password = None
     if user is None:
-        password = temporary_password()
-        user = User(
-            email=request.email,
-            name=request.requester_name,
-            password_hash=hash_password(password),
-            password_is_temporary=True,
-            password_expires_at=utcnow() + TEMPORARY_PASSWORD_LIFETIME,
-        )
-        session.add(user)
-        session.flush()
+        user, password = create_user(session, email=request.email, name=request.requester_name)
     if session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is None:
         session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     session.flush()

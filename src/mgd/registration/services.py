@@ -22,7 +22,7 @@ from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, retire
 from mgd.security.models import CodeChallenge, Membership, User
-from mgd.security.passwords import hash_password, temporary_password
+from mgd.security.services import create_user
 from mgd.tenants.identifiers import MOBILE, InvalidIdentifier, Phone, normalize_iban
 from mgd.tenants.models import Company
 from mgd.tenants.services import billing_ibans, find_company, find_interlocutor, find_line, line_kinds
@@ -32,7 +32,6 @@ MAX_WRONG_PHONES = 3
 MAX_WRONG_IBANS = 3
 MAX_RESENDS = 3
 RESEND_AFTER = timedelta(seconds=60)
-TEMPORARY_PASSWORD_LIFETIME = timedelta(days=7)
 ACTIVE = ("identify", "phone", "mobile", "bank", "code")
 
 
@@ -332,17 +331,7 @@ def submit_code(session: Session, flow: RegistrationFlow, code: str, origin: Ori
 def _create_administrator(session: Session, flow: RegistrationFlow, origin: Origin) -> User:
     company = _company(session, flow)
     person = find_interlocutor(session, company, flow.email)
-    password = temporary_password()
-    user = User(
-        email=flow.email,
-        name=person.name,
-        password_hash=hash_password(password),
-        password_is_temporary=True,
-        password_expires_at=utcnow() + TEMPORARY_PASSWORD_LIFETIME,
-        mobile=flow.code_mobile,
-    )
-    session.add(user)
-    session.flush()
+    user, password = create_user(session, email=flow.email, name=person.name, mobile=flow.code_mobile)
     session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     flow.user_id = user.id
     machine(flow).send("code_accepted")

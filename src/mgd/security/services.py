@@ -170,6 +170,25 @@ def change_password(
     return []
 
 
+TEMPORARY_PASSWORD_LIFETIME = timedelta(days=7)
+
+
+def create_user(session: Session, *, email: str, name: str, **fields: object) -> tuple[User, str]:
+    """A new user with a temporary password (returned, for the one message that carries it)."""
+    password = temporary_password()
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password),
+        password_is_temporary=True,
+        password_expires_at=utcnow() + TEMPORARY_PASSWORD_LIFETIME,
+        **fields,
+    )
+    session.add(user)
+    session.flush()
+    return user, password
+
+
 class StaffExists(Exception):
     """The email already belongs to a user."""
 
@@ -179,16 +198,4 @@ def create_staff(session: Session, email: str, name: str, role: str) -> tuple[Us
     email = email.strip().lower()
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise StaffExists(email)
-    password = temporary_password()
-    user = User(
-        email=email,
-        name=name,
-        password_hash=hash_password(password),
-        password_is_temporary=True,
-        password_expires_at=utcnow() + timedelta(days=7),
-        staff_role=role,
-        access_data_confirmed_at=utcnow(),
-    )
-    session.add(user)
-    session.flush()
-    return user, password
+    return create_user(session, email=email, name=name, staff_role=role, access_data_confirmed_at=utcnow())
