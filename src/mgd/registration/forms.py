@@ -36,7 +36,7 @@ def _normalized(normalize, message):
     return validate
 
 
-def _mobile_only(form, field):
+def mobile_only(form, field):
     if getattr(field, "normalized", None) is not None and field.normalized.kind != MOBILE:
         raise ValidationError(_l("This is a fixed number: give a mobile number (6… or 7…)."))
 
@@ -62,7 +62,7 @@ class PhoneForm(FlaskForm):
 
 
 class MobileForm(FlaskForm):
-    phone = TelField(_l("A mobile line of your company"), [REQUIRED, PHONE, _mobile_only])
+    phone = TelField(_l("A mobile line of your company"), [REQUIRED, PHONE, mobile_only])
 
 
 class AccountsForm(FlaskForm):

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from mgd.registration.forms import REQUIRED, CodeForm
+from mgd.registration.forms import REQUIRED
 
 
 class LoginForm(FlaskForm):
@@ -21,10 +21,6 @@ class ChannelForm(FlaskForm):
     channel = RadioField(
         _l("Where do we send your security code?"), [DataRequired(_l("Choose where to receive it."))]
     )
-
-
-class SignInCodeForm(CodeForm):
-    pass
 
 
 class NewPasswordForm(FlaskForm):

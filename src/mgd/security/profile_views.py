@@ -13,11 +13,10 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.registration.forms import PHONE, REQUIRED, _mobile_only
+from mgd.registration.forms import PHONE, REQUIRED, CodeForm, mobile_only
 from mgd.security import profile, totp
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
-from mgd.security.forms import SignInCodeForm
 from mgd.security.login import sign_in
 from mgd.security.passwords import Policy
 from mgd.security.views import policy_messages
@@ -47,7 +46,7 @@ class EmailChangeForm(FlaskForm):
 
 
 class MobileChangeForm(FlaskForm):
-    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, _mobile_only])
+    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only])
 
 
 class RemoveAppForm(FlaskForm):
@@ -122,7 +121,7 @@ def email() -> Response | tuple[str, int]:
 def confirm_email() -> Response | tuple[str, int] | str:
     if "email_challenge" not in session:
         return redirect(url_for("profile.show"))
-    form = SignInCodeForm()
+    form = CodeForm()
     if form.validate_on_submit():
         db = get_session()
         result = profile.confirm_email_change(
@@ -169,7 +168,7 @@ def authenticator() -> Response | tuple[str, int] | str:
             return redirect(url_for("profile.show", changed="app"))
         return render_template("security/authenticator.html", remove=form), 422 if form.errors else 200
     secret = session.setdefault("totp_secret", totp.new_secret())
-    form = SignInCodeForm()
+    form = CodeForm()
     if form.validate_on_submit():
         if totp.enrol(db, user, secret, form.code.data, Origin.of_request()):
             db.commit()

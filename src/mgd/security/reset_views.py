@@ -15,11 +15,11 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.registration.forms import REQUIRED
+from mgd.registration.forms import REQUIRED, CodeForm
 from mgd.security import reset
 from mgd.security.audit import Origin
 from mgd.security.codes import MAX_ATTEMPTS, CodeCheck
-from mgd.security.forms import NewPasswordForm, SignInCodeForm
+from mgd.security.forms import NewPasswordForm
 from mgd.security.passwords import Policy
 from mgd.security.views import policy_messages
 
@@ -69,7 +69,7 @@ def enter_code() -> Response | str:
     state = _state()
     if state is None:
         return redirect(url_for("password_reset.request_code"))
-    form = SignInCodeForm()
+    form = CodeForm()
     if form.validate_on_submit():
         db = get_session()
         result = reset.check_reset_code(db, state["challenge_id"], form.code.data)

@@ -12,9 +12,10 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.registration.forms import CodeForm
 from mgd.security import services
 from mgd.security.audit import Origin
-from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, SignInCodeForm
+from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm
 from mgd.security.login import sign_in, sign_out
 from mgd.security.models import User
 from mgd.security.passwords import Policy
@@ -113,7 +114,7 @@ def enter_code() -> Response | str:
     user = _pending_user()
     if user is None or "challenge_id" not in session.get(PENDING, {}):
         return redirect(url_for("security.login"))
-    form = SignInCodeForm()
+    form = CodeForm()
     from_app = session[PENDING].get("app", False)
     if not form.validate_on_submit():
         return render_template(

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import DataRequired, Length
 
-from mgd.registration.forms import PHONE, REQUIRED, CodeForm, _mobile_only
+from mgd.registration.forms import PHONE, REQUIRED, mobile_only
 
 
 class OnboardingForm(FlaskForm):
@@ -16,9 +16,5 @@ class OnboardingForm(FlaskForm):
     )
     name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200)])
     mobile = TelField(
-        _l("Your mobile number (we will send your security codes here)"), [REQUIRED, PHONE, _mobile_only]
+        _l("Your mobile number (we will send your security codes here)"), [REQUIRED, PHONE, mobile_only]
     )
-
-
-class MobileCodeForm(CodeForm):
-    pass

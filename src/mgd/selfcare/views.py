@@ -9,10 +9,11 @@ from werkzeug.wrappers import Response
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.registration.forms import CodeForm
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
-from mgd.selfcare.forms import MobileCodeForm, OnboardingForm
+from mgd.selfcare.forms import OnboardingForm
 from mgd.tenants.identifiers import format_phone
 from mgd.tenants.services import line_counts
 
@@ -76,7 +77,7 @@ def verify_mobile() -> Response | str:
     challenge_id = session.get("mobile_challenge")
     if challenge_id is None:
         return redirect(url_for("selfcare.onboarding"))
-    form = MobileCodeForm()
+    form = CodeForm()
     status = 200
     if form.validate_on_submit():
         db = get_session()
