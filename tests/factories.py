@@ -31,7 +31,8 @@ def make_tariff(session: Session, family: str = "mobile", **values) -> Tariff:
 def make_company(session: Session, segment: str = "pyme", **values) -> Company:
     n = next(_seq)
     values.setdefault("fiscal_id", valid_cif(9_000_000 + n))
-    company = Company(fiscal_id_kind="cif", name=f"Company {n} S.L.", segment=segment, **values)
+    values.setdefault("name", f"Company {n} S.L.")
+    company = Company(fiscal_id_kind="cif", segment=segment, **values)
     session.add(company)
     session.flush()
     return company

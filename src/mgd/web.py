@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, render_template, request, session
+from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
 from mgd.extensions import babel, csrf, limiter
+from mgd.tenants.identifiers import format_phone
 
 LOCALES = ("es", "en")
 
@@ -47,6 +48,7 @@ def _configure_flask(app: Flask) -> None:
         RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URL"],
         RATELIMIT_HEADERS_ENABLED=True,
     )
+    app.add_template_filter(format_phone, "phone")
 
 
 def select_locale() -> str:
@@ -78,6 +80,10 @@ def _register_error_pages(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
+    from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
+    from mgd.admin.line_views import bp as lines  # noqa: PLC0415
+    from mgd.admin.views import bp as admin  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
     from mgd.registration.views import bp as registration  # noqa: PLC0415
@@ -85,8 +91,22 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.security.reset_views import bp as password_reset  # noqa: PLC0415
     from mgd.security.views import bp as security  # noqa: PLC0415
     from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
+    from mgd.selfcare.views import company  # noqa: PLC0415
 
-    for blueprint in (portal, registration, security, password_reset, profile, selfcare, backoffice):
+    for blueprint in (
+        portal,
+        registration,
+        security,
+        password_reset,
+        profile,
+        selfcare,
+        company,
+        admin,
+        invitations,
+        lines,
+        activity,
+        backoffice,
+    ):
         app.register_blueprint(blueprint)
     app.context_processor(_page_context)
 
@@ -94,4 +114,8 @@ def _register_blueprints(app: Flask) -> None:
 def _page_context() -> dict:
     from mgd.portal.services import help_status  # noqa: PLC0415
 
-    return {"help": help_status(current_app.config["HELP_PHONE"]), "current_locale": str(get_locale())}
+    return {
+        "help": help_status(current_app.config["HELP_PHONE"]),
+        "current_locale": str(get_locale()),
+        "tenant": g.get("tenant"),
+    }

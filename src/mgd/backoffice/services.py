@@ -7,16 +7,16 @@ interlocutor an approval creates, which is written under the company's own scope
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.paging import Page, paginate
 from mgd.registration.models import AccessRequest, RegistrationFlow
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
@@ -24,7 +24,6 @@ from mgd.security.services import create_user
 from mgd.tenants.models import Interlocutor
 from mgd.tenants.services import find_company, find_interlocutor
 
-PAGE_SIZE = 25
 FOLLOW_UP_REASONS = ("not_interlocutor", "wrong_phones", "wrong_ibans", "codes_exhausted")
 
 
@@ -36,30 +35,13 @@ class DecisionRefused(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list
-    number: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
-
-
 def request_queue(session: Session, status: str | None, page: int) -> Page:
     """Access requests, pending first then oldest first; ``status`` filters (None: all)."""
     query = select(AccessRequest)
     if status:
         query = query.where(AccessRequest.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
     pending_first = case((AccessRequest.status == "pending", 0), else_=1)
-    items = session.scalars(
-        query.order_by(pending_first, AccessRequest.created_at, AccessRequest.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return Page(list(items), page, total)
+    return paginate(session, query.order_by(pending_first, AccessRequest.created_at, AccessRequest.id), page)
 
 
 def request_by_reference(session: Session, reference: str) -> AccessRequest | None:
@@ -147,8 +129,4 @@ def follow_ups(session: Session, page: int, days: int = 30) -> Page:
         RegistrationFlow.end_reason.in_(FOLLOW_UP_REASONS),
         RegistrationFlow.updated_at >= utcnow() - timedelta(days=days),
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    items = session.scalars(
-        query.order_by(RegistrationFlow.updated_at.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return Page(list(items), page, total)
+    return paginate(session, query.order_by(RegistrationFlow.updated_at.desc()), page)

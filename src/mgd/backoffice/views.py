@@ -13,8 +13,12 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from mgd.admin import audit
+from mgd.admin.audit_views import audit_filters, filter_args
+from mgd.admin.exports import csv_response
 from mgd.backoffice import services
 from mgd.db import get_session
+from mgd.paging import page_number
 from mgd.registration.models import REQUEST_STATUSES
 from mgd.security.audit import Origin
 
@@ -44,18 +48,15 @@ def staff_required(view):
     return wrapper
 
 
-def _page_number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
-
-
 @bp.get("")
 @staff_required
 def queue() -> str:
     status = request.args.get("status", "pending")
     if status not in (*REQUEST_STATUSES, "all"):
         abort(404)
-    page = services.request_queue(get_session(), None if status == "all" else status, _page_number())
+    page = services.request_queue(
+        get_session(), None if status == "all" else status, page_number(request.args)
+    )
     return render_template(
         "backoffice/queue.html", page=page, status=status, statuses=(*REQUEST_STATUSES, "all")
     )
@@ -105,5 +106,20 @@ def request_detail(reference: str) -> Response | str:
 @staff_required
 def follow_ups() -> str:
     return render_template(
-        "backoffice/follow_ups.html", page=services.follow_ups(get_session(), _page_number())
+        "backoffice/follow_ups.html", page=services.follow_ups(get_session(), page_number(request.args))
     )
+
+
+@bp.get("/activity")
+@staff_required
+def activity() -> str:
+    filters = audit_filters(request.args)
+    page = audit.all_events(get_session(), filters, page_number(request.args))
+    return render_template("backoffice/activity.html", page=page, filters=filters, args=filter_args(filters))
+
+
+@bp.get("/activity/export.csv")
+@staff_required
+def activity_export() -> Response:
+    rows = audit.export_events(get_session(), None, audit_filters(request.args))
+    return csv_response("activity.csv", audit.EXPORT_HEADER, rows)

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
 
-ROLES = ("admin",)  # company web administrator; the other roles come with company administration
+#: A membership's role: admin (everything, users included), manager (lines and service requests), billing
+#: (invoices and payments), viewer (read only).
+ROLES = ("admin", "manager", "billing", "viewer")
 STAFF_ROLES = ("advisor", "supervisor")  # the operator's own people: back office only, no company
 CHANNELS = ("sms", "email")
 
@@ -39,6 +41,10 @@ class User(Timestamped, Base):
     staff_role: Mapped[str | None] = mapped_column(
         Enum(*STAFF_ROLES, name="staff_role", native_enum=False, create_constraint=True, length=20)
     )
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_company_id: Mapped[int | None] = mapped_column(  # the company chosen last, offered first
+        BigId, ForeignKey("companies.id", ondelete="SET NULL")
+    )
 
     @property
     def is_staff(self) -> bool:
@@ -60,7 +66,8 @@ class User(Timestamped, Base):
 
 
 class Membership(TenantOwned, Timestamped, Base):
-    """A user's place in one company, with a role."""
+    """A user's place in one company: a role, whether it is active there, and whether it sees only the lines
+    (or cost centres) in its scopes."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id"), Index("ix_memberships_user_id", "user_id"))
@@ -70,6 +77,8 @@ class Membership(TenantOwned, Timestamped, Base):
     role: Mapped[str] = mapped_column(
         Enum(*ROLES, name="role", native_enum=False, create_constraint=True, length=20)
     )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    limited: Mapped[bool] = mapped_column(default=False)  # sees only the lines its scopes name
 
     user: Mapped[User] = relationship(back_populates="memberships")
 

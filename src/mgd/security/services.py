@@ -129,7 +129,7 @@ def check_sign_in_code(
         raise SignInRefused("code_dead")
     result = check_code(session, challenge, code)
     if result is CodeCheck.ACCEPTED:
-        user.failed_logins = 0
+        user.failed_logins, user.last_sign_in_at = 0, utcnow()
         session.flush()
         record_event(session, "login.succeeded", origin, user_id=user.id, channel=challenge.channel)
         return
@@ -143,7 +143,7 @@ def check_sign_in_code(
 def check_app_code(session: Session, user: User, code: str, *, lockout: Lockout, origin: Origin) -> None:
     """Accept a code of the user's authenticator app, once; a wrong or replayed one counts as a failure."""
     if not _is_locked(user) and check_totp(session, user, code):
-        user.failed_logins = 0
+        user.failed_logins, user.last_sign_in_at = 0, utcnow()
         session.flush()
         record_event(session, "login.succeeded", origin, user_id=user.id, channel="app")
         return

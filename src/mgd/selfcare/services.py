@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mgd.db import operator_scope, set_tenant, utcnow
+from mgd.db import operator_scope, utcnow
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
 from mgd.security.models import CodeChallenge, Membership, User
@@ -68,23 +68,13 @@ def verify_mobile(session: Session, user: User, challenge_id: int, code: str, or
 
 
 def companies_of(session: Session, user: User) -> list[Company]:
-    """The companies the user belongs to, by name (a read across tenants, limited to the user's own rows)."""
+    """The companies where the user's membership is active, by name (a read across tenants, limited to the
+    user's own rows)."""
     query = (
         select(Company)
         .join(Membership, Membership.tenant_id == Company.id)
-        .where(Membership.user_id == user.id)
+        .where(Membership.user_id == user.id, Membership.is_active.is_(True))
         .order_by(Company.name)
     )
     with operator_scope(session, "the signed-in user's own memberships"):
         return list(session.scalars(query))
-
-
-def member_company(session: Session, user: User, public_ref: str) -> Company | None:
-    """The company behind ``public_ref`` if the user belongs to it (else None: the page is a 404), scoped."""
-    company = session.scalar(select(Company).where(Company.public_ref == public_ref))
-    if company is None:
-        return None
-    set_tenant(session, company.id)
-    if session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is None:
-        return None
-    return company

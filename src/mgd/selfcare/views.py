@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from mgd.admin.context import current_tenant, tenant_blueprint
+from mgd.admin.lines import line_counts
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.registration.forms import CodeForm
@@ -15,9 +17,9 @@ from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
 from mgd.selfcare.forms import OnboardingForm
 from mgd.tenants.identifiers import format_phone
-from mgd.tenants.services import line_counts
 
 bp = Blueprint("selfcare", __name__)
+company = tenant_blueprint("company", __name__)  # the company's home page, /empresa/<ref>
 
 # Pages a signed-in user may reach while onboarding is pending.
 ONBOARDING_OPEN = {
@@ -102,19 +104,28 @@ def verify_mobile() -> Response | str:
 @bp.get("/mi-area")
 @login_required
 def home() -> Response | str:
+    """After sign-in: straight into the company chosen last (or the only one); otherwise the choice."""
     if current_user.is_staff:
         return redirect(url_for("backoffice.queue"))
     companies = services.companies_of(get_session(), current_user)
-    if len(companies) == 1:
-        return redirect(url_for("selfcare.company", ref=companies[0].public_ref))
+    chosen = [c for c in companies if c.id == current_user.last_company_id] or (
+        companies if len(companies) == 1 else []
+    )
+    if chosen:
+        return redirect(url_for("company.dashboard", ref=chosen[0].public_ref))
     return render_template("selfcare/home.html", companies=companies)
 
 
-@bp.get("/empresa/<ref>")
+@bp.get("/mi-area/empresas")
 @login_required
-def company(ref: str) -> str:
-    db = get_session()
-    found = services.member_company(db, current_user, ref)
-    if found is None:
+def choose_company() -> str:
+    """Every company of the user, to switch to another."""
+    if current_user.is_staff:
         abort(404)
-    return render_template("selfcare/company.html", company=found, lines=line_counts(db, found))
+    return render_template("selfcare/home.html", companies=services.companies_of(get_session(), current_user))
+
+
+@company.get("")
+def dashboard() -> str:
+    db, tenant = get_session(), current_tenant()
+    return render_template("selfcare/company.html", company=tenant.company, lines=line_counts(db, tenant))

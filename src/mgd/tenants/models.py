@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Enum, ForeignKey, ForeignKeyConstraint, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped
+
+if TYPE_CHECKING:
+    from mgd.security.models import User
 
 SEGMENTS = ("pyme", "mediana", "grandes_clientes")
 LINE_KINDS = ("fixed", "mobile")
@@ -50,6 +54,7 @@ class Company(Timestamped, Base):
     fiscal_id_kind: Mapped[str] = mapped_column(_choice("fiscal_id_kind", ("cif", "nif", "nie")))
     name: Mapped[str] = mapped_column(String(200))
     segment: Mapped[str] = mapped_column(_choice("segment", SEGMENTS))
+    invite_domains: Mapped[str | None] = mapped_column(String(500))  # space-separated; empty: any domain
 
     interlocutors: Mapped[list[Interlocutor]] = relationship(back_populates="company", passive_deletes=True)
     billing_accounts: Mapped[list[BillingAccount]] = relationship(
@@ -114,11 +119,16 @@ class Line(TenantOwned, Timestamped, Base):
     status: Mapped[str] = mapped_column(_choice("line_status", LINE_STATUSES), default="active")
     tariff_id: Mapped[int] = mapped_column(BigId, ForeignKey("tariffs.id", ondelete="RESTRICT"))
     billing_account_id: Mapped[int] = mapped_column(BigId)
+    # The company's own labels, set in the portal (the records import never touches them).
+    alias: Mapped[str | None] = mapped_column(String(60))
+    cost_centre: Mapped[str | None] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
 
     company: Mapped[Company] = relationship(
         primaryjoin="foreign(Line.tenant_id) == Company.id", viewonly=True
     )
     tariff: Mapped[Tariff] = relationship()
+    user: Mapped[User | None] = relationship()
     billing_account: Mapped[BillingAccount] = relationship(
         primaryjoin="and_(Line.tenant_id == BillingAccount.tenant_id, "
         "Line.billing_account_id == BillingAccount.id)",

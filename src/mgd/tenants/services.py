@@ -3,7 +3,7 @@ company's rows. Each getter scopes the session to that company first."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from mgd.db import set_tenant
@@ -46,12 +46,3 @@ def billing_ibans(session: Session, company: Company, kind: str) -> set[str]:
     """The IBANs where the company's lines of this kind are paid."""
     set_tenant(session, company.id)
     return set(session.scalars(select(BillingAccount.iban).where(BillingAccount.kind == kind)))
-
-
-def line_counts(session: Session, company: Company) -> dict[str, int]:
-    """Lines in service by kind."""
-    set_tenant(session, company.id)
-    rows = session.execute(
-        select(Line.kind, func.count()).where(Line.status != "cancelled").group_by(Line.kind)
-    )
-    return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}

@@ -1,0 +1,74 @@
+"""Reading the audit trail: a company's own events for its admins, every company's for operator staff.
+
+Audit events are not tenant-owned rows (registration refusals have no company yet), so every query here names
+the company explicitly; the company's page passes its own id and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from mgd.paging import Page, paginate
+from mgd.security.models import AuditEvent, User
+from mgd.tenants.models import Company
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    person: str = ""  # part of a name or an email
+    action: str = ""  # an action or its prefix, e.g. "member." or "login.failed"
+    since: date | None = None
+    until: date | None = None  # inclusive
+
+
+def _query(filters: AuditFilters, tenant_id: int | None) -> Select:
+    query = select(AuditEvent, User, Company).outerjoin(User, User.id == AuditEvent.user_id)
+    query = query.outerjoin(Company, Company.id == AuditEvent.tenant_id)
+    if tenant_id is not None:
+        query = query.where(AuditEvent.tenant_id == tenant_id)
+    if filters.person:
+        like = f"%{filters.person.lower()}%"
+        query = query.where(or_(User.email.like(like), User.name.ilike(like)))
+    if filters.action:
+        query = query.where(AuditEvent.action.startswith(filters.action, autoescape=True))
+    if filters.since:
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(filters.since, time(), UTC))
+    if filters.until:
+        query = query.where(
+            AuditEvent.occurred_at < datetime.combine(filters.until + timedelta(1), time(), UTC)
+        )
+    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+
+
+def company_events(session: Session, company_id: int, filters: AuditFilters, page: int) -> Page:
+    """One page of the company's events, newest first: (event, user or None, company) rows."""
+    return paginate(session, _query(filters, company_id), page, rows=True)
+
+
+def all_events(session: Session, filters: AuditFilters, page: int) -> Page:
+    """Every company's events (and those of no company), for operator staff."""
+    return paginate(session, _query(filters, None), page, rows=True)
+
+
+def export_events(session: Session, company_id: int | None, filters: AuditFilters) -> Iterator[list[object]]:
+    """CSV rows of the filtered events, streamed in batches."""
+    query = _query(filters, company_id).execution_options(yield_per=1000)
+    for event, user, company in session.execute(query):
+        yield [
+            event.occurred_at.isoformat(timespec="seconds"),
+            event.action,
+            user.email if user else None,
+            company.name if company else None,
+            event.fiscal_id,
+            event.ip,
+            event.user_agent,
+            " ".join(f"{key}={value}" for key, value in sorted(event.detail.items())),
+        ]
+
+
+EXPORT_HEADER = ["occurred_at", "action", "user", "company", "fiscal_id", "ip", "user_agent", "detail"]

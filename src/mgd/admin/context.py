@@ -1,0 +1,112 @@
+"""The company a tenant page works in, resolved once per request from the opaque reference in its URL.
+
+Every tenant blueprint is made by ``tenant_blueprint``: its URLs start with ``/empresa/<ref>``, and before
+any of its views runs, the signed-in user's active membership of that company is loaded (404 if there is none)
+and the session is scoped to the company. Views read ``current_tenant()`` and check permissions with
+``requires``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Blueprint, abort, g
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mgd.db import get_session, operator_scope, set_tenant
+from mgd.extensions import login_manager
+from mgd.security.models import ROLES, Membership, User
+from mgd.tenants.models import Company
+from mgd.tenants.services import company_by_ref
+
+#: What each role may do; a permission a role lacks answers 403.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view_lines": frozenset(ROLES),
+    "edit_lines": frozenset({"admin", "manager"}),
+    "manage_users": frozenset({"admin"}),
+    "view_audit": frozenset({"admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Tenant:
+    company: Company
+    membership: Membership
+    companies: int  # how many companies the user belongs to (the switch menu shows when more than one)
+
+    def can(self, permission: str) -> bool:
+        return self.membership.role in PERMISSIONS[permission]
+
+
+def current_tenant() -> Tenant:
+    return g.tenant
+
+
+def enter_company(session: Session, user: User, ref: str | None) -> Tenant | None:
+    """The user's active membership of the company behind ``ref`` (None: no such company or membership);
+    scopes the session to that company and remembers it as the user's last one."""
+    company = company_by_ref(session, ref or "")
+    if company is None:
+        return None
+    set_tenant(session, company.id)
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.is_active.is_(True))
+    )
+    if membership is None:
+        return None
+    if user.last_company_id != company.id:
+        user.last_company_id = company.id
+        session.flush()
+    with operator_scope(session, "count of the signed-in user's own memberships"):
+        count = session.scalar(
+            select(func.count()).where(Membership.user_id == user.id, Membership.is_active.is_(True))
+        )
+    return Tenant(company, membership, count or 1)
+
+
+def tenant_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprint:
+    """A blueprint whose pages belong to one company, named by ``/empresa/<ref>`` in every URL."""
+    bp = Blueprint(name, import_name, url_prefix=f"/empresa/<ref>{url_prefix}")
+
+    @bp.url_value_preprocessor
+    def _take_ref(_endpoint, values):
+        g.company_ref = values.pop("ref", None) if values else None
+
+    @bp.url_defaults
+    def _add_ref(_endpoint, values):
+        if "ref" not in values and "tenant" in g:
+            values["ref"] = g.tenant.company.public_ref
+
+    @bp.before_request
+    def _enter_company():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.is_staff:
+            abort(404)
+        session = get_session()
+        tenant = enter_company(session, current_user, g.company_ref)
+        if tenant is None:
+            abort(404)
+        session.commit()  # the remembered company
+        g.tenant = tenant
+        return None
+
+    return bp
+
+
+def requires(permission: str):
+    """Refuse (403) a view to members whose role lacks ``permission``."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_tenant().can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,90 @@
+"""Forms of the company administration pages; they check fields, the services check the rules."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, Length, Optional
+
+from mgd.registration.forms import REQUIRED
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
+
+ROLE_LABELS = {
+    "admin": _l("Administrator: everything, users included"),
+    "manager": _l("Manager: lines and service requests"),
+    "billing": _l("Billing: invoices and payments"),
+    "viewer": _l("Viewer: read only"),
+}
+ROLE_NAMES = {
+    "admin": _l("Administrator"),
+    "manager": _l("Manager"),
+    "billing": _l("Billing"),
+    "viewer": _l("Viewer"),
+}
+
+
+class InviteForm(FlaskForm):
+    email = StringField(
+        _l("Email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
+    )
+    name = StringField(_l("Name and surname"), [REQUIRED, Length(max=200)])
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()],
+        default="viewer",
+    )
+
+
+class InviteCsvForm(FlaskForm):
+    file = FileField(_l("CSV file (email, name, role)"), [FileRequired(_l("Choose a file."))])
+
+
+class ConfirmCsvForm(FlaskForm):
+    content = HiddenField()
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()]
+    )
+
+
+class LimitForm(FlaskForm):
+    numbers = TextAreaField(
+        _l("Lines this person may see (one number per line; empty: no limit by line)"), [Length(max=20000)]
+    )
+    cost_centres = StringField(
+        _l("Cost centres this person may see (separated by commas)"), [Optional(), Length(max=500)]
+    )
+
+    def validate_numbers(self, field) -> None:
+        self.parsed_numbers = []
+        bad = []
+        for value in filter(None, (v.strip() for v in re.split(r"[\n,;]", field.data or ""))):
+            try:
+                self.parsed_numbers.append(normalize_phone(value).e164)
+            except InvalidIdentifier:
+                bad.append(value)
+        if bad:
+            field.errors.append(_l("These are not phone numbers: %(numbers)s", numbers=", ".join(bad[:10])))
+
+    @property
+    def parsed_cost_centres(self) -> list[str]:
+        return [c.strip()[:40] for c in (self.cost_centres.data or "").split(",") if c.strip()]
+
+
+class LineForm(FlaskForm):
+    alias = StringField(_l("Alias"), [Optional(), Length(max=60)])
+    cost_centre = StringField(_l("Cost centre"), [Optional(), Length(max=40)])
+    user_id = SelectField(_l("Assigned to"), coerce=str, choices=[])
+
+
+class LinesCsvForm(FlaskForm):
+    file = FileField(
+        _l("CSV file (number, alias, cost centre, user email)"), [FileRequired(_l("Choose a file."))]
+    )

@@ -1,0 +1,81 @@
+"""The invitation link: a new person sets their password and is signed in (onboarding then verifies their
+mobile by code); someone who already uses MGD confirms their password and the company is added to theirs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField
+
+from mgd.admin import invitations
+from mgd.db import get_session
+from mgd.extensions import limiter
+from mgd.registration.forms import REQUIRED
+from mgd.security import services
+from mgd.security.audit import Origin
+from mgd.security.forms import NewPasswordForm
+from mgd.security.login import sign_in
+from mgd.security.passwords import Policy
+from mgd.security.views import policy_messages, refusal_message
+
+bp = Blueprint("invitations", __name__)
+
+
+class ExistingUserForm(FlaskForm):
+    password = PasswordField(
+        _l("Your MGD password"), [REQUIRED], render_kw={"autocomplete": "current-password"}
+    )
+
+
+@bp.route("/invitacion/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per 10 minutes", methods=["POST"])
+def accept(token: str) -> Response | str:
+    db = get_session()
+    invitation = invitations.invitation_by_token(db, token[:100])
+    if invitation is None:
+        return render_template("admin/invitation_dead.html"), 404
+    company = invitation.company
+    user = invitations.existing_user(db, invitation)
+    origin = Origin.of_request()
+    if user is not None:
+        form = ExistingUserForm()
+        if form.validate_on_submit():
+            try:
+                lockout = services.Lockout.from_config(current_app.config)
+                services.check_password(db, user.email, form.password.data, lockout, origin)
+            except services.SignInRefused as refused:
+                db.commit()  # the failure counts towards the lockout
+                form.password.errors.append(refusal_message(refused.reason))
+            else:
+                invitations.accept(db, invitation, user=user, password=None, origin=origin)
+                db.commit()
+                flash(
+                    _("You now belong to %(company)s. Sign in to work in it.", company=company.name),
+                    "success",
+                )
+                return redirect(url_for("security.login"))
+        return render_template(
+            "admin/invitation.html", invitation=invitation, company=company, form=form, existing=True
+        ), 422 if form.errors else 200
+    form, policy = NewPasswordForm(), Policy.from_config(current_app.config)
+    if form.validate_on_submit():
+        problems = policy.problems(form.password.data, email=invitation.email, name=invitation.name)
+        if not problems:
+            new_user = invitations.accept(
+                db, invitation, user=None, password=form.password.data, origin=origin
+            )
+            db.commit()
+            sign_in(new_user)  # onboarding comes next: terms, access data and the mobile, verified by code
+            return redirect(url_for("selfcare.home"))
+        form.password.errors.extend(policy_messages(problems, policy))
+    return render_template(
+        "admin/invitation.html",
+        invitation=invitation,
+        company=company,
+        form=form,
+        existing=False,
+        policy=policy,
+    ), 422 if form.errors else 200

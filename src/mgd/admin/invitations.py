@@ -1,0 +1,262 @@
+"""Invitations: an admin invites a colleague by email; the emailed link, single use and valid 7 days, lets
+them set a password (or, if they already use MGD, confirm theirs) and join the company with the invited role.
+
+Only the SHA-256 of a link's token is stored. Resending makes a new link (the old one stops working) and is
+bounded; revoking kills the link. CSV invitations are checked row by row before anything is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mgd.admin.context import Tenant
+from mgd.admin.models import Invitation
+from mgd.db import operator_scope, set_tenant, utcnow
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
+from mgd.paging import Page, paginate
+from mgd.security.audit import Origin, record_event
+from mgd.security.models import ROLES, Membership, User
+from mgd.security.passwords import hash_password
+from mgd.tenants.models import Company
+
+LIFETIME = timedelta(days=7)
+MAX_SENDS = 5  # the first email and four resends
+MAX_CSV_ROWS = 500
+
+
+class InvitationRefused(Exception):
+    """``reason``: ``domain``, ``member``, ``pending``, ``sends`` or ``not_pending``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def allowed_domains(company: Company) -> list[str]:
+    return (company.invite_domains or "").split()
+
+
+def check_invitee(session: Session, tenant: Tenant, email: str) -> None:
+    """Raise InvitationRefused when this (normalised) email cannot be invited to the tenant's company now."""
+    domains = allowed_domains(tenant.company)
+    if domains and email.rsplit("@", 1)[-1] not in domains:
+        raise InvitationRefused("domain")
+    member = select(Membership.id).join(Membership.user).where(User.email == email)
+    if session.scalar(member) is not None:
+        raise InvitationRefused("member")
+    pending = select(Invitation.id).where(Invitation.email == email, Invitation.status == "pending")
+    if session.scalar(pending) is not None:
+        raise InvitationRefused("pending")
+
+
+def _send(session: Session, tenant: Tenant, invitation: Invitation, link_base: str, actor: User) -> None:
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = _hash(token)
+    invitation.expires_at = utcnow() + LIFETIME
+    session.flush()
+    mail = templated_mail(
+        invitation.email,
+        _("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
+        "invitation",
+        invitation=invitation,
+        company=tenant.company,
+        inviter=actor,
+        link=f"{link_base.rstrip('/')}/invitacion/{token}",
+        days=LIFETIME.days,
+    )
+    queue_mail(session, mail)
+
+
+def invite(
+    session: Session,
+    tenant: Tenant,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    link_base: str,
+    actor: User,
+    origin: Origin,
+) -> Invitation:
+    """Invite one person (email already normalised); raises InvitationRefused."""
+    check_invitee(session, tenant, email)
+    invitation = Invitation(
+        tenant_id=tenant.company.id,
+        email=email,
+        name=name,
+        role=role,
+        token_hash="",
+        expires_at=utcnow(),
+        invited_by_id=actor.id,
+    )
+    session.add(invitation)
+    _send(session, tenant, invitation, link_base, actor)
+    record_event(
+        session,
+        "invitation.sent",
+        origin,
+        user_id=actor.id,
+        tenant_id=tenant.company.id,
+        email=email,
+        role=role,
+    )
+    return invitation
+
+
+def pending_invitations(session: Session, tenant: Tenant, page: int = 1) -> Page:
+    query = select(Invitation).where(Invitation.status == "pending").order_by(Invitation.created_at.desc())
+    return paginate(session, query, page)
+
+
+def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Invitation | None:
+    """A pending invitation of the tenant's company, or None (the page is a 404)."""
+    return session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.status == "pending")
+    )
+
+
+def resend(
+    session: Session, tenant: Tenant, invitation: Invitation, link_base: str, *, actor: User, origin: Origin
+) -> None:
+    """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all."""
+    if invitation.sent_count >= MAX_SENDS:
+        raise InvitationRefused("sends")
+    invitation.sent_count += 1
+    _send(session, tenant, invitation, link_base, actor)
+    record_event(
+        session,
+        "invitation.resent",
+        origin,
+        user_id=actor.id,
+        tenant_id=tenant.company.id,
+        email=invitation.email,
+    )
+
+
+def revoke(session: Session, tenant: Tenant, invitation: Invitation, *, actor: User, origin: Origin) -> None:
+    invitation.status = "revoked"
+    session.flush()
+    record_event(
+        session,
+        "invitation.revoked",
+        origin,
+        user_id=actor.id,
+        tenant_id=tenant.company.id,
+        email=invitation.email,
+    )
+
+
+def invitation_by_token(session: Session, token: str) -> Invitation | None:
+    """The pending, unexpired invitation behind a link; scopes the session to its company."""
+    with operator_scope(session, "invitation link"):
+        invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _hash(token)))
+    if invitation is None or invitation.status != "pending" or invitation.expires_at < utcnow():
+        return None
+    set_tenant(session, invitation.tenant_id)
+    return invitation
+
+
+def existing_user(session: Session, invitation: Invitation) -> User | None:
+    return session.scalar(select(User).where(User.email == invitation.email))
+
+
+def accept(
+    session: Session, invitation: Invitation, *, user: User | None, password: str | None, origin: Origin
+) -> User:
+    """Join the invitation's company. A new person (``user`` None) is created with ``password`` (already
+    checked against the policy); an existing user has proven their password. The link is used up."""
+    if invitation.status != "pending":
+        raise InvitationRefused("not_pending")
+    if user is None:
+        user = User(
+            email=invitation.email,
+            name=invitation.name,
+            password_hash=hash_password(password or ""),
+            password_is_temporary=False,
+        )
+        session.add(user)
+        session.flush()
+    session.add(Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role))
+    invitation.status, invitation.accepted_at = "accepted", utcnow()
+    session.flush()
+    record_event(
+        session,
+        "invitation.accepted",
+        origin,
+        user_id=user.id,
+        tenant_id=invitation.tenant_id,
+        role=invitation.role,
+    )
+    return user
+
+
+@dataclass
+class CsvRow:
+    line: int
+    email: str
+    name: str
+    role: str
+    problems: list[str] = field(default_factory=list)
+
+
+def read_csv(session: Session, tenant: Tenant, text: str) -> list[CsvRow]:
+    """Rows of an ``email,name,role`` CSV (a header row is optional), each with the problems that would stop
+    its invitation; nothing is written. Raises ValueError when the file itself cannot be used."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows, seen = [], set()
+    for number, values in enumerate(reader, 1):
+        if not any(v.strip() for v in values):
+            continue
+        if number == 1 and values and values[0].strip().lower() in ("email", "correo", "correo electrónico"):
+            continue
+        if len(rows) >= MAX_CSV_ROWS:
+            raise ValueError(_("The file has more than %(max)s rows.", max=MAX_CSV_ROWS))
+        email, name, role = ([v.strip() for v in values] + ["", "", ""])[:3]
+        row = CsvRow(number, email.lower(), name, role.lower())
+        rows.append(row)
+        if len(values) > 3:
+            row.problems.append(_("Too many columns: expected email, name and role."))
+        try:
+            row.email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            row.problems.append(_("The email is not valid."))
+        if not name or len(name) > 200:
+            row.problems.append(_("Give a name of up to 200 characters."))
+        if row.role not in ROLES:
+            row.problems.append(_("The role must be one of: %(roles)s.", roles=", ".join(ROLES)))
+        if row.email in seen:
+            row.problems.append(_("This email is repeated in the file."))
+        seen.add(row.email)
+        if not row.problems:
+            try:
+                check_invitee(session, tenant, row.email)
+            except InvitationRefused as refused:
+                row.problems.append(refusal_message(refused.reason))
+    if not rows:
+        raise ValueError(_("The file has no rows."))
+    return rows
+
+
+def refusal_message(reason: str) -> str:
+    return {
+        "domain": _("Invitations of this company only go to its own email domains."),
+        "member": _("This person already belongs to the company."),
+        "pending": _("This person already has a pending invitation."),
+        "sends": _("This invitation has been sent too many times. Revoke it and invite again."),
+        "not_pending": _("This invitation is no longer pending."),
+    }[reason]

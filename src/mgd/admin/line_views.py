@@ -1,0 +1,156 @@
+"""The lines pages of a company: search, filter, sort, paginate and export; labels and assignment of one line
+or many from a CSV (with a preview). Limited members see and touch only their own lines."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from mgd.admin import lines
+from mgd.admin.context import current_tenant, requires, tenant_blueprint
+from mgd.admin.exports import csv_response, xlsx_response
+from mgd.admin.forms import ConfirmCsvForm, LineForm, LinesCsvForm
+from mgd.db import get_session
+from mgd.extensions import limiter
+from mgd.paging import page_number
+from mgd.security.audit import Origin
+from mgd.tenants.identifiers import format_phone
+from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS
+
+bp = tenant_blueprint("lines", __name__, "/lineas")
+
+
+def _filters() -> lines.LineFilters:
+    args = request.args
+    sort = args.get("sort", "number")
+    descending = sort.startswith("-")
+    tariff = args.get("tariff", "")
+    return lines.LineFilters(
+        q=args.get("q", "").strip()[:60],
+        kind=args.get("kind", "") if args.get("kind") in LINE_KINDS else "",
+        product=args.get("product", "") if args.get("product") in PRODUCTS else "",
+        status=args.get("status", "") if args.get("status") in LINE_STATUSES else "",
+        tariff_id=int(tariff) if tariff.isdigit() and len(tariff) < 19 else None,
+        sort=sort.lstrip("-") if sort.lstrip("-") in lines.SORTS else "number",
+        descending=descending,
+    )
+
+
+def _filter_args(filters: lines.LineFilters) -> dict:
+    args = {
+        "q": filters.q,
+        "kind": filters.kind,
+        "product": filters.product,
+        "status": filters.status,
+        "tariff": filters.tariff_id or "",
+        "sort": ("-" if filters.descending else "") + filters.sort,
+    }
+    return {name: value for name, value in args.items() if value}
+
+
+@bp.get("")
+@requires("view_lines")
+def index() -> str:
+    db, tenant, filters = get_session(), current_tenant(), _filters()
+    return render_template(
+        "admin/lines.html",
+        page=lines.list_lines(db, tenant, filters, page_number(request.args)),
+        filters=filters,
+        args=_filter_args(filters),
+        tariffs=lines.tariffs_in_use(db, tenant),
+        kinds=LINE_KINDS,
+        products=PRODUCTS,
+        statuses=LINE_STATUSES,
+    )
+
+
+EXPORT_HEADER = ["number", "kind", "product", "status", "tariff", "alias", "cost_centre", "user_email"]
+
+
+def _export_rows(filters: lines.LineFilters):
+    for line in lines.export_lines(get_session(), current_tenant(), filters):
+        yield [
+            format_phone(line.number),
+            line.kind,
+            line.product,
+            line.status,
+            line.tariff.name,
+            line.alias,
+            line.cost_centre,
+            line.user.email if line.user else None,
+        ]
+
+
+@bp.get("/exportar.<any(csv, xlsx):kind>")
+@requires("view_lines")
+@limiter.limit("30 per hour")
+def export(kind: str) -> Response:
+    rows = _export_rows(_filters())
+    if kind == "csv":
+        return csv_response("lineas.csv", EXPORT_HEADER, rows)
+    return xlsx_response("lineas.xlsx", _("Lines"), EXPORT_HEADER, rows)
+
+
+@bp.route("/<int:line_id>", methods=["GET", "POST"])
+@requires("view_lines")
+def line(line_id: int) -> Response | str:
+    db, tenant = get_session(), current_tenant()
+    found = lines.find_line(db, tenant, line_id)
+    if found is None:
+        abort(404)
+    form = LineForm(
+        data={"alias": found.alias, "cost_centre": found.cost_centre, "user_id": str(found.user_id or "")}
+    )
+    form.user_id.choices = [SelectChoice("", _("Nobody"))] + [
+        SelectChoice(str(user.id), f"{user.name} <{user.email}>")
+        for user in lines.assignable_users(db, tenant)
+    ]
+    if form.is_submitted():
+        if not tenant.can("edit_lines"):
+            abort(403)
+        if form.validate():
+            lines.update_line(
+                db,
+                tenant,
+                found,
+                alias=(form.alias.data or "").strip() or None,
+                cost_centre=(form.cost_centre.data or "").strip() or None,
+                user_id=int(form.user_id.data) if form.user_id.data else None,
+                actor=current_user,
+                origin=Origin.of_request(),
+            )
+            db.commit()
+            flash(_("Line saved."), "success")
+            return redirect(url_for("lines.line", line_id=line_id))
+    return render_template("admin/line.html", line=found, form=form), 422 if form.errors else 200
+
+
+@bp.route("/asignar", methods=["GET", "POST"])
+@requires("edit_lines")
+@limiter.limit("20 per hour", methods=["POST"])
+def assign_csv() -> Response | str:
+    """Upload shows a preview with each row's problems; the change is made only from a preview without any."""
+    form, confirm = LinesCsvForm(), ConfirmCsvForm()
+    db, tenant = get_session(), current_tenant()
+    content = confirm.content.data if confirm.content.data else None
+    if content is None and form.validate_on_submit():
+        content = form.file.data.read(500_000).decode("utf-8-sig", errors="replace")
+    if content is None:
+        return render_template("admin/assign_csv.html", form=form), 422 if form.errors else 200
+    try:
+        rows = lines.read_assignments(db, tenant, content)
+    except ValueError as problem:
+        form.file.errors = [str(problem)]
+        return render_template("admin/assign_csv.html", form=form), 422
+    ready = not any(row.problems for row in rows)
+    if not (ready and request.form.get("apply") == "yes"):
+        return render_template(
+            "admin/assign_csv.html", form=form, rows=rows, ready=ready, content=content
+        ), 200 if ready else 422
+    lines.apply_assignments(db, tenant, rows, actor=current_user, origin=Origin.of_request())
+    db.commit()
+    flash(_("%(count)s lines updated.", count=len(rows)), "success")
+    return redirect(url_for("lines.index"))

@@ -1,0 +1,257 @@
+"""The company's lines as its members see them: limited memberships see only their scopes, everywhere.
+
+``visible_lines`` is the one query every page, export and bulk change starts from; it is already scoped to the
+tenant (the session guard) and to the membership's scopes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session, contains_eager
+
+from mgd.admin.context import Tenant
+from mgd.admin.models import MembershipScope
+from mgd.paging import Page, paginate
+from mgd.security.audit import Origin, record_event
+from mgd.security.models import Membership, User
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
+from mgd.tenants.models import Line, Tariff
+
+PAGE_SIZE = 50
+MAX_CSV_ROWS = 5000
+SORTS = {
+    "number": Line.number,
+    "alias": Line.alias,
+    "cost_centre": Line.cost_centre,
+    "kind": Line.kind,
+    "status": Line.status,
+    "tariff": Tariff.name,
+}
+
+
+@dataclass(frozen=True)
+class LineFilters:
+    """What the lines page asks for; every value has already been checked against its choices."""
+
+    q: str = ""
+    kind: str = ""
+    product: str = ""
+    status: str = ""
+    tariff_id: int | None = None
+    sort: str = "number"
+    descending: bool = False
+
+
+def visible_lines(membership: Membership) -> Select:
+    """Lines (with their tariff and user) that ``membership`` may see: all, or only its scopes."""
+    query = (
+        select(Line)
+        .join(Line.tariff)
+        .outerjoin(User, User.id == Line.user_id)
+        .options(contains_eager(Line.tariff), contains_eager(Line.user))
+    )
+    if membership.limited:
+        scopes = select(MembershipScope).where(MembershipScope.membership_id == membership.id).subquery()
+        query = query.where(
+            or_(
+                Line.id.in_(select(scopes.c.line_id).where(scopes.c.line_id.is_not(None))),
+                Line.cost_centre.in_(select(scopes.c.cost_centre).where(scopes.c.cost_centre.is_not(None))),
+            )
+        )
+    return query
+
+
+def _filtered(membership: Membership, filters: LineFilters) -> Select:
+    query = visible_lines(membership)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        digits = "".join(ch for ch in filters.q if ch.isdigit())
+        matches = [
+            func.lower(Line.alias).like(like),
+            func.lower(Line.cost_centre).like(like),
+            func.lower(User.name).like(like),
+            func.lower(User.email).like(like),
+        ]
+        if digits:
+            matches.append(Line.number.like(f"%{digits}%"))
+        query = query.where(or_(*matches))
+    for column, value in (
+        (Line.kind, filters.kind),
+        (Line.product, filters.product),
+        (Line.status, filters.status),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.tariff_id is not None:
+        query = query.where(Line.tariff_id == filters.tariff_id)
+    column = SORTS.get(filters.sort, Line.number)
+    order = column.desc() if filters.descending else column.asc()
+    return query.order_by(order, Line.id.desc() if filters.descending else Line.id)
+
+
+def list_lines(session: Session, tenant: Tenant, filters: LineFilters, page: int) -> Page:
+    """One page of the lines the member may see, filtered and sorted."""
+    return paginate(session, _filtered(tenant.membership, filters), page, PAGE_SIZE)
+
+
+def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[Line]:
+    """Every line of the filtered list, streamed from the database in batches (memory stays flat)."""
+    query = _filtered(tenant.membership, filters).execution_options(yield_per=1000)
+    yield from session.scalars(query)
+
+
+def find_line(session: Session, tenant: Tenant, line_id: int) -> Line | None:
+    """A line the member may see, or None (the page is a 404)."""
+    return session.scalar(visible_lines(tenant.membership).where(Line.id == line_id))
+
+
+def line_counts(session: Session, tenant: Tenant) -> dict[str, int]:
+    """Lines in service by kind, among those the member may see."""
+    visible = visible_lines(tenant.membership).where(Line.status != "cancelled").subquery()
+    rows = session.execute(select(visible.c.kind, func.count()).group_by(visible.c.kind))
+    return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}
+
+
+def tariffs_in_use(session: Session, tenant: Tenant) -> list[Tariff]:
+    """The tariffs of the lines the member may see, for the filter."""
+    ids = select(visible_lines(tenant.membership).subquery().c.tariff_id).distinct()
+    return list(session.scalars(select(Tariff).where(Tariff.id.in_(ids)).order_by(Tariff.name)))
+
+
+def assignable_users(session: Session, tenant: Tenant) -> list[User]:
+    """The company's active members, by name: the people a line can be assigned to."""
+    query = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.is_active.is_(True))
+        .order_by(User.name)
+    )
+    return list(session.scalars(query))
+
+
+def update_line(
+    session: Session,
+    tenant: Tenant,
+    line: Line,
+    *,
+    alias: str | None,
+    cost_centre: str | None,
+    user_id: int | None,
+    actor: User,
+    origin: Origin,
+) -> None:
+    """Set the company's own labels of a line; ``user_id`` must be an active member (else ValueError)."""
+    if user_id is not None and user_id not in {user.id for user in assignable_users(session, tenant)}:
+        raise ValueError("not a member")
+    changes = {
+        name: value
+        for name, value in (("alias", alias), ("cost_centre", cost_centre), ("user_id", user_id))
+        if getattr(line, name) != value
+    }
+    for name, value in changes.items():
+        setattr(line, name, value)
+    session.flush()
+    if changes:
+        record_event(
+            session,
+            "line.updated",
+            origin,
+            user_id=actor.id,
+            tenant_id=tenant.company.id,
+            line=line.number,
+            **{
+                ("assigned_to" if name == "user_id" else name): _text(value)
+                for name, value in changes.items()
+            },
+        )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass
+class AssignmentRow:
+    line: int
+    number: str
+    alias: str | None
+    cost_centre: str | None
+    email: str
+    problems: list[str] = field(default_factory=list)
+    line_id: int | None = None
+    user_id: int | None = None
+
+
+def read_assignments(session: Session, tenant: Tenant, text: str) -> list[AssignmentRow]:
+    """Rows of a ``number,alias,cost centre,user email`` CSV (header optional), each with the problems that
+    would stop it; nothing is written. Empty cells clear the value. Raises ValueError for an unusable file."""
+    rows: list[AssignmentRow] = []
+    members = {user.email: user.id for user in assignable_users(session, tenant)}
+    for number, values in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), 1):
+        if not any(v.strip() for v in values):
+            continue
+        if number == 1 and values[0].strip().lower() in ("number", "número", "numero", "línea", "linea"):
+            continue
+        if len(rows) >= MAX_CSV_ROWS:
+            raise ValueError(_("The file has more than %(max)s rows.", max=MAX_CSV_ROWS))
+        rows.append(_assignment_row(number, values, members))
+    if not rows:
+        raise ValueError(_("The file has no rows."))
+    found = dict(
+        session.execute(
+            visible_lines(tenant.membership)
+            .with_only_columns(Line.number, Line.id)
+            .where(Line.number.in_([row.number for row in rows]))
+        ).all()
+    )
+    seen: set[str] = set()
+    for row in rows:
+        row.line_id = found.get(row.number)
+        if row.line_id is None and not row.problems:
+            row.problems.append(_("This number is not one of the company's lines."))
+        if row.number in seen:
+            row.problems.append(_("This number is repeated in the file."))
+        seen.add(row.number)
+    return rows
+
+
+def _assignment_row(number: int, values: list[str], members: dict[str, int]) -> AssignmentRow:
+    raw, alias, cost_centre, email = ([v.strip() for v in values] + ["", "", "", ""])[:4]
+    row = AssignmentRow(number, raw, alias or None, cost_centre or None, email.lower())
+    try:
+        row.number = normalize_phone(raw).e164
+    except InvalidIdentifier:
+        row.problems.append(_("The number is not a phone number."))
+    if alias and len(alias) > 60:
+        row.problems.append(_("The alias is longer than 60 characters."))
+    if cost_centre and len(cost_centre) > 40:
+        row.problems.append(_("The cost centre is longer than 40 characters."))
+    if row.email:
+        row.user_id = members.get(row.email)
+        if row.user_id is None:
+            row.problems.append(_("Nobody with this email is an active member of the company."))
+    return row
+
+
+def apply_assignments(
+    session: Session, tenant: Tenant, rows: list[AssignmentRow], *, actor: User, origin: Origin
+) -> None:
+    """Write the rows of ``read_assignments``; all must be free of problems (else ValueError, no write)."""
+    if any(row.problems for row in rows):
+        raise ValueError("rows with problems")
+    for row in rows:
+        session.execute(
+            update(Line)
+            .where(Line.id == row.line_id)
+            .values(alias=row.alias, cost_centre=row.cost_centre, user_id=row.user_id)
+        )
+    session.flush()
+    record_event(
+        session, "lines.bulk_assigned", origin, user_id=actor.id, tenant_id=tenant.company.id, lines=len(rows)
+    )

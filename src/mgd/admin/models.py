@@ -1,0 +1,67 @@
+"""Invitations to join a company, and the scopes that limit a membership to some lines or cost centres."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime
+from mgd.security.models import ROLES, Membership
+from mgd.tenants.models import Company
+
+INVITATION_STATUSES = ("pending", "accepted", "revoked")
+
+
+class Invitation(TenantOwned, Timestamped, Base):
+    """An emailed, single-use link to join the company with a role; only a hash of its token is stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        # One pending invitation per company and email; accepted and revoked ones stay as history.
+        Index(
+            "uq_invitations_pending",
+            "tenant_id",
+            "email",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_invitations_tenant_id_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(
+        Enum(*ROLES, name="invitation_role", native_enum=False, create_constraint=True, length=20)
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(
+        Enum(*INVITATION_STATUSES, name="invitation_status", native_enum=False, create_constraint=True),
+        default="pending",
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    sent_count: Mapped[int] = mapped_column(default=1)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    company: Mapped[Company] = relationship()
+
+
+class MembershipScope(TenantOwned, Base):
+    """One line, or one cost centre, that a limited membership may see."""
+
+    __tablename__ = "membership_scopes"
+    __table_args__ = (
+        CheckConstraint("(line_id IS NULL) <> (cost_centre IS NULL)", name="line_or_cost_centre"),
+        Index("ix_membership_scopes_tenant_id_membership_id", "tenant_id", "membership_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(BigId, ForeignKey("memberships.id", ondelete="CASCADE"))
+    line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("lines.id", ondelete="CASCADE"))
+    cost_centre: Mapped[str | None] = mapped_column(String(40))
+
+    membership: Mapped[Membership] = relationship()

@@ -1,0 +1,246 @@
+"""The company's members as its web administrators manage them: roles, line limits, disabling, password and
+second-factor resets, removal. The company always keeps at least one active admin.
+
+Every change is audited with the acting admin and the company; services flush, the view commits.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session, contains_eager
+
+from mgd.admin.context import Tenant
+from mgd.admin.models import MembershipScope
+from mgd.db import utcnow
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
+from mgd.paging import Page, paginate
+from mgd.security.audit import Origin, record_event
+from mgd.security.models import Membership, User
+from mgd.security.passwords import hash_password, temporary_password
+from mgd.security.services import TEMPORARY_PASSWORD_LIFETIME
+from mgd.tenants.models import Line
+
+
+class LastAdmin(Exception):
+    """The change would leave the company without an active admin."""
+
+
+class UnknownLines(ValueError):
+    """Some numbers given as a membership's scope are not lines of the company."""
+
+    def __init__(self, numbers: list[str]) -> None:
+        super().__init__(", ".join(numbers))
+        self.numbers = numbers
+
+
+def list_members(
+    session: Session, tenant: Tenant, *, q: str = "", role: str = "", status: str = "", page: int = 1
+) -> Page:
+    """The company's memberships with their users, by name; ``q`` searches name and email."""
+    query = select(Membership).join(Membership.user).options(contains_eager(Membership.user))
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+    if role:
+        query = query.where(Membership.role == role)
+    if status:
+        query = query.where(Membership.is_active.is_(status == "active"))
+    return paginate(session, query.order_by(User.name, Membership.id), page)
+
+
+def find_member(session: Session, tenant: Tenant, membership_id: int) -> Membership | None:
+    """A membership of the tenant's company, or None (the page is a 404)."""
+    return session.scalar(
+        select(Membership)
+        .join(Membership.user)
+        .options(contains_eager(Membership.user))
+        .where(Membership.id == membership_id)
+    )
+
+
+def active_admins(session: Session) -> int:
+    """How many active admins the (scoped) company has."""
+    query = select(func.count()).where(Membership.role == "admin", Membership.is_active.is_(True))
+    return session.scalar(query.select_from(Membership)) or 0
+
+
+def scopes_of(session: Session, member: Membership) -> tuple[list[str], list[str]]:
+    """The line numbers and cost centres a limited membership sees."""
+    rows = session.execute(
+        select(Line.number, MembershipScope.cost_centre)
+        .select_from(MembershipScope)
+        .outerjoin(Line, Line.id == MembershipScope.line_id)
+        .where(MembershipScope.membership_id == member.id)
+    ).all()
+    return sorted(n for n, _c in rows if n), sorted(c for _n, c in rows if c)
+
+
+def _keeps_an_admin(session: Session, member: Membership) -> None:
+    if member.role == "admin" and member.is_active and active_admins(session) <= 1:
+        raise LastAdmin()
+
+
+def _audit(
+    session: Session,
+    action: str,
+    tenant: Tenant,
+    member: Membership,
+    *,
+    actor: User,
+    origin: Origin,
+    **detail,
+):
+    record_event(
+        session,
+        action,
+        origin,
+        user_id=actor.id,
+        tenant_id=tenant.company.id,
+        member=member.user.email,
+        **detail,
+    )
+
+
+def change_role(
+    session: Session, tenant: Tenant, member: Membership, role: str, *, actor: User, origin: Origin
+) -> None:
+    """Give the membership another role; raises LastAdmin when it would demote the last active admin."""
+    if role == member.role:
+        return
+    if role != "admin":
+        _keeps_an_admin(session, member)
+    previous, member.role = member.role, role
+    if role == "admin":
+        member.limited = False  # an admin sees the whole company
+        session.execute(delete(MembershipScope).where(MembershipScope.membership_id == member.id))
+    session.flush()
+    _audit(
+        session,
+        "member.role_changed",
+        tenant,
+        member,
+        actor=actor,
+        origin=origin,
+        previous=previous,
+        role=role,
+    )
+
+
+def limit_member(
+    session: Session,
+    tenant: Tenant,
+    member: Membership,
+    numbers: list[str],
+    cost_centres: list[str],
+    *,
+    actor: User,
+    origin: Origin,
+) -> None:
+    """Limit the membership to these lines and cost centres (none of either: no limit).
+
+    Raises UnknownLines naming numbers that are not the company's, and ValueError for an admin, who always
+    sees the whole company.
+    """
+    if member.role == "admin" and (numbers or cost_centres):
+        raise ValueError("admins see every line")
+    found = dict(session.execute(select(Line.number, Line.id).where(Line.number.in_(numbers))).all())
+    missing = [number for number in numbers if number not in found]
+    if missing:
+        raise UnknownLines(missing)
+    session.execute(delete(MembershipScope).where(MembershipScope.membership_id == member.id))
+    for line_id in dict.fromkeys(found.values()):
+        session.add(MembershipScope(tenant_id=tenant.company.id, membership_id=member.id, line_id=line_id))
+    for cost_centre in dict.fromkeys(cost_centres):
+        session.add(
+            MembershipScope(tenant_id=tenant.company.id, membership_id=member.id, cost_centre=cost_centre)
+        )
+    member.limited = bool(numbers or cost_centres)
+    session.flush()
+    _audit(
+        session,
+        "member.limited",
+        tenant,
+        member,
+        actor=actor,
+        origin=origin,
+        lines=len(found),
+        cost_centres=cost_centres,
+    )
+
+
+def _end_sessions(user: User) -> None:
+    user.session_epoch += 1
+
+
+def disable_member(
+    session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
+) -> None:
+    """Disable the membership and end the person's sessions at once; never the last active admin."""
+    _keeps_an_admin(session, member)
+    member.is_active = False
+    _end_sessions(member.user)
+    session.flush()
+    _audit(session, "member.disabled", tenant, member, actor=actor, origin=origin)
+
+
+def enable_member(
+    session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
+) -> None:
+    member.is_active = True
+    session.flush()
+    _audit(session, "member.enabled", tenant, member, actor=actor, origin=origin)
+
+
+def remove_member(
+    session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
+) -> None:
+    """Take the person out of the company: their lines are unassigned and their sessions end."""
+    _keeps_an_admin(session, member)
+    _audit(session, "member.removed", tenant, member, actor=actor, origin=origin)
+    session.execute(update(Line).where(Line.user_id == member.user_id).values(user_id=None))
+    _end_sessions(member.user)
+    session.delete(member)
+    session.flush()
+
+
+def reset_member_password(
+    session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
+) -> None:
+    """A new temporary password, emailed to the person; their sessions end."""
+    user = member.user
+    password = temporary_password()
+    user.password_hash = hash_password(password)
+    user.password_is_temporary = True
+    user.password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
+    _end_sessions(user)
+    session.flush()
+    mail = templated_mail(
+        user.email,
+        _("Your new temporary password for MGD"),
+        "member_password_reset",
+        user=user,
+        company=tenant.company,
+        password=password,
+    )
+    queue_mail(session, mail)
+    _audit(session, "member.password_reset", tenant, member, actor=actor, origin=origin)
+
+
+def reset_second_factor(
+    session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
+) -> None:
+    """Remove the person's authenticator app (codes go by SMS or email again); they are told by email."""
+    user = member.user
+    user.totp_secret, user.totp_last_step = None, None
+    session.flush()
+    mail = templated_mail(
+        user.email,
+        _("Your authenticator app was removed from MGD"),
+        "member_second_factor_reset",
+        user=user,
+        company=tenant.company,
+    )
+    queue_mail(session, mail)
+    _audit(session, "member.second_factor_reset", tenant, member, actor=actor, origin=origin)

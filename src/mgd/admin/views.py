@@ -1,0 +1,216 @@
+"""The users pages of a company: members, invitations (one or from a CSV), and every change to a member, each
+confirmed by the admin before it is made."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.wrappers import Response
+
+from mgd.admin import invitations, users
+from mgd.admin.context import current_tenant, requires, tenant_blueprint
+from mgd.admin.forms import ROLE_NAMES, ConfirmCsvForm, InviteCsvForm, InviteForm, LimitForm, RoleForm
+from mgd.db import get_session
+from mgd.extensions import limiter
+from mgd.paging import page_number
+from mgd.security.audit import Origin
+from mgd.security.models import ROLES
+from mgd.tenants.identifiers import format_phone
+
+bp = tenant_blueprint("admin", __name__, "/usuarios")
+
+MEMBER_SERVICES = {
+    "disable": users.disable_member,
+    "enable": users.enable_member,
+    "remove": users.remove_member,
+    "password": users.reset_member_password,
+    "second-factor": users.reset_second_factor,
+}
+ACTIONS = ("role", "limit", *MEMBER_SERVICES)
+
+
+def _member(membership_id: int):
+    member = users.find_member(get_session(), current_tenant(), membership_id)
+    if member is None:
+        raise NotFound()
+    return member
+
+
+@bp.get("")
+@requires("manage_users")
+def members() -> str:
+    db, tenant = get_session(), current_tenant()
+    role = request.args.get("role", "") if request.args.get("role") in ROLES else ""
+    status = request.args.get("status", "") if request.args.get("status") in ("active", "disabled") else ""
+    q = request.args.get("q", "").strip()[:100]
+    page = users.list_members(db, tenant, q=q, role=role, status=status, page=page_number(request.args))
+    return render_template(
+        "admin/members.html",
+        page=page,
+        args={"q": q, "role": role, "status": status},
+        invitations=invitations.pending_invitations(db, tenant).items,
+        admins=users.active_admins(db),
+        role_names=ROLE_NAMES,
+    )
+
+
+@bp.route("/invitar", methods=["GET", "POST"])
+@requires("manage_users")
+@limiter.limit("60 per hour", methods=["POST"])
+def invite() -> Response | str:
+    form = InviteForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            invitations.invite(
+                db,
+                current_tenant(),
+                email=form.email.data.strip().lower(),
+                name=form.name.data.strip(),
+                role=form.role.data,
+                link_base=request.url_root,
+                actor=current_user,
+                origin=Origin.of_request(),
+            )
+        except invitations.InvitationRefused as refused:
+            form.email.errors.append(invitations.refusal_message(refused.reason))
+        else:
+            db.commit()
+            flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
+            return redirect(url_for("admin.members"))
+    return render_template("admin/invite.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/invitar/csv", methods=["GET", "POST"])
+@requires("manage_users")
+@limiter.limit("20 per hour", methods=["POST"])
+def invite_csv() -> Response | str:
+    """Upload shows a preview with each row's problems; sending happens only from a preview without any."""
+    form, confirm = InviteCsvForm(), ConfirmCsvForm()
+    db, tenant = get_session(), current_tenant()
+    content = confirm.content.data if confirm.content.data else None
+    if content is None and form.validate_on_submit():
+        content = form.file.data.read(200_000).decode("utf-8-sig", errors="replace")
+    if content is None:
+        return render_template("admin/invite_csv.html", form=form), 422 if form.errors else 200
+    try:
+        rows = invitations.read_csv(db, tenant, content)
+    except ValueError as problem:
+        form.file.errors = [str(problem)]
+        return render_template("admin/invite_csv.html", form=form), 422
+    ready = not any(row.problems for row in rows)
+    if not (ready and request.form.get("send") == "yes"):
+        return render_template(
+            "admin/invite_csv.html", form=form, rows=rows, ready=ready, content=content, role_names=ROLE_NAMES
+        ), 200 if ready else 422
+    for row in rows:
+        invitations.invite(
+            db,
+            tenant,
+            email=row.email,
+            name=row.name,
+            role=row.role,
+            link_base=request.url_root,
+            actor=current_user,
+            origin=Origin.of_request(),
+        )
+    db.commit()
+    flash(_("%(count)s invitations sent.", count=len(rows)), "success")
+    return redirect(url_for("admin.members"))
+
+
+@bp.post("/invitaciones/<int:invitation_id>/<any(resend, revoke):action>")
+@requires("manage_users")
+def invitation_action(invitation_id: int, action: str) -> Response | str:
+    db, tenant = get_session(), current_tenant()
+    invitation = invitations.find_invitation(db, tenant, invitation_id)
+    if invitation is None:
+        raise NotFound()
+    if request.form.get("confirmed") != "yes":
+        return render_template("admin/confirm.html", action=action, invitation=invitation)
+    try:
+        if action == "resend":
+            invitations.resend(
+                db, tenant, invitation, request.url_root, actor=current_user, origin=Origin.of_request()
+            )
+        else:
+            invitations.revoke(db, tenant, invitation, actor=current_user, origin=Origin.of_request())
+    except invitations.InvitationRefused as refused:
+        flash(invitations.refusal_message(refused.reason), "error")
+        return redirect(url_for("admin.members"))
+    db.commit()
+    flash(_("Invitation sent again.") if action == "resend" else _("Invitation revoked."), "success")
+    return redirect(url_for("admin.members"))
+
+
+@bp.get("/<int:membership_id>")
+@requires("manage_users")
+def member(membership_id: int) -> str:
+    found = _member(membership_id)
+    numbers, cost_centres = users.scopes_of(get_session(), found)
+    limit_form = LimitForm(
+        data={"numbers": "\n".join(format_phone(n) for n in numbers), "cost_centres": ", ".join(cost_centres)}
+    )
+    return render_template(
+        "admin/member.html",
+        member=found,
+        role_form=RoleForm(data={"role": found.role}),
+        limit_form=limit_form,
+        role_names=ROLE_NAMES,
+    )
+
+
+def _apply(action: str, found, role_form: RoleForm, limit_form: LimitForm) -> str | None:
+    """Make the confirmed change; a refusal comes back as the message to show (nothing is kept)."""
+    db, tenant = get_session(), current_tenant()
+    who = {"actor": current_user, "origin": Origin.of_request()}
+    try:
+        if action == "role":
+            users.change_role(db, tenant, found, role_form.role.data, **who)
+        elif action == "limit":
+            users.limit_member(
+                db, tenant, found, limit_form.parsed_numbers, limit_form.parsed_cost_centres, **who
+            )
+        else:
+            MEMBER_SERVICES[action](db, tenant, found, **who)
+    except users.LastAdmin:
+        return _("The company must keep at least one active administrator. Name another one first.")
+    except users.UnknownLines as unknown:
+        return _("These numbers are not lines of the company: %(numbers)s", numbers=unknown)
+    except ValueError:
+        return _("Administrators always see every line of the company.")
+    return None
+
+
+@bp.post("/<int:membership_id>/<any(" + ", ".join(f"'{a}'" for a in ACTIONS) + "):action>")
+@requires("manage_users")
+def member_action(membership_id: int, action: str) -> Response | str:
+    """Every change to a member: first a confirmation page, then (``confirmed=yes``) the change."""
+    db, found = get_session(), _member(membership_id)
+    role_form, limit_form = RoleForm(), LimitForm()
+    if action == "role" and not role_form.validate():
+        raise BadRequest()
+    if action == "limit" and not limit_form.validate():
+        return render_template(
+            "admin/member.html",
+            member=found,
+            role_form=RoleForm(data={"role": found.role}),
+            limit_form=limit_form,
+            role_names=ROLE_NAMES,
+        ), 422
+    if request.form.get("confirmed") != "yes":
+        return render_template(
+            "admin/confirm.html", action=action, member=found, form=request.form, role_names=ROLE_NAMES
+        )
+    problem = _apply(action, found, role_form, limit_form)
+    if problem:
+        db.rollback()
+        flash(problem, "error")
+        return redirect(url_for("admin.member", membership_id=membership_id))
+    db.commit()
+    flash(_("Done."), "success")
+    if action == "remove":
+        return redirect(url_for("admin.members"))
+    return redirect(url_for("admin.member", membership_id=membership_id))

@@ -1,0 +1,157 @@
+"""The users page: list and filters, roles, disabling, resets, removal, and the company's last admin."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mgd.db import get_session, operator_scope
+from mgd.security.models import Membership, User
+from tests.admin.conftest import add_member, browser, confirm, signed_in, text, token
+from tests.registration.conftest import audit, outbox
+
+
+def member(app, membership_id) -> Membership | None:
+    with app.app_context():
+        session = get_session()
+        with operator_scope(session, "test"):
+            return session.scalar(select(Membership).where(Membership.id == membership_id))
+
+
+def test_admin_lists_members_with_role_status_and_last_sign_in(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    page = text(ana.get(f"/empresa/{acme.ref}/usuarios"))
+    for name in ("Ana Pérez", "Bob Pérez", "Carla Pérez"):
+        assert name in page
+    assert "Manager" in page and "Viewer" in page
+    assert "Never" in page  # Bob and Carla have not signed in; Ana has
+    assert "only one active administrator" in page
+
+
+def test_search_and_filters_narrow_the_list(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    url = f"/empresa/{acme.ref}/usuarios"
+    assert "Carla" not in text(ana.get(url, query_string={"q": "bob"}))
+    assert "Bob" in text(ana.get(url, query_string={"q": "BOB@"}))
+    by_role = text(ana.get(url, query_string={"role": "viewer"}))
+    assert "Carla" in by_role and "Bob Pérez" not in by_role
+    assert "No user matches" in text(ana.get(url, query_string={"status": "disabled"}))
+
+
+def test_long_lists_are_paginated(app, acme):
+    for n in range(30):
+        add_member(app, acme, f"person{n:02d}@acme.es", "viewer")
+    ana = signed_in(app, "ana@acme.es")
+    first = text(ana.get(f"/empresa/{acme.ref}/usuarios"))
+    assert "Page 1 of 2" in first
+    second = text(ana.get(f"/empresa/{acme.ref}/usuarios", query_string={"page": 2}))
+    assert "Person29" in second and "Person29" not in first
+
+
+def test_only_admins_reach_the_users_pages(app, acme):
+    bob = signed_in(app, "bob@acme.es")
+    assert bob.get(f"/empresa/{acme.ref}/usuarios").status_code == 403
+    bob_id = acme.members["bob@acme.es"]
+    response = bob.post(
+        f"/empresa/{acme.ref}/usuarios/{bob_id}/role",
+        data={"role": "admin", "confirmed": "yes", "csrf_token": token(bob)},
+    )
+    assert response.status_code == 403
+    assert member(app, bob_id).role == "manager"
+
+
+def test_a_change_waits_for_the_confirmation(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    bob_id = acme.members["bob@acme.es"]
+    url = f"/empresa/{acme.ref}/usuarios/{bob_id}/role"
+    asked = ana.post(url, data={"role": "billing", "csrf_token": token(ana)})
+    assert "Change the role of Bob Pérez" in text(asked)
+    assert member(app, bob_id).role == "manager"
+    confirm(ana, url, {"role": "billing"})
+    assert member(app, bob_id).role == "billing"
+    [event] = audit(app, "member.role_changed")
+    assert event.detail == {"member": "bob@acme.es", "previous": "manager", "role": "billing"}
+    assert event.tenant_id == acme.id
+
+
+def test_the_last_admin_cannot_be_demoted_disabled_or_removed(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    ana_id = acme.members["ana@acme.es"]
+    base = f"/empresa/{acme.ref}/usuarios/{ana_id}"
+    for action, data in (("role", {"role": "viewer"}), ("disable", {}), ("remove", {})):
+        response = confirm(ana, f"{base}/{action}", data)
+        assert response.status_code == 302
+        assert "at least one active administrator" in text(ana.get(base))
+    kept = member(app, ana_id)
+    assert kept.role == "admin" and kept.is_active
+    # With a second admin, the first one may step down.
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{acme.members['bob@acme.es']}/role", {"role": "admin"})
+    confirm(ana, f"{base}/role", {"role": "viewer"})
+    assert member(app, ana_id).role == "viewer"
+
+
+def test_disabling_ends_the_persons_sessions_at_once(app, acme):
+    bob = signed_in(app, "bob@acme.es")
+    assert bob.get(f"/empresa/{acme.ref}/lineas").status_code == 200
+    ana = signed_in(app, "ana@acme.es")
+    bob_id = acme.members["bob@acme.es"]
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/disable")
+    assert bob.get(f"/empresa/{acme.ref}/lineas").status_code == 401
+    # Signing in again does not bring the company back while the membership is disabled.
+    again = signed_in(app, "bob@acme.es")
+    assert again.get(f"/empresa/{acme.ref}/lineas").status_code == 404
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/enable")
+    assert again.get(f"/empresa/{acme.ref}/lineas").status_code == 200
+    assert [e.detail["member"] for e in audit(app, "member.disabled")] == ["bob@acme.es"]
+
+
+def test_reset_password_emails_a_temporary_one_and_signs_the_person_out(app, acme):
+    carla = signed_in(app, "carla@acme.es")
+    ana = signed_in(app, "ana@acme.es")
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{acme.members['carla@acme.es']}/password")
+    mail = [m for m in outbox(app) if m.recipient == "carla@acme.es"][-1]
+    assert "new temporary password" in mail.body_text
+    assert carla.get(f"/empresa/{acme.ref}").status_code == 401
+    with app.app_context():
+        user = get_session().scalar(select(User).where(User.email == "carla@acme.es"))
+        assert user.password_is_temporary
+
+
+def test_reset_second_factor_removes_the_authenticator_app(app, acme):
+    with app.app_context():
+        session = get_session()
+        user = session.scalar(select(User).where(User.email == "bob@acme.es"))
+        user.totp_secret = "JBSWY3DPEHPK3PXP"
+        session.commit()
+    ana = signed_in(app, "ana@acme.es")
+    bob_id = acme.members["bob@acme.es"]
+    assert "Remove the authenticator app" in text(ana.get(f"/empresa/{acme.ref}/usuarios/{bob_id}"))
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/second-factor")
+    with app.app_context():
+        assert get_session().scalar(select(User.totp_secret).where(User.email == "bob@acme.es")) is None
+    assert (
+        "removed the authenticator app"
+        in [m for m in outbox(app) if m.recipient == "bob@acme.es"][-1].body_text
+    )
+
+
+def test_removing_a_member_unassigns_their_lines(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    bob_id = acme.members["bob@acme.es"]
+    with app.app_context():
+        bob = get_session().scalar(select(User.id).where(User.email == "bob@acme.es"))
+    line_url = f"/empresa/{acme.ref}/lineas/{acme.lines[0]}"
+    page = text(ana.get(line_url))
+    assert "Bob Pérez" in page
+    ana.post(
+        line_url, data={"alias": "Bob's", "cost_centre": "", "user_id": str(bob), "csrf_token": token(ana)}
+    )
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/remove")
+    assert member(app, bob_id) is None
+    assert "Bob Pérez" not in text(ana.get(f"/empresa/{acme.ref}/lineas"))
+
+
+def test_staff_and_strangers_never_reach_a_company(app, acme):
+    assert browser(app).get(f"/empresa/{acme.ref}/usuarios").status_code == 401
+    add_member(app, acme, "zoe@acme.es", "viewer")
+    zoe = signed_in(app, "zoe@acme.es")
+    assert zoe.get("/empresa/not-a-company/usuarios").status_code == 404
