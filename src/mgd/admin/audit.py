@@ -1,7 +1,7 @@
 """Reading the audit trail: a company's own events for its admins, every company's for operator staff.
 
-Audit events are not tenant-owned rows (registration refusals have no company yet), so every query here names
-the company explicitly; the company's page passes its own id and nothing else.
+Audit events are not tenant-owned rows (registration refusals have no company yet, sign-ins belong to a
+person), so every query here names the company explicitly: its own events and its members' personal ones.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from mgd.paging import Page, paginate
-from mgd.security.models import AuditEvent, User
+from mgd.security.models import AuditEvent, Membership, User
 from mgd.tenants.models import Company
 
 
@@ -30,7 +30,15 @@ def _query(filters: AuditFilters, tenant_id: int | None) -> Select:
     query = select(AuditEvent, User, Company).outerjoin(User, User.id == AuditEvent.user_id)
     query = query.outerjoin(Company, Company.id == AuditEvent.tenant_id)
     if tenant_id is not None:
-        query = query.where(AuditEvent.tenant_id == tenant_id)
+        # The company's own events, and the personal security events (sign-ins, password changes) of its
+        # members, which belong to no single company.
+        members = select(Membership.user_id).where(Membership.tenant_id == tenant_id)
+        query = query.where(
+            or_(
+                AuditEvent.tenant_id == tenant_id,
+                AuditEvent.tenant_id.is_(None) & AuditEvent.user_id.in_(members),
+            )
+        )
     if filters.person:
         like = f"%{filters.person.lower()}%"
         query = query.where(or_(User.email.like(like), User.name.ilike(like)))

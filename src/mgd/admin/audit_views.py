@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from mgd.admin import audit
 from mgd.admin.context import current_tenant, requires, tenant_blueprint
-from mgd.admin.exports import csv_response
+from mgd.admin.exports import csv_response, own_session
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.paging import page_number
@@ -58,5 +58,10 @@ def index() -> str:
 @requires("view_audit")
 @limiter.limit("30 per hour")
 def export() -> Response:
-    rows = audit.export_events(get_session(), current_tenant().company.id, audit_filters(request.args))
-    return csv_response("actividad.csv", audit.EXPORT_HEADER, rows)
+    company_id, filters = current_tenant().company.id, audit_filters(request.args)
+
+    def rows():
+        with own_session(company_id) as session:
+            yield from audit.export_events(session, company_id, filters)
+
+    return csv_response("actividad.csv", audit.EXPORT_HEADER, rows())

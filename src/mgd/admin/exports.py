@@ -7,9 +7,22 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import xlsxwriter
 from flask import Response, send_file, stream_with_context
+from sqlalchemy.orm import Session
+
+from mgd.db import database, set_tenant
+
+
+@contextmanager
+def own_session(tenant_id: int | None) -> Iterator[Session]:
+    """A session for rows read while a response streams: the request's own session is closed by then."""
+    with database().sessions() as session:
+        if tenant_id is not None:
+            set_tenant(session, tenant_id)
+        yield session
 
 
 def _csv_chunks(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:

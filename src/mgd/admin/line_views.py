@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd.admin import lines
 from mgd.admin.context import current_tenant, requires, tenant_blueprint
-from mgd.admin.exports import csv_response, xlsx_response
+from mgd.admin.exports import csv_response, own_session, xlsx_response
 from mgd.admin.forms import ConfirmCsvForm, LineForm, LinesCsvForm
 from mgd.db import get_session
 from mgd.extensions import limiter
@@ -70,26 +70,27 @@ def index() -> str:
 EXPORT_HEADER = ["number", "kind", "product", "status", "tariff", "alias", "cost_centre", "user_email"]
 
 
-def _export_rows(filters: lines.LineFilters):
-    for line in lines.export_lines(get_session(), current_tenant(), filters):
-        yield [
-            format_phone(line.number),
-            line.kind,
-            line.product,
-            line.status,
-            line.tariff.name,
-            line.alias,
-            line.cost_centre,
-            line.user.email if line.user else None,
-        ]
+def _export_rows(tenant, filters: lines.LineFilters):
+    with own_session(tenant.company.id) as session:
+        for line in lines.export_lines(session, tenant, filters):
+            yield [
+                format_phone(line.number),
+                line.kind,
+                line.product,
+                line.status,
+                line.tariff.name,
+                line.alias,
+                line.cost_centre,
+                line.user.email if line.user else None,
+            ]
 
 
-@bp.get("/exportar.<any(csv, xlsx):kind>")
+@bp.get("/exportar.<any(csv, xlsx):extension>")
 @requires("view_lines")
 @limiter.limit("30 per hour")
-def export(kind: str) -> Response:
-    rows = _export_rows(_filters())
-    if kind == "csv":
+def export(extension: str) -> Response:
+    rows = _export_rows(current_tenant(), _filters())
+    if extension == "csv":
         return csv_response("lineas.csv", EXPORT_HEADER, rows)
     return xlsx_response("lineas.xlsx", _("Lines"), EXPORT_HEADER, rows)
 

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.admin import audit
 from mgd.admin.audit_views import audit_filters, filter_args
-from mgd.admin.exports import csv_response
+from mgd.admin.exports import csv_response, own_session
 from mgd.backoffice import services
 from mgd.db import get_session
 from mgd.paging import page_number
@@ -121,5 +121,10 @@ def activity() -> str:
 @bp.get("/activity/export.csv")
 @staff_required
 def activity_export() -> Response:
-    rows = audit.export_events(get_session(), None, audit_filters(request.args))
-    return csv_response("activity.csv", audit.EXPORT_HEADER, rows)
+    filters = audit_filters(request.args)
+
+    def rows():
+        with own_session(None) as session:
+            yield from audit.export_events(session, None, filters)
+
+    return csv_response("activity.csv", audit.EXPORT_HEADER, rows())

@@ -1,0 +1,80 @@
+"""One person in several companies: the choice after sign-in, remembered, a switch, the company on every page;
+and the company's activity log for its admins (staff see every company's)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from mgd.db import get_session
+from mgd.security.models import User
+from mgd.security.services import create_staff
+from tests.admin.conftest import add_member, signed_in, text
+from tests.registration.conftest import post
+
+
+def test_a_person_in_two_companies_chooses_and_the_choice_is_remembered(app, acme, beta):
+    add_member(app, beta, "bob@acme.es", "viewer")
+    bob = signed_in(app, "bob@acme.es")
+    chooser = text(bob.get("/mi-area"))
+    assert "Choose the company" in chooser and "Acme S.L." in chooser and "Beta S.A." in chooser
+    page = text(bob.get(f"/empresa/{beta.ref}"))
+    assert "You are working in" in page and "Beta S.A." in page and "Change company" in page
+    bob = signed_in(app, "bob@acme.es")
+    assert bob.get("/mi-area").headers["Location"] == f"/empresa/{beta.ref}"
+    # The role is per company: a manager in Acme, a viewer in Beta.
+    assert "Assign from a CSV file" in text(bob.get(f"/empresa/{acme.ref}/lineas"))
+    assert "Assign from a CSV file" not in text(bob.get(f"/empresa/{beta.ref}/lineas"))
+
+
+def test_a_single_company_opens_directly_without_a_switch(app, acme):
+    carla = signed_in(app, "carla@acme.es")
+    assert carla.get("/mi-area").headers["Location"] == f"/empresa/{acme.ref}"
+    assert "Change company" not in text(carla.get(f"/empresa/{acme.ref}"))
+
+
+def test_admins_see_their_companys_activity_only(app, acme, beta):
+    signed_in(app, "dora@beta.es")
+    ana = signed_in(app, "ana@acme.es")
+    post(
+        ana,
+        f"/empresa/{acme.ref}/usuarios/invitar",
+        {"email": "eva@acme.es", "name": "Eva", "role": "viewer"},
+    )
+    page = text(ana.get(f"/empresa/{acme.ref}/actividad"))
+    assert "invitation.sent" in page and "eva@acme.es" in page
+    assert "login.succeeded" in page  # its members' sign-ins are part of the company's log
+    assert "dora@beta.es" not in page
+    only = text(ana.get(f"/empresa/{acme.ref}/actividad", query_string={"action": "invitation."}))
+    assert "invitation.sent" in only and "login.succeeded" not in only
+    nobody = text(ana.get(f"/empresa/{acme.ref}/actividad", query_string={"since": "2999-01-01"}))
+    assert "No event matches" in nobody
+    export = ana.get(f"/empresa/{acme.ref}/actividad/exportar.csv", query_string={"person": "ana@"})
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["occurred_at", "action", "user"]
+    assert {row[2] for row in rows[1:]} == {"ana@acme.es"}
+    assert "invitation.sent" in {row[1] for row in rows[1:]}
+    assert signed_in(app, "bob@acme.es").get(f"/empresa/{acme.ref}/actividad").status_code == 403
+
+
+def test_staff_see_every_companys_activity(app, acme, beta):
+    signed_in(app, "dora@beta.es")
+    signed_in(app, "ana@acme.es")
+    with app.app_context():
+        session = get_session()
+        _staff, password = create_staff(session, "advisor@operator.es", "Advisor", "advisor")
+        session.commit()
+    advisor = signed_in(app, "advisor@operator.es", password)
+    with app.app_context():
+        assert get_session().scalar(select(User.staff_role).where(User.email == "advisor@operator.es"))
+    page = text(advisor.get("/backoffice/activity", follow_redirects=True))
+    if "New password" in page:  # the temporary password comes first
+        post(advisor, "/password", {"password": "Asesor2026x", "confirm": "Asesor2026x"})
+        page = text(advisor.get("/backoffice/activity"))
+    assert "dora@beta.es" in page and "ana@acme.es" in page
+    export = advisor.get("/backoffice/activity/export.csv", query_string={"person": "dora"})
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))[1:]
+    assert rows and {row[2] for row in rows} == {"dora@beta.es"}
+    assert advisor.get(f"/empresa/{acme.ref}").status_code == 404

@@ -1,0 +1,174 @@
+"""The lines page: search, filters, sort, pages, labels and assignment, CSV bulk changes, exports, and members
+limited to some lines, who see only those everywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+from mgd.db import get_session, set_tenant
+from mgd.tenants.identifiers import format_phone
+from mgd.tenants.models import Line
+from tests.admin.conftest import add_member, confirm, signed_in, text, token
+from tests.factories import make_line
+from tests.registration.conftest import audit
+
+
+def label(app, company, line_id, **values):
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        line = session.get(Line, line_id)
+        for name, value in values.items():
+            setattr(line, name, value)
+        session.commit()
+
+
+def test_search_by_number_alias_user_or_cost_centre(app, acme):
+    label(app, acme, acme.lines[0], alias="Reception", cost_centre="MAD-01")
+    label(app, acme, acme.lines[1], alias="Warehouse", cost_centre="BCN-02")
+    carla = signed_in(app, "carla@acme.es")
+    url = f"/empresa/{acme.ref}/lineas"
+
+    def shown(**query):
+        page = text(carla.get(url, query_string=query))
+        return [n for n in acme.numbers if format_phone(n) in page]
+
+    assert shown() == acme.numbers
+    assert shown(q="recep") == [acme.numbers[0]]
+    assert shown(q="bcn") == [acme.numbers[1]]
+    assert shown(q=format_phone(acme.numbers[2])) == [acme.numbers[2]]
+    assert shown(q="nothing-like-this") == []
+
+
+def test_filters_sort_and_pages(app, acme):
+    with app.app_context():
+        session = get_session()
+        from mgd.tenants.models import Company  # noqa: PLC0415
+
+        company = session.get(Company, acme.id)
+        set_tenant(session, acme.id)
+        for _ in range(60):
+            make_line(session, company, kind="fixed")
+        session.commit()
+    carla = signed_in(app, "carla@acme.es")
+    url = f"/empresa/{acme.ref}/lineas"
+    first = text(carla.get(url, query_string={"kind": "fixed"}))
+    assert "60 lines" in first and "Page 1 of 2" in first
+    assert not any(format_phone(n) in first for n in acme.numbers)  # those three are mobile
+    mobile_sorted = text(carla.get(url, query_string={"kind": "mobile", "sort": "-number"}))
+    positions = [mobile_sorted.index(format_phone(n)) for n in sorted(acme.numbers, reverse=True)]
+    assert positions == sorted(positions)
+    assert "No line matches" in text(carla.get(url, query_string={"status": "cancelled"}))
+    assert carla.get(url, query_string={"sort": "drop table", "kind": "x", "page": "-3"}).status_code == 200
+
+
+def test_a_manager_labels_and_assigns_a_line_a_viewer_cannot(app, acme):
+    line_url = f"/empresa/{acme.ref}/lineas/{acme.lines[0]}"
+    carla = signed_in(app, "carla@acme.es")
+    assert '<form method="post" novalidate>' not in text(carla.get(line_url))
+    refused = carla.post(line_url, data={"alias": "Mine", "csrf_token": token(carla)})
+    assert refused.status_code == 403
+    bob = signed_in(app, "bob@acme.es")
+    response = bob.post(
+        line_url, data={"alias": "Sales", "cost_centre": "MAD-01", "user_id": "", "csrf_token": token(bob)}
+    )
+    assert response.status_code == 302
+    assert "Sales" in text(bob.get(f"/empresa/{acme.ref}/lineas"))
+    [event] = audit(app, "line.updated")
+    assert event.detail == {"line": acme.numbers[0], "alias": "Sales", "cost_centre": "MAD-01"}
+    too_long = bob.post(line_url, data={"alias": "x" * 61, "csrf_token": token(bob)})
+    assert too_long.status_code == 422 and "60" in text(too_long)
+    stranger = bob.post(line_url, data={"user_id": "999999", "csrf_token": token(bob)})
+    assert stranger.status_code == 422
+
+
+def test_a_limited_member_sees_only_their_lines_everywhere(app, acme):
+    label(app, acme, acme.lines[2], cost_centre="BCN-02")
+    ana = signed_in(app, "ana@acme.es")
+    carla_id = acme.members["carla@acme.es"]
+    confirm(
+        ana,
+        f"/empresa/{acme.ref}/usuarios/{carla_id}/limit",
+        {"numbers": format_phone(acme.numbers[0]), "cost_centres": "BCN-02"},
+    )
+    carla = signed_in(app, "carla@acme.es")
+    page = text(carla.get(f"/empresa/{acme.ref}/lineas"))
+    assert format_phone(acme.numbers[0]) in page and format_phone(acme.numbers[2]) in page
+    assert format_phone(acme.numbers[1]) not in page
+    assert carla.get(f"/empresa/{acme.ref}/lineas/{acme.lines[1]}").status_code == 404
+    assert carla.get(f"/empresa/{acme.ref}/lineas/{acme.lines[0]}").status_code == 200
+    exported = text(carla.get(f"/empresa/{acme.ref}/lineas/exportar.csv"))
+    assert format_phone(acme.numbers[1]) not in exported and format_phone(acme.numbers[0]) in exported
+    summary = text(carla.get(f"/empresa/{acme.ref}"))
+    assert "<dd>2</dd>" in summary  # two mobile lines out of three
+
+
+def test_limits_name_numbers_that_are_not_the_companys(app, acme, beta):
+    ana = signed_in(app, "ana@acme.es")
+    url = f"/empresa/{acme.ref}/usuarios/{acme.members['carla@acme.es']}/limit"
+    response = confirm(ana, url, {"numbers": format_phone(beta.numbers[0]), "cost_centres": ""})
+    assert "not lines of the company" in text(ana.get(response.headers["Location"]))
+    not_a_number = ana.post(url, data={"numbers": "hello", "csrf_token": token(ana)})
+    assert not_a_number.status_code == 422 and "not phone numbers: hello" in text(not_a_number)
+
+
+def assign_upload(client, company, content):
+    data = {"file": (io.BytesIO(content.encode()), "lines.csv"), "csrf_token": token(client)}
+    return client.post(
+        f"/empresa/{company.ref}/lineas/asignar", data=data, content_type="multipart/form-data"
+    )
+
+
+def test_bulk_assignment_previews_problems_then_applies_all_rows(app, acme, beta):
+    bob = signed_in(app, "bob@acme.es")
+    bad = (
+        "number,alias,cost centre,user email\n"
+        f"{acme.numbers[0]},Reception,MAD-01,carla@acme.es\n"
+        f"{beta.numbers[0]},Theirs,,\n"
+        "12,Short,,\n"
+        f"{acme.numbers[1]},Nobody,,ghost@acme.es\n"
+    )
+    response = assign_upload(bob, acme, bad)
+    page = text(response)
+    assert response.status_code == 422
+    assert "not one of the company&#39;s lines" in page or "not one of the company's lines" in page
+    assert "not a phone number" in page and "active member" in page
+    assert "Reception" not in text(bob.get(f"/empresa/{acme.ref}/lineas"))
+    good = f"{acme.numbers[0]},Reception,MAD-01,carla@acme.es\n{acme.numbers[1]},Store,,\n"
+    assert "Every row is correct" in text(assign_upload(bob, acme, good))
+    response = bob.post(
+        f"/empresa/{acme.ref}/lineas/asignar",
+        data={"content": good, "apply": "yes", "csrf_token": token(bob)},
+    )
+    assert response.status_code == 302
+    listing = text(bob.get(f"/empresa/{acme.ref}/lineas"))
+    assert "Reception" in listing and "Store" in listing and "Carla Pérez" in listing
+    assert [e.detail for e in audit(app, "lines.bulk_assigned")] == [{"lines": 2}]
+
+
+def test_exports_follow_the_filters_as_csv_and_excel(app, acme):
+    label(app, acme, acme.lines[0], alias="Reception")
+    carla = signed_in(app, "carla@acme.es")
+    response = carla.get(f"/empresa/{acme.ref}/lineas/exportar.csv", query_string={"q": "recep"})
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:2] == ["number", "kind"]
+    assert [row[0] for row in rows[1:]] == [format_phone(acme.numbers[0])]
+    workbook = carla.get(f"/empresa/{acme.ref}/lineas/exportar.xlsx")
+    assert workbook.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    with zipfile.ZipFile(io.BytesIO(workbook.get_data())) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        strings = (
+            archive.read("xl/sharedStrings.xml").decode()
+            if "xl/sharedStrings.xml" in archive.namelist()
+            else ""
+        )
+    assert all(format_phone(n) in sheet + strings for n in acme.numbers)
+
+
+def test_roles_without_line_editing_cannot_bulk_assign(app, acme):
+    add_member(app, acme, "fina@acme.es", "billing")
+    fina = signed_in(app, "fina@acme.es")
+    assert fina.get(f"/empresa/{acme.ref}/lineas").status_code == 200
+    assert fina.get(f"/empresa/{acme.ref}/lineas/asignar").status_code == 403
