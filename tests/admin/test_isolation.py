@@ -1,0 +1,178 @@
+"""Isolation, walked over the app's whole URL map.
+
+Signed in to company A as its admin, every company route is called with company B's reference, and every route
+that takes an object id with B's ids under A's reference: each answers 404, whatever the method, and B's rows are
+unchanged afterwards. A member limited to some lines gets 404 for the other lines of their own company. A route
+this file does not know fails the test until it is classified here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+
+from mgd.admin.models import Invitation
+from mgd.db import get_session, operator_scope, set_tenant
+from mgd.security.models import Membership
+from mgd.tenants.identifiers import format_phone
+from mgd.tenants.models import Line
+from tests.admin.conftest import confirm, signed_in, text, token
+from tests.registration.conftest import post
+
+#: Routes that load no company's rows from their URL: each says why it needs no cross-company check.
+NOT_COMPANY_ROUTES = {
+    "static": "files",
+    "portal.home": "public",
+    "portal.set_language": "the visitor's own language",
+    "selfcare.terms": "public",
+    "selfcare.home": "the signed-in user's own companies",
+    "selfcare.choose_company": "the signed-in user's own companies",
+    "selfcare.onboarding": "the signed-in user's own data",
+    "selfcare.verify_mobile": "the signed-in user's own code",
+    "security.login": "public",
+    "security.choose_channel": "the pending sign-in in the session",
+    "security.enter_code": "the pending sign-in in the session",
+    "security.change_password": "the signed-in user",
+    "security.logout": "the signed-in user",
+    "password_reset.request_code": "public, no enumeration (tests/security/test_password_reset.py)",
+    "password_reset.enter_code": "the reset in the session",
+    "password_reset.new_password": "the reset in the session",
+    "profile.show": "the signed-in user",
+    "profile.authenticator": "the signed-in user",
+    "profile.email": "the signed-in user",
+    "profile.confirm_email": "the signed-in user",
+    "profile.mobile": "the signed-in user",
+    "profile.password": "the signed-in user",
+    "registration.identify": "public; the flow is in the session",
+    "registration.phone": "the registration flow in the session",
+    "registration.mobile": "the registration flow in the session",
+    "registration.bank": "the registration flow in the session",
+    "registration.code": "the registration flow in the session",
+    "registration.resend": "the registration flow in the session",
+    "registration.end": "the registration flow in the session",
+    "registration.access_request": "public form",
+    "registration.access_request_sent": "public page",
+    "invitations.accept": "an unguessable token (tests/admin/test_invitations.py)",
+    "backoffice.queue": "operator staff only (tests/security/test_backoffice.py)",
+    "backoffice.request_detail": "operator staff only",
+    "backoffice.follow_ups": "operator staff only",
+    "backoffice.activity": "operator staff only",
+    "backoffice.activity_export": "operator staff only",
+}
+METHODS = ("GET", "POST")
+
+
+def company_rules(app):
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if "ref" in rule.arguments:
+            rules.append(rule)
+        else:
+            assert rule.endpoint in NOT_COMPANY_ROUTES, (
+                f"{rule.endpoint} ({rule.rule}) is new: put it under /empresa/<ref> with tenant_blueprint, "
+                "or say in NOT_COMPANY_ROUTES why it loads no company's rows"
+            )
+    return rules
+
+
+def urls(rule, ref: str, ids: dict[str, int]) -> list[str]:
+    """Every URL of ``rule`` for company ``ref`` and object ids ``ids`` (one per value of an ``any``)."""
+    values = [{"ref": ref}]
+    for name, converter in rule._converters.items():
+        if name == "ref":
+            continue
+        if name in ids:
+            values = [{**v, name: ids[name]} for v in values]
+        elif hasattr(converter, "items"):
+            values = [{**v, name: item} for v in values for item in sorted(converter.items)]
+        else:
+            pytest.fail(f"{rule.endpoint}: no value known for <{name}>; add it to this test")
+    return [rule.build(v)[1] for v in values]
+
+
+@pytest.fixture
+def beta_objects(app, beta):
+    dora = signed_in(app, "dora@beta.es")
+    post(dora, f"/empresa/{beta.ref}/usuarios/invitar", {"email": "x@beta.es", "name": "X", "role": "viewer"})
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, beta.id)
+        invitation = session.scalar(select(Invitation.id))
+    return {
+        "line_id": beta.lines[0],
+        "membership_id": beta.members["dora@beta.es"],
+        "invitation_id": invitation,
+    }
+
+
+def beta_state(app, beta):
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, beta.id)
+        lines = session.execute(select(Line.id, Line.alias, Line.cost_centre, Line.user_id)).all()
+        members = session.execute(select(Membership.id, Membership.role, Membership.is_active)).all()
+        invitations = session.execute(select(Invitation.id, Invitation.status, Invitation.token_hash)).all()
+        return sorted(lines), sorted(members), sorted(invitations)
+
+
+def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
+    app, acme, beta, beta_objects
+):
+    before = beta_state(app, beta)
+    ana = signed_in(app, "ana@acme.es")
+    called = 0
+    for rule in company_rules(app):
+        targets = urls(rule, beta.ref, beta_objects)
+        if set(rule.arguments) & set(beta_objects):
+            targets += urls(rule, acme.ref, beta_objects)
+        for url in targets:
+            for method in sorted(set(METHODS) & rule.methods):
+                data = {"csrf_token": token(ana), "confirmed": "yes", "role": "viewer", "alias": "Mine"}
+                response = ana.open(url, method=method, data=data if method == "POST" else None)
+                assert response.status_code == 404, (
+                    f"{method} {url} ({rule.endpoint}): {response.status_code}"
+                )
+                called += 1
+    assert called > 20
+    assert beta_state(app, beta) == before
+
+
+def test_exports_hold_only_the_companys_own_rows(app, acme, beta):
+    signed_in(app, "dora@beta.es")
+    ana = signed_in(app, "ana@acme.es")
+    lines = text(ana.get(f"/empresa/{acme.ref}/lineas/exportar.csv"))
+    assert all(format_phone(n) in lines for n in acme.numbers)
+    assert not any(format_phone(n) in lines for n in beta.numbers)
+    activity = list(csv.reader(io.StringIO(text(ana.get(f"/empresa/{acme.ref}/actividad/exportar.csv")))))
+    assert activity[1:] and not any("dora@beta.es" in row for row in activity)
+
+
+def test_a_member_limited_to_some_lines_gets_404_for_the_others(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    confirm(
+        ana,
+        f"/empresa/{acme.ref}/usuarios/{acme.members['bob@acme.es']}/limit",
+        {"numbers": format_phone(acme.numbers[0]), "cost_centres": ""},
+    )
+    bob = signed_in(app, "bob@acme.es")
+    others = {"line_id": acme.lines[1]}
+    called = 0
+    for rule in company_rules(app):
+        if "line_id" not in rule.arguments:
+            continue
+        for url in urls(rule, acme.ref, others):
+            for method in sorted(set(METHODS) & rule.methods):
+                data = {"csrf_token": token(bob), "alias": "Mine"}
+                response = bob.open(url, method=method, data=data if method == "POST" else None)
+                assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+                called += 1
+    assert called >= 2
+    exported = text(bob.get(f"/empresa/{acme.ref}/lineas/exportar.csv"))
+    assert format_phone(acme.numbers[0]) in exported and format_phone(acme.numbers[1]) not in exported
+    with app.app_context():
+        session = get_session()
+        with operator_scope(session, "test"):
+            assert session.scalar(select(Line.alias).where(Line.id == acme.lines[1])) is None
