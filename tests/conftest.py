@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from mgd import create_app
 from mgd.db import database, get_session, make_engine
-from mgd.migrate import upgrade
+from mgd.migrate import grant_app_role, upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -27,9 +27,13 @@ def pytest_configure(config):
         raise pytest.UsageError("CI=true but MGD_TEST_BROKER_URL is not set: CI must test the real brokers")
 
 
+#: On PostgreSQL the portal connects as this role, which owns no table: Row-Level Security binds it.
+APP_ROLE = "mgd_app"
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    """A fresh database for this run: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
+    """A fresh database for this run, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
     base = os.environ.get("MGD_TEST_DATABASE_URL")
     if not base:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
@@ -38,6 +42,12 @@ def database_url(tmp_path_factory):
     admin = make_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        connection.execute(
+            text(
+                f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            )
+        )
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     yield url.render_as_string(hide_password=False)
     with admin.begin() as connection:
@@ -58,9 +68,24 @@ def settings(tmp: Path, database_url: str, **more) -> dict:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
+def app_database_url(database_url):
+    """What the portal connects with: on PostgreSQL the same schema as a role that owns none of its tables."""
+    if not database_url.startswith("postgresql"):
+        return database_url
+    return make_url(database_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, app_database_url, tmp_path_factory):
     upgrade(database_url)
-    app = create_app(settings(tmp_path_factory.mktemp("instance"), database_url))
+    grant_app_role(database_url, app_database_url)
+    app = create_app(
+        settings(
+            tmp_path_factory.mktemp("instance"),
+            app_database_url,
+            DATABASE_OWNER_URL=database_url if database_url != app_database_url else "",
+        )
+    )
     yield app
     database(app).engine.dispose()
 

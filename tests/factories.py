@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 from stdnum.es import cif
 
+from mgd.db import tenant_scope
 from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line, Tariff
 
 _seq = itertools.count(1)
@@ -41,26 +42,29 @@ def make_company(session: Session, segment: str = "pyme", **values) -> Company:
 def make_interlocutor(session: Session, company: Company, email: str | None = None) -> Interlocutor:
     n = next(_seq)
     person = Interlocutor(tenant_id=company.id, name=f"Person {n}", email=email or f"person{n}@example.es")
-    session.add(person)
-    session.flush()
+    with tenant_scope(session, company.id):
+        session.add(person)
+        session.flush()
     return person
 
 
 def make_line(session: Session, company: Company, kind: str = "mobile", number: str | None = None) -> Line:
     n = next(_seq)
-    account = BillingAccount(tenant_id=company.id, ref=f"BA-{n}", kind=kind, iban="ES9121000418450200051332")
     tariff = make_tariff(session, family=kind)
-    session.add(account)
-    session.flush()
-    number = number or (f"+346{n:08d}" if kind == "mobile" else f"+3491{n:07d}")
-    line = Line(
-        tenant_id=company.id,
-        number=number,
-        kind=kind,
-        product=kind,
-        tariff_id=tariff.id,
-        billing_account_id=account.id,
-    )
-    session.add(line)
-    session.flush()
+    with tenant_scope(session, company.id):
+        account = BillingAccount(
+            tenant_id=company.id, ref=f"BA-{n}", kind=kind, iban="ES9121000418450200051332"
+        )
+        session.add(account)
+        session.flush()
+        line = Line(
+            tenant_id=company.id,
+            number=number or (f"+346{n:08d}" if kind == "mobile" else f"+3491{n:07d}"),
+            kind=kind,
+            product=kind,
+            tariff_id=tariff.id,
+            billing_account_id=account.id,
+        )
+        session.add(line)
+        session.flush()
     return line

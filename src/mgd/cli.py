@@ -43,9 +43,12 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    from mgd.migrate import upgrade  # noqa: PLC0415
+    from mgd.migrate import grant_app_role, upgrade  # noqa: PLC0415
 
-    upgrade(_app(ctx).config["DATABASE_URL"], revision)
+    config = _app(ctx).config
+    owner_url = config["DATABASE_OWNER_URL"] or config["DATABASE_URL"]
+    upgrade(owner_url, revision)
+    grant_app_role(owner_url, config["DATABASE_URL"])
 
 
 @db.command("downgrade")
@@ -55,7 +58,8 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
     """Migrate the database down to REVISION ('base' removes every table)."""
     from mgd.migrate import downgrade  # noqa: PLC0415
 
-    downgrade(_app(ctx).config["DATABASE_URL"], revision)
+    config = _app(ctx).config
+    downgrade(config["DATABASE_OWNER_URL"] or config["DATABASE_URL"], revision)
 
 
 # ---- operator records ----------------------------------------------------------------------------------

@@ -59,6 +59,13 @@ SETTINGS: tuple[Setting, ...] = (
         "`postgresql+psycopg://user:password@host/dbname`.",
     ),
     Setting(
+        "DATABASE_OWNER_URL",
+        "",
+        "PostgreSQL: URL of the role that owns the tables. `mgd db upgrade` and `downgrade` use it and grant "
+        "the `DATABASE_URL` role the use of every table, so the portal connects as a role that owns none and "
+        "Row-Level Security binds it. Empty: `DATABASE_URL` does everything.",
+    ),
+    Setting(
         "INSTANCE_PATH",
         "",
         "Folder for local state (SQLite file, generated key, dev outboxes). Empty: `./instance`.",

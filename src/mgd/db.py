@@ -24,6 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import (
@@ -92,8 +93,25 @@ class TenantScopeError(RuntimeError):
 
 
 def set_tenant(session: Session, tenant_id: int) -> None:
-    """Scope every later query of tenant-owned classes in ``session`` to one company."""
+    """Scope every later query of tenant-owned classes in ``session`` to one company (and, on PostgreSQL, the
+    transaction's Row-Level Security setting with it)."""
     session.info["tenant_id"] = tenant_id
+    _share_scope(session)
+
+
+@contextmanager
+def tenant_scope(session: Session, tenant_id: int) -> Iterator[Session]:
+    """Scope the session to one company for a block, then back to what it was (factories, mixed work)."""
+    previous = session.info.get("tenant_id")
+    set_tenant(session, tenant_id)
+    try:
+        yield session
+    finally:
+        if previous is None:
+            session.info.pop("tenant_id", None)
+        else:
+            session.info["tenant_id"] = previous
+        _share_scope(session)
 
 
 @contextmanager
@@ -102,10 +120,38 @@ def operator_scope(session: Session, reason: str) -> Iterator[Session]:
     log.info("operator scope opened: %s", reason)
     previous = session.info.get("operator_scope")
     session.info["operator_scope"] = reason
+    _share_scope(session)
     try:
         yield session
     finally:
         session.info["operator_scope"] = previous
+        _share_scope(session)
+
+
+_SCOPE_SQL = text(
+    "SELECT set_config('mgd.tenant_id', :tenant, true), set_config('mgd.operator', :operator, true)"
+)
+
+
+def _scope_values(session: Session) -> dict[str, str]:
+    tenant_id = session.info.get("tenant_id")
+    return {
+        "tenant": "" if tenant_id is None else str(tenant_id),
+        "operator": "on" if session.info.get("operator_scope") else "",
+    }
+
+
+def _share_scope(session: Session) -> None:
+    """Tell PostgreSQL the session's scope for Row-Level Security, for this transaction only: ``set_config``
+    with ``is_local`` is ``SET LOCAL``, so a pooled connection never carries it into the next transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_SCOPE_SQL, _scope_values(session))
+
+
+@event.listens_for(Session, "after_begin")
+def _scope_new_transaction(session: Session, _transaction, connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SCOPE_SQL, _scope_values(session))
 
 
 def _is_tenant_owned(mapper) -> bool:

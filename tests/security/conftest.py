@@ -2,7 +2,7 @@
 
 import pytest
 
-from mgd.db import get_session, utcnow
+from mgd.db import get_session, set_tenant, utcnow
 from mgd.extensions import limiter
 from mgd.security.models import Membership, User
 from mgd.security.passwords import hash_password
@@ -31,6 +31,7 @@ def member(app, bound):
         )
         session.add(user)
         session.flush()
+        set_tenant(session, company.id)
         session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
         session.commit()
         return user.id

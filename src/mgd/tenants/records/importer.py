@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, update
+from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from mgd.db import operator_scope, utcnow
@@ -220,10 +220,13 @@ def _apply(session: Session, model: type, wanted: dict, stored: dict, counts: Co
 
 
 def _insert(session: Session, table: Table, rows: list[dict]) -> None:
-    """Insert many rows: with COPY on PostgreSQL (several times faster than INSERTs), else executemany."""
+    """Insert many rows: with COPY on PostgreSQL (several times faster than INSERTs), else executemany.
+    PostgreSQL refuses COPY into a table whose Row-Level Security binds the importing role: INSERTs then."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql" or session.scalar(
+        text("SELECT row_security_active(:table)"), {"table": table.name}
+    ):
         for chunk in _chunks(rows):
             session.execute(insert(table), chunk)
         return
