@@ -9,7 +9,7 @@ PORT   ?= 5000
 # this machine for its own CPU it verifies about twice as fast (bench/README.md). Empty: keep PyPI's build.
 ARGON2_CFLAGS ?= -O3 -march=native
 
-.PHONY: run test install argon2-native lint format translations bench-import bench-sign-in clean
+.PHONY: run test install argon2-native lint format translations bench-import bench-sign-in bench-lines clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -56,6 +56,9 @@ bench-import: install  ## Records import benchmark (see bench/README.md)
 
 bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 	$(BIN)/python bench/sign_in.py
+
+bench-lines: install  ## Lines page benchmark, PostgreSQL (see bench/README.md)
+	$(BIN)/python bench/lines_page.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

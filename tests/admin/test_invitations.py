@@ -192,3 +192,17 @@ def test_invitations_are_counted_per_company(app, acme, beta):
         with operator_scope(session, "test"):
             assert session.scalar(select(Invitation.id)) is None
     assert invite(signed_in(app, "ana@acme.es"), acme).status_code == 302
+
+
+def test_the_admin_sets_the_invitation_domains(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    url = f"/empresa/{acme.ref}/usuarios/dominios"
+    bad = ana.post(url, data={"domains": "acme.es not_a_domain", "csrf_token": token(ana)})
+    assert "not email domains: not_a_domain" in text(ana.get(bad.headers["Location"]))
+    ana.post(url, data={"domains": "ACME.es @acme.com", "csrf_token": token(ana)})
+    with app.app_context():
+        assert get_session().get(Company, acme.id).invite_domains == "acme.es acme.com"
+    assert invite(ana, acme, email="eva@other.es").status_code == 422
+    assert [e.detail for e in audit(app, "company.invite_domains")] == [{"domains": ["acme.es", "acme.com"]}]
+    bob = signed_in(app, "bob@acme.es")
+    assert bob.post(url, data={"domains": "", "csrf_token": token(bob)}).status_code == 403

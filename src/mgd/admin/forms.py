@@ -88,3 +88,19 @@ class LinesCsvForm(FlaskForm):
     file = FileField(
         _l("CSV file (number, alias, cost centre, user email)"), [FileRequired(_l("Choose a file."))]
     )
+
+
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class DomainsForm(FlaskForm):
+    domains = StringField(
+        _l("Email domains allowed for invitations (separated by spaces; empty: any domain)"),
+        [Optional(), Length(max=500)],
+    )
+
+    def validate_domains(self, field) -> None:
+        self.parsed = list(dict.fromkeys(d.strip().lower().lstrip("@") for d in (field.data or "").split()))
+        bad = [d for d in self.parsed if not DOMAIN.match(d)]
+        if bad:
+            field.errors.append(_l("These are not email domains: %(domains)s", domains=", ".join(bad[:10])))

@@ -51,6 +51,22 @@ def allowed_domains(company: Company) -> list[str]:
     return (company.invite_domains or "").split()
 
 
+def set_invite_domains(
+    session: Session, tenant: Tenant, domains: list[str], *, actor: User, origin: Origin
+) -> None:
+    """Invitations of the company may only go to these email domains (none: any)."""
+    tenant.company.invite_domains = " ".join(domains) or None
+    session.flush()
+    record_event(
+        session,
+        "company.invite_domains",
+        origin,
+        user_id=actor.id,
+        tenant_id=tenant.company.id,
+        domains=domains,
+    )
+
+
 def check_invitee(session: Session, tenant: Tenant, email: str) -> None:
     """Raise InvitationRefused when this (normalised) email cannot be invited to the tenant's company now."""
     domains = allowed_domains(tenant.company)

@@ -60,7 +60,7 @@ def index() -> str:
         page=lines.list_lines(db, tenant, filters, page_number(request.args)),
         filters=filters,
         args=_filter_args(filters),
-        tariffs=lines.tariffs_in_use(db, tenant),
+        tariffs=lines.tariffs(db),
         kinds=LINE_KINDS,
         products=PRODUCTS,
         statuses=LINE_STATUSES,

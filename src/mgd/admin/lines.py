@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, selectinload
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import MembershipScope
-from mgd.paging import Page, paginate
+from mgd.paging import Page
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
 from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
@@ -49,13 +49,8 @@ class LineFilters:
 
 
 def visible_lines(membership: Membership) -> Select:
-    """Lines (with their tariff and user) that ``membership`` may see: all, or only its scopes."""
-    query = (
-        select(Line)
-        .join(Line.tariff)
-        .outerjoin(User, User.id == Line.user_id)
-        .options(contains_eager(Line.tariff), contains_eager(Line.user))
-    )
+    """Lines that ``membership`` may see (all, or only its scopes), their tariff and user loaded alongside."""
+    query = select(Line).options(selectinload(Line.tariff), selectinload(Line.user))
     if membership.limited:
         scopes = select(MembershipScope).where(MembershipScope.membership_id == membership.id).subquery()
         query = query.where(
@@ -67,20 +62,28 @@ def visible_lines(membership: Membership) -> Select:
     return query
 
 
-def _filtered(membership: Membership, filters: LineFilters) -> Select:
-    query = visible_lines(membership)
-    if filters.q:
-        like = f"%{filters.q.lower()}%"
-        digits = "".join(ch for ch in filters.q if ch.isdigit())
-        matches = [
+def _searched(query: Select, q: str) -> Select:
+    """A number (or part of one) searches numbers only; words search aliases, cost centres and users."""
+    compact = q.replace(" ", "").removeprefix("+")
+    if compact.isdigit():
+        return query.where(Line.number.like(f"%{compact}%"))
+    like = f"%{q.lower()}%"
+    return query.outerjoin(User, User.id == Line.user_id).where(
+        or_(
             func.lower(Line.alias).like(like),
             func.lower(Line.cost_centre).like(like),
             func.lower(User.name).like(like),
-            func.lower(User.email).like(like),
-        ]
-        if digits:
-            matches.append(Line.number.like(f"%{digits}%"))
-        query = query.where(or_(*matches))
+            User.email.like(like),
+        )
+    )
+
+
+def _filtered(membership: Membership, filters: LineFilters) -> Select:
+    """The filtered, sorted list; joins only what a search or a sort needs, so that a page of a large
+    company walks one index and loads tariffs and users for its own 50 lines only."""
+    query = visible_lines(membership)
+    if filters.q:
+        query = _searched(query, filters.q)
     for column, value in (
         (Line.kind, filters.kind),
         (Line.product, filters.product),
@@ -90,14 +93,28 @@ def _filtered(membership: Membership, filters: LineFilters) -> Select:
             query = query.where(column == value)
     if filters.tariff_id is not None:
         query = query.where(Line.tariff_id == filters.tariff_id)
+    if filters.sort == "tariff":
+        query = query.join(Tariff, Tariff.id == Line.tariff_id)
     column = SORTS.get(filters.sort, Line.number)
+    if column is Line.number:  # unique in the company: the (tenant_id, number) index gives the order
+        return query.order_by(column.desc() if filters.descending else column)
     order = column.desc() if filters.descending else column.asc()
     return query.order_by(order, Line.id.desc() if filters.descending else Line.id)
 
 
 def list_lines(session: Session, tenant: Tenant, filters: LineFilters, page: int) -> Page:
-    """One page of the lines the member may see, filtered and sorted."""
-    return paginate(session, _filtered(tenant.membership, filters), page, PAGE_SIZE)
+    """One page of the lines the member may see, filtered and sorted. The sort and the offset run over line
+    ids only; the 50 lines of the page are loaded afterwards (a deferred join)."""
+    query = _filtered(tenant.membership, filters)
+    counted = query.with_only_columns(Line.id).order_by(None).subquery()
+    total = session.scalar(select(func.count()).select_from(counted))
+    ids = session.scalars(
+        query.with_only_columns(Line.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    found = {
+        line.id: line for line in session.scalars(visible_lines(tenant.membership).where(Line.id.in_(ids)))
+    }
+    return Page([found[line_id] for line_id in ids], page, total or 0, PAGE_SIZE)
 
 
 def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[Line]:
@@ -118,10 +135,9 @@ def line_counts(session: Session, tenant: Tenant) -> dict[str, int]:
     return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}
 
 
-def tariffs_in_use(session: Session, tenant: Tenant) -> list[Tariff]:
-    """The tariffs of the lines the member may see, for the filter."""
-    ids = select(visible_lines(tenant.membership).subquery().c.tariff_id).distinct()
-    return list(session.scalars(select(Tariff).where(Tariff.id.in_(ids)).order_by(Tariff.name)))
+def tariffs(session: Session) -> list[Tariff]:
+    """The tariff catalogue (shared by every company), for the filter."""
+    return list(session.scalars(select(Tariff).order_by(Tariff.name)))
 
 
 def assignable_users(session: Session, tenant: Tenant) -> list[User]:

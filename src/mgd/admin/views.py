@@ -11,7 +11,15 @@ from werkzeug.wrappers import Response
 
 from mgd.admin import invitations, users
 from mgd.admin.context import current_tenant, requires, tenant_blueprint
-from mgd.admin.forms import ROLE_NAMES, ConfirmCsvForm, InviteCsvForm, InviteForm, LimitForm, RoleForm
+from mgd.admin.forms import (
+    ROLE_NAMES,
+    ConfirmCsvForm,
+    DomainsForm,
+    InviteCsvForm,
+    InviteForm,
+    LimitForm,
+    RoleForm,
+)
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.paging import page_number
@@ -53,7 +61,24 @@ def members() -> str:
         invitations=invitations.pending_invitations(db, tenant).items,
         admins=users.active_admins(db),
         role_names=ROLE_NAMES,
+        domains_form=DomainsForm(data={"domains": tenant.company.invite_domains or ""}),
     )
+
+
+@bp.post("/dominios")
+@requires("manage_users")
+def invite_domains() -> Response | str:
+    form = DomainsForm()
+    if not form.validate():
+        flash(" ".join(str(error) for error in form.domains.errors), "error")
+        return redirect(url_for("admin.members"))
+    db = get_session()
+    invitations.set_invite_domains(
+        db, current_tenant(), form.parsed, actor=current_user, origin=Origin.of_request()
+    )
+    db.commit()
+    flash(_("Invitation domains saved."), "success")
+    return redirect(url_for("admin.members"))
 
 
 @bp.route("/invitar", methods=["GET", "POST"])
