@@ -12,7 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from mgd.admin import lines
 from mgd.admin.context import current_tenant, requires, tenant_blueprint
 from mgd.admin.exports import csv_response, own_session, xlsx_response
-from mgd.admin.forms import ConfirmCsvForm, LineForm, LinesCsvForm
+from mgd.admin.forms import LineForm, LinesCsvForm
+from mgd.admin.uploads import checked_upload
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.paging import page_number
@@ -134,23 +135,13 @@ def line(line_id: int) -> Response | str:
 @limiter.limit("20 per hour", methods=["POST"])
 def assign_csv() -> Response | str:
     """Upload shows a preview with each row's problems; the change is made only from a preview without any."""
-    form, confirm = LinesCsvForm(), ConfirmCsvForm()
-    db, tenant = get_session(), current_tenant()
-    content = confirm.content.data if confirm.content.data else None
-    if content is None and form.validate_on_submit():
-        content = form.file.data.read(500_000).decode("utf-8-sig", errors="replace")
-    if content is None:
-        return render_template("admin/assign_csv.html", form=form), 422 if form.errors else 200
-    try:
-        rows = lines.read_assignments(db, tenant, content)
-    except ValueError as problem:
-        form.file.errors = [str(problem)]
-        return render_template("admin/assign_csv.html", form=form), 422
-    ready = not any(row.problems for row in rows)
-    if not (ready and request.form.get("apply") == "yes"):
-        return render_template(
-            "admin/assign_csv.html", form=form, rows=rows, ready=ready, content=content
-        ), 200 if ready else 422
+    form, db, tenant = LinesCsvForm(), get_session(), current_tenant()
+    upload = checked_upload(
+        form, lambda content: lines.read_assignments(db, tenant, content), limit=500_000, button="apply"
+    )
+    if not upload.confirmed:
+        return render_template("admin/assign_csv.html", form=form, upload=upload), upload.status(form)
+    rows = upload.rows
     lines.apply_assignments(db, tenant, rows, actor=current_user, origin=Origin.of_request())
     db.commit()
     flash(_("%(count)s lines updated.", count=len(rows)), "success")

@@ -13,13 +13,13 @@ from mgd.admin import invitations, users
 from mgd.admin.context import current_tenant, requires, tenant_blueprint
 from mgd.admin.forms import (
     ROLE_NAMES,
-    ConfirmCsvForm,
     DomainsForm,
     InviteCsvForm,
     InviteForm,
     LimitForm,
     RoleForm,
 )
+from mgd.admin.uploads import checked_upload
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.paging import page_number
@@ -113,23 +113,15 @@ def invite() -> Response | str:
 @limiter.limit("20 per hour", methods=["POST"])
 def invite_csv() -> Response | str:
     """Upload shows a preview with each row's problems; sending happens only from a preview without any."""
-    form, confirm = InviteCsvForm(), ConfirmCsvForm()
-    db, tenant = get_session(), current_tenant()
-    content = confirm.content.data if confirm.content.data else None
-    if content is None and form.validate_on_submit():
-        content = form.file.data.read(200_000).decode("utf-8-sig", errors="replace")
-    if content is None:
-        return render_template("admin/invite_csv.html", form=form), 422 if form.errors else 200
-    try:
-        rows = invitations.read_csv(db, tenant, content)
-    except ValueError as problem:
-        form.file.errors = [str(problem)]
-        return render_template("admin/invite_csv.html", form=form), 422
-    ready = not any(row.problems for row in rows)
-    if not (ready and request.form.get("send") == "yes"):
+    form, db, tenant = InviteCsvForm(), get_session(), current_tenant()
+    upload = checked_upload(
+        form, lambda content: invitations.read_csv(db, tenant, content), limit=200_000, button="send"
+    )
+    if not upload.confirmed:
         return render_template(
-            "admin/invite_csv.html", form=form, rows=rows, ready=ready, content=content, role_names=ROLE_NAMES
-        ), 200 if ready else 422
+            "admin/invite_csv.html", form=form, upload=upload, role_names=ROLE_NAMES
+        ), upload.status(form)
+    rows = upload.rows
     for row in rows:
         invitations.invite(
             db,
