@@ -1,5 +1,6 @@
-"""A person registers a company, then signs in with the temporary password, in a real browser (Debian's Chromium driven by Playwright), on a phone-sized
-screen, finding every field by its visible label and reading the code from the SMS that the worker delivered."""
+"""A person registers a company, signs in with the temporary password and invites a colleague, in a real
+browser (Debian's Chromium driven by Playwright), on a phone-sized screen, finding every field by its visible
+label and reading the code from the SMS that the worker delivered."""
 
 from __future__ import annotations
 
@@ -77,6 +78,14 @@ def temporary_password(path: Path, to: str) -> str:
     raise AssertionError(f"no temporary password mailed to {to}")
 
 
+def invitation_link(path: Path, to: str) -> str:
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        mail = json.loads(line)
+        if mail["to"] == to and "/invitacion/" in mail["text"]:
+            return next(word for word in mail["text"].split() if "/invitacion/" in word)
+    raise AssertionError(f"no invitation mailed to {to}")
+
+
 def test_a_person_registers_on_a_phone(live_portal, tmp_path):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 (only where Chromium exists)
 
@@ -148,4 +157,25 @@ def test_a_person_registers_on_a_phone(live_portal, tmp_path):
         page.screenshot(path=str(tmp_path / "registered.png"), full_page=True)
         if os.environ.get("MGD_TEST_SCREENSHOTS"):
             page.screenshot(path=os.environ["MGD_TEST_SCREENSHOTS"], full_page=True)
+
+        # As the company's web administrator: invite a colleague, who joins by the emailed link.
+        page.get_by_role("link", name="Usuarios", exact=True).click()
+        expect(page.get_by_role("heading", name="Usuarios")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.get_by_role("link", name="Invitar a una persona").click()
+        page.get_by_label("Email", exact=True).fill("colega@example.es")
+        page.get_by_label("Nombre y apellidos").fill("Pablo Colega")
+        page.get_by_label("Rol").select_option("viewer")
+        page.get_by_role("button", name="Enviar la invitación").click()
+        expect(page.get_by_text("Invitación enviada a colega@example.es.")).to_be_visible()
+        page.get_by_role("link", name="Líneas", exact=True).click()
+        expect(page.get_by_role("heading", name="Líneas")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+        colleague = browser.new_context(viewport={"width": 360, "height": 740}, locale="es-ES").new_page()
+        colleague.goto(invitation_link(Path(portal.config["MAIL_FILE"]), "colega@example.es"))
+        colleague.get_by_label("Nueva contraseña", exact=True).fill("Pasillo2026x")
+        colleague.get_by_label("Repite la nueva contraseña").fill("Pasillo2026x")
+        colleague.get_by_role("button", name="Crear mi acceso").click()
+        expect(colleague.get_by_role("heading", name="Bienvenido a Mi Área")).to_be_visible()
         browser.close()
