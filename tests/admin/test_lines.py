@@ -172,3 +172,34 @@ def test_roles_without_line_editing_cannot_bulk_assign(app, acme):
     fina = signed_in(app, "fina@acme.es")
     assert fina.get(f"/empresa/{acme.ref}/lineas").status_code == 200
     assert fina.get(f"/empresa/{acme.ref}/lineas/asignar").status_code == 403
+
+
+def test_a_file_too_large_or_not_text_is_refused_whole(app, acme):
+    bob = signed_in(app, "bob@acme.es")
+    big = f"{acme.numbers[0]},{'x' * 50},,\n" * 9000  # over 500 KB: refused, not cut
+    response = assign_upload(bob, acme, big)
+    assert response.status_code == 422 and "larger than 500 KB" in text(response)
+    data = {"file": (io.BytesIO(b"\x81\x8d\x8f\x90\x9d"), "lines.csv"), "csrf_token": token(bob)}
+    response = bob.post(f"/empresa/{acme.ref}/lineas/asignar", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and "not text" in text(response)
+
+
+def test_a_spreadsheet_csv_in_windows_1252_is_read(app, acme):
+    bob = signed_in(app, "bob@acme.es")
+    content = f"{acme.numbers[0]},Almacén Logroño,,\n".encode("cp1252")
+    data = {"file": (io.BytesIO(content), "lines.csv"), "csrf_token": token(bob)}
+    response = bob.post(f"/empresa/{acme.ref}/lineas/asignar", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200 and "Almacén Logroño" in text(response)
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula(app, acme):
+    label(app, acme, acme.lines[0], alias='=HYPERLINK("http://evil.example","x")')
+    carla = signed_in(app, "carla@acme.es")
+    rows = list(
+        csv.reader(io.StringIO(text(carla.get(f"/empresa/{acme.ref}/lineas/exportar.csv")).lstrip("\ufeff")))
+    )
+    assert '\'=HYPERLINK("http://evil.example","x")' in [row[5] for row in rows]
+    workbook = carla.get(f"/empresa/{acme.ref}/lineas/exportar.xlsx")
+    with zipfile.ZipFile(io.BytesIO(workbook.get_data())) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # written as text, not as a formula

@@ -25,6 +25,19 @@ def own_session(tenant_id: int | None) -> Iterator[Session]:
         yield session
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A value as a spreadsheet must show it: text that a spreadsheet would run as a formula (an alias typed
+    as ``=HYPERLINK(...)``) is written with a leading apostrophe, as OWASP advises for CSV injection."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_chunks(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -33,7 +46,7 @@ def _csv_chunks(header: list[str], rows: Iterable[list[object]]) -> Iterator[str
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow([_cell(value) for value in row])
         yield buffer.getvalue()
 
 
@@ -47,12 +60,15 @@ def csv_response(filename: str, header: list[str], rows: Iterable[list[object]])
 
 def xlsx_response(filename: str, sheet: str, header: list[str], rows: Iterable[list[object]]) -> Response:
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
-    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False})
+    workbook = xlsxwriter.Workbook(
+        handle,
+        {"constant_memory": True, "in_memory": False, "strings_to_formulas": False, "strings_to_urls": False},
+    )
     worksheet = workbook.add_worksheet(sheet[:31])
     bold = workbook.add_format({"bold": True})
     worksheet.write_row(0, 0, header, bold)
     for number, row in enumerate(rows, 1):
-        worksheet.write_row(number, 0, ["" if value is None else value for value in row])
+        worksheet.write_row(number, 0, ["" if value is None else value for value in row])  # text stays text
     workbook.close()
     handle.seek(0)
     return send_file(

@@ -37,44 +37,49 @@ def accept(token: str) -> Response | str:
     invitation = invitations.invitation_by_token(db, token[:100])
     if invitation is None:
         return render_template("admin/invitation_dead.html"), 404
-    company = invitation.company
     user = invitations.existing_user(db, invitation)
-    origin = Origin.of_request()
-    if user is not None:
-        form = ExistingUserForm()
-        if form.validate_on_submit():
-            try:
-                lockout = services.Lockout.from_config(current_app.config)
-                services.check_password(db, user.email, form.password.data, lockout, origin)
-            except services.SignInRefused as refused:
-                db.commit()  # the failure counts towards the lockout
-                form.password.errors.append(refusal_message(refused.reason))
-            else:
-                invitations.accept(db, invitation, user=user, password=None, origin=origin)
-                db.commit()
-                flash(
-                    _("You now belong to %(company)s. Sign in to work in it.", company=company.name),
-                    "success",
-                )
-                return redirect(url_for("security.login"))
-        return render_template(
-            "admin/invitation.html", invitation=invitation, company=company, form=form, existing=True
-        ), 422 if form.errors else 200
-    form, policy = NewPasswordForm(), Policy.from_config(current_app.config)
+    return _join_with_password(invitation, user) if user is not None else _create_access(invitation)
+
+
+def _join_with_password(invitation, user) -> Response | str:
+    """Someone who already uses MGD proves it with their password (a failure counts towards the lockout)."""
+    db, form = get_session(), ExistingUserForm()
+    if form.validate_on_submit():
+        try:
+            lockout = services.Lockout.from_config(current_app.config)
+            services.check_password(db, user.email, form.password.data, lockout, Origin.of_request())
+        except services.SignInRefused as refused:
+            db.commit()
+            form.password.errors.append(refusal_message(refused.reason))
+        else:
+            invitations.accept(db, invitation, user=user, password=None, origin=Origin.of_request())
+            db.commit()
+            company = invitation.company.name
+            flash(_("You now belong to %(company)s. Sign in to work in it.", company=company), "success")
+            return redirect(url_for("security.login"))
+    return render_template(
+        "admin/invitation.html", invitation=invitation, company=invitation.company, form=form, existing=True
+    ), 422 if form.errors else 200
+
+
+def _create_access(invitation) -> Response | str:
+    """A new person chooses a password (the policy applies) and is signed in; onboarding comes next: terms,
+    access data and the mobile, verified by code."""
+    db, form, policy = get_session(), NewPasswordForm(), Policy.from_config(current_app.config)
     if form.validate_on_submit():
         problems = policy.problems(form.password.data, email=invitation.email, name=invitation.name)
         if not problems:
-            new_user = invitations.accept(
-                db, invitation, user=None, password=form.password.data, origin=origin
+            user = invitations.accept(
+                db, invitation, user=None, password=form.password.data, origin=Origin.of_request()
             )
             db.commit()
-            sign_in(new_user)  # onboarding comes next: terms, access data and the mobile, verified by code
+            sign_in(user)
             return redirect(url_for("selfcare.home"))
         form.password.errors.extend(policy_messages(problems, policy))
     return render_template(
         "admin/invitation.html",
         invitation=invitation,
-        company=company,
+        company=invitation.company,
         form=form,
         existing=False,
         policy=policy,

@@ -134,6 +134,24 @@ def invite(
     return invitation
 
 
+def invite_rows(
+    session: Session, tenant: Tenant, rows: list[CsvRow], link_base: str, *, actor: User, origin: Origin
+) -> None:
+    """Invite every row of a CSV that ``read_csv`` found correct; raises InvitationRefused if one became
+    impossible since (the caller rolls back: all or none)."""
+    for row in rows:
+        invite(
+            session,
+            tenant,
+            email=row.email,
+            name=row.name,
+            role=row.role,
+            link_base=link_base,
+            actor=actor,
+            origin=origin,
+        )
+
+
 def pending_invitations(session: Session, tenant: Tenant, page: int = 1) -> Page:
     query = select(Invitation).where(Invitation.status == "pending").order_by(Invitation.created_at.desc())
     return paginate(session, query, page)

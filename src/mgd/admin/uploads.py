@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import request
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from mgd.admin.forms import ConfirmCsvForm
@@ -31,11 +32,11 @@ def checked_upload(form: FlaskForm, read: Callable[[str], list], *, limit: int, 
     ``read``, which raises ValueError for a file it cannot use."""
     carried = ConfirmCsvForm()
     content = carried.content.data or None
-    if content is None and form.validate_on_submit():
-        content = form.file.data.read(limit).decode("utf-8-sig", errors="replace")
-    if content is None:
-        return Upload(None, None, False)
     try:
+        if content is None and form.validate_on_submit():
+            content = _text_of(form.file.data.read(limit + 1), limit)
+        if content is None:
+            return Upload(None, None, False)
         rows = read(content)
     except ValueError as problem:
         form.file.errors = [str(problem)]
@@ -43,3 +44,18 @@ def checked_upload(form: FlaskForm, read: Callable[[str], list], *, limit: int, 
     upload = Upload(rows, content, False)
     upload.confirmed = upload.ready and request.form.get(button) == "yes"
     return upload
+
+
+def _text_of(data: bytes, limit: int) -> str:
+    """The file as text: UTF-8 (with or without a BOM), or Windows-1252 as spreadsheets save CSV in Spain.
+    A file over ``limit`` bytes is refused whole rather than cut."""
+    if len(data) > limit:
+        raise ValueError(_("The file is larger than %(size)s KB: split it.", size=limit // 1000))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise ValueError(_("The file is not text: save it as CSV (UTF-8).")) from None

@@ -27,6 +27,10 @@ class LastAdmin(Exception):
     """The change would leave the company without an active admin."""
 
 
+class AdminNotLimited(Exception):
+    """Admins always see the whole company: they cannot be limited to some lines."""
+
+
 class UnknownLines(ValueError):
     """Some numbers given as a membership's scope are not lines of the company."""
 
@@ -140,11 +144,10 @@ def limit_member(
 ) -> None:
     """Limit the membership to these lines and cost centres (none of either: no limit).
 
-    Raises UnknownLines naming numbers that are not the company's, and ValueError for an admin, who always
-    sees the whole company.
+    Raises UnknownLines naming numbers that are not the company's, and AdminNotLimited for an admin.
     """
     if member.role == "admin" and (numbers or cost_centres):
-        raise ValueError("admins see every line")
+        raise AdminNotLimited()
     found = dict(session.execute(select(Line.number, Line.id).where(Line.number.in_(numbers))).all())
     missing = [number for number in numbers if number not in found]
     if missing:

@@ -121,20 +121,16 @@ def invite_csv() -> Response | str:
         return render_template(
             "admin/invite_csv.html", form=form, upload=upload, role_names=ROLE_NAMES
         ), upload.status(form)
-    rows = upload.rows
-    for row in rows:
-        invitations.invite(
-            db,
-            tenant,
-            email=row.email,
-            name=row.name,
-            role=row.role,
-            link_base=request.url_root,
-            actor=current_user,
-            origin=Origin.of_request(),
+    try:
+        invitations.invite_rows(
+            db, tenant, upload.rows, request.url_root, actor=current_user, origin=Origin.of_request()
         )
+    except invitations.InvitationRefused as refused:  # someone else invited one of them meanwhile
+        db.rollback()
+        flash(invitations.refusal_message(refused.reason), "error")
+        return redirect(url_for("admin.invite_csv"))
     db.commit()
-    flash(_("%(count)s invitations sent.", count=len(rows)), "success")
+    flash(_("%(count)s invitations sent.", count=len(upload.rows)), "success")
     return redirect(url_for("admin.members"))
 
 
@@ -196,7 +192,7 @@ def _apply(action: str, found, role_form: RoleForm, limit_form: LimitForm) -> st
         return _("The company must keep at least one active administrator. Name another one first.")
     except users.UnknownLines as unknown:
         return _("These numbers are not lines of the company: %(numbers)s", numbers=unknown)
-    except ValueError:
+    except users.AdminNotLimited:
         return _("Administrators always see every line of the company.")
     return None
 

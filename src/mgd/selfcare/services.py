@@ -78,3 +78,11 @@ def companies_of(session: Session, user: User) -> list[Company]:
     )
     with operator_scope(session, "the signed-in user's own memberships"):
         return list(session.scalars(query))
+
+
+def company_to_open(companies: list[Company], user: User) -> Company | None:
+    """The company to open straight after sign-in: the one chosen last, or the only one (None: a choice)."""
+    remembered = [company for company in companies if company.id == user.last_company_id]
+    if remembered:
+        return remembered[0]
+    return companies[0] if len(companies) == 1 else None

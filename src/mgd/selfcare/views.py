@@ -108,11 +108,9 @@ def home() -> Response | str:
     if current_user.is_staff:
         return redirect(url_for("backoffice.queue"))
     companies = services.companies_of(get_session(), current_user)
-    chosen = [c for c in companies if c.id == current_user.last_company_id] or (
-        companies if len(companies) == 1 else []
-    )
-    if chosen:
-        return redirect(url_for("company.dashboard", ref=chosen[0].public_ref))
+    chosen = services.company_to_open(companies, current_user)
+    if chosen is not None:
+        return redirect(url_for("company.dashboard", ref=chosen.public_ref))
     return render_template("selfcare/home.html", companies=companies)
 
 
