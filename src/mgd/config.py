@@ -152,6 +152,13 @@ SETTINGS: tuple[Setting, ...] = (
         "A signed-in session ends this long after sign-in, active or not.",
         parse=_parse_int,
     ),
+    Setting(
+        "REAUTH_MINUTES",
+        10,
+        "Sensitive changes (email, mobile, authenticator app, an administrator's resets and roles) need a "
+        "sign-in or a password confirmation at most this many minutes old.",
+        parse=_parse_int,
+    ),
     Setting("TERMS_VERSION", "2026-11", "Version of the terms of use; users accept each new version once."),
     Setting(
         "RATELIMIT_STORAGE_URL",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select
 
 from mgd.db import get_session, operator_scope
-from mgd.security.models import Membership, User
-from tests.admin.conftest import add_member, browser, confirm, signed_in, text, token
+from mgd.security.models import AuditEvent, Membership, User, UserSession
+from tests.admin.conftest import add_member, browser, confirm, post, signed_in, text, token
 from tests.registration.conftest import audit, outbox
+from tests.security.conftest import PASSWORD
 
 
 def member(app, membership_id) -> Membership | None:
@@ -155,3 +159,95 @@ def test_staff_and_strangers_never_reach_a_company(app, acme):
     add_member(app, acme, "zoe@acme.es", "viewer")
     zoe = signed_in(app, "zoe@acme.es")
     assert zoe.get("/empresa/not-a-company/usuarios").status_code == 404
+
+
+# A person in several companies: each company acts on its own membership only.
+
+
+def stale(app, email: str) -> None:
+    """The person's sessions signed in (or confirmed their password) eleven minutes ago."""
+    with app.app_context():
+        session = get_session()
+        user_id = session.scalar(select(User.id).where(User.email == email))
+        for row in session.scalars(select(UserSession).where(UserSession.user_id == user_id)):
+            row.reauthenticated_at -= timedelta(minutes=11)
+        session.commit()
+
+
+@pytest.mark.parametrize(
+    ("action", "data"), [("role", {"role": "viewer"}), ("password", {}), ("second-factor", {})]
+)
+def test_an_admins_sensitive_change_needs_a_recent_password(app, acme, action, data):
+    ana = signed_in(app, "ana@acme.es")
+    stale(app, "ana@acme.es")
+    bob_id = acme.members["bob@acme.es"]
+    url = f"/empresa/{acme.ref}/usuarios/{bob_id}/{action}"
+    response = ana.post(url, data={**data, "csrf_token": token(ana), "confirmed": "yes"})
+    back = f"/empresa/{acme.ref}/usuarios/{bob_id}"
+    assert response.headers["Location"] == f"/reautenticar?next={back}"
+    assert member(app, bob_id).role == "manager" and not audit(app, "member.")
+    assert not [m for m in outbox(app) if m.recipient == "bob@acme.es"]
+    confirmed = post(ana, response.headers["Location"], {"password": PASSWORD})
+    assert confirmed.headers["Location"] == back
+    assert confirm(ana, url, data).headers["Location"] == back
+
+
+def test_other_changes_do_not_ask_for_the_password_again(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    stale(app, "ana@acme.es")
+    bob_id = acme.members["bob@acme.es"]
+    confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/disable")
+    assert not member(app, bob_id).is_active
+
+
+def test_an_admin_cannot_reset_what_a_person_uses_for_other_companies(app, acme, beta):
+    in_beta = add_member(app, beta, "bob@acme.es", "viewer")
+    with app.app_context():
+        session = get_session()
+        bob = session.scalar(select(User).where(User.email == "bob@acme.es"))
+        bob.totp_secret = "JBSWY3DPEHPK3PXP"
+        hash_before = bob.password_hash
+        session.commit()
+    bob_browser = signed_in(app, "bob@acme.es")
+    dora = signed_in(app, "dora@beta.es")
+    sent = len(outbox(app))
+    for action in ("second-factor", "password"):
+        response = confirm(dora, f"/empresa/{beta.ref}/usuarios/{in_beta}/{action}")
+        assert response.headers["Location"] == f"/empresa/{beta.ref}/usuarios/{in_beta}"
+        assert "also uses MGD for other companies" in text(dora.get(response.headers["Location"]))
+    with app.app_context():
+        bob = get_session().scalar(select(User).where(User.email == "bob@acme.es"))
+        assert bob.totp_secret == "JBSWY3DPEHPK3PXP" and bob.password_hash == hash_before
+    assert not audit(app, "member.second_factor_reset") and not audit(app, "member.password_reset")
+    assert len(outbox(app)) == sent
+    # Disabling Bob in Beta closes Beta to him, not his sessions for Acme.
+    confirm(dora, f"/empresa/{beta.ref}/usuarios/{in_beta}/disable")
+    assert bob_browser.get(f"/empresa/{beta.ref}").status_code == 404
+    assert bob_browser.get(f"/empresa/{acme.ref}/lineas").status_code == 200
+    confirm(dora, f"/empresa/{beta.ref}/usuarios/{in_beta}/remove")
+    assert bob_browser.get(f"/empresa/{acme.ref}/lineas").status_code == 200
+
+
+def test_a_company_sees_a_members_events_only_since_they_joined(app, acme, beta):
+    in_beta = add_member(app, beta, "bob@acme.es", "viewer")
+    with app.app_context():
+        session = get_session()
+        bob_id = session.scalar(select(User.id).where(User.email == "bob@acme.es"))
+        joined = member(app, in_beta).created_at
+        with operator_scope(session, "test: Bob joined Acme long ago"):
+            in_acme = session.get(Membership, acme.members["bob@acme.es"])
+            in_acme.created_at = joined - timedelta(days=30)
+        for ip, when in (
+            ("10.0.0.1", joined - timedelta(days=1)),
+            ("10.0.0.2", joined + timedelta(minutes=1)),
+        ):
+            session.add(
+                AuditEvent(action="login.succeeded", user_id=bob_id, ip=ip, occurred_at=when, detail={})
+            )
+        session.commit()
+    dora = signed_in(app, "dora@beta.es")
+    export = text(dora.get(f"/empresa/{beta.ref}/actividad/exportar.csv", query_string={"person": "bob@"}))
+    assert "10.0.0.2" in export and "10.0.0.1" not in export
+    ana = signed_in(app, "ana@acme.es")
+    export = text(ana.get(f"/empresa/{acme.ref}/actividad/exportar.csv", query_string={"person": "bob@"}))
+    assert "10.0.0.1" in export and "10.0.0.2" in export  # Bob was in Acme all along

@@ -1,10 +1,13 @@
 """Sign-in fixtures: an onboarded web administrator, and helpers to sign in as a person would."""
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import select
 
 from mgd.db import get_session, set_tenant, utcnow
 from mgd.extensions import limiter
-from mgd.security.models import Membership, User
+from mgd.security.models import Membership, User, UserSession
 from mgd.security.passwords import hash_password
 from tests.factories import make_company
 from tests.registration.conftest import client, last_code, post, text  # noqa: F401 (client: English-speaking)
@@ -49,6 +52,25 @@ def update_user(app, user_id, **values):
 def load_user(app, user_id) -> User:
     with app.app_context():
         return get_session().get(User, user_id)
+
+
+def age_session(app, user_id, **ages: timedelta) -> None:
+    """Move the user's newest session's timestamps (``last_seen_at=timedelta(minutes=31)``) into the past."""
+    with app.app_context():
+        session = get_session()
+        row = session.scalars(
+            select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.id.desc())
+        ).first()
+        for name, age in ages.items():
+            setattr(row, name, getattr(row, name) - age)
+        session.commit()
+
+
+def user_sessions(app, user_id) -> list[UserSession]:
+    """The user's server-side sessions, oldest first."""
+    with app.app_context():
+        query = select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.id)
+        return list(get_session().scalars(query))
 
 
 def sign_in(app, browser, channel="sms", password=PASSWORD, email="ana@example.es"):

@@ -11,7 +11,7 @@ from mgd.db import get_session, utcnow
 from mgd.security.models import User
 from mgd.security.passwords import needs_rehash
 from tests.registration.conftest import audit, outbox, post, text
-from tests.security.conftest import PASSWORD, load_user, sign_in, update_user
+from tests.security.conftest import PASSWORD, age_session, load_user, sign_in, update_user, user_sessions
 
 
 def test_sign_in_with_an_sms_code_lands_in_mi_area(app, client, member):
@@ -87,7 +87,9 @@ def test_a_temporary_password_must_be_changed_before_anything_else(app, client, 
     response = post(client, "/password", {"password": "Nuevo2026x", "confirm": "Nuevo2026x"})
     assert response.headers["Location"] == "/mi-area"
     user = load_user(app, member)
-    assert not user.password_is_temporary and user.session_epoch == 1
+    assert not user.password_is_temporary
+    first, second = user_sessions(app, member)  # the password's sign-in ended; this browser has a new one
+    assert first.revoked_at is not None and second.revoked_at is None
     assert client.get("/mi-area").status_code == 302  # still signed in, no longer held at /password
     assert audit(app, "password.changed")
 
@@ -140,12 +142,10 @@ def test_changing_the_password_ends_the_other_sessions(app, member):
 
 def test_sessions_end_when_idle_and_when_too_old(app, client, member):
     sign_in(app, client)
-    with client.session_transaction() as session:
-        session["seen_at"] -= 31 * 60
+    age_session(app, member, last_seen_at=timedelta(minutes=31))
     assert client.get("/mi-area").status_code == 401
     sign_in(app, client)
-    with client.session_transaction() as session:
-        session["signed_in_at"] -= 12 * 3600 + 1
+    age_session(app, member, created_at=timedelta(hours=12, seconds=1))
     assert client.get("/mi-area").status_code == 401
 
 

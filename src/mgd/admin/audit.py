@@ -1,7 +1,8 @@
 """Reading the audit trail: a company's own events for its admins, every company's for operator staff.
 
 Audit events are not tenant-owned rows (registration refusals have no company yet, sign-ins belong to a
-person), so every query here names the company explicitly: its own events and its members' personal ones.
+person), so every query here names the company explicitly: its own events and its members' personal ones since
+they joined.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ def _query(filters: AuditFilters, tenant_id: int | None) -> Select:
     query = query.outerjoin(Company, Company.id == AuditEvent.tenant_id)
     if tenant_id is not None:
         # The company's own events, and the personal security events (sign-ins, password changes) of its
-        # members, which belong to no single company.
-        members = select(Membership.user_id).where(Membership.tenant_id == tenant_id)
-        query = query.where(
-            or_(
-                AuditEvent.tenant_id == tenant_id,
-                AuditEvent.tenant_id.is_(None) & AuditEvent.user_id.in_(members),
+        # members, which belong to no single company: only from the day they joined it, since what they did
+        # before (for another company, say) is none of this company's business.
+        member_then = (
+            select(Membership.id)
+            .where(
+                Membership.tenant_id == tenant_id,
+                Membership.user_id == AuditEvent.user_id,
+                Membership.created_at <= AuditEvent.occurred_at,
             )
+            .exists()
+        )
+        query = query.where(
+            or_(AuditEvent.tenant_id == tenant_id, AuditEvent.tenant_id.is_(None) & member_then)
         )
     if filters.person:
         like = f"%{filters.person.lower()}%"

@@ -72,8 +72,8 @@ def _create_access(invitation) -> Response | str:
             user = invitations.accept(
                 db, invitation, user=None, password=form.password.data, origin=Origin.of_request()
             )
-            db.commit()
             sign_in(user)
+            db.commit()
             return redirect(url_for("selfcare.home"))
         form.password.errors.extend(policy_messages(problems, policy))
     return render_template(

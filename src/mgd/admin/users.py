@@ -1,5 +1,6 @@
 """The company's members as its web administrators manage them: roles, line limits, disabling, password and
-second-factor resets, removal. The company always keeps at least one active admin.
+second-factor resets, removal. The company always keeps at least one active admin, and a person who also
+belongs to other companies keeps their password, authenticator app and sessions: only the membership is ours.
 
 Every change is audited with the acting admin and the company; services flush, the view commits.
 """
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import MembershipScope
-from mgd.db import utcnow
+from mgd.db import operator_scope, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.paging import Page, paginate
@@ -20,6 +21,7 @@ from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
 from mgd.security.passwords import hash_password, temporary_password
 from mgd.security.services import TEMPORARY_PASSWORD_LIFETIME
+from mgd.security.sessions import end_sessions
 from mgd.tenants.models import Line
 
 
@@ -173,8 +175,29 @@ def limit_member(
     )
 
 
-def _end_sessions(user: User) -> None:
-    user.session_epoch += 1
+class SharedPerson(Exception):
+    """The person also belongs to other companies: their password, authenticator app and sessions are theirs,
+    not one of those companies' to reset."""
+
+
+def _in_other_companies(session: Session, tenant: Tenant, member: Membership) -> bool:
+    query = select(func.count()).where(
+        Membership.user_id == member.user_id, Membership.tenant_id != tenant.company.id
+    )
+    with operator_scope(session, "whether a member also belongs to other companies"):
+        return bool(session.scalar(query.select_from(Membership)))
+
+
+def _only_ours(session: Session, tenant: Tenant, member: Membership) -> None:
+    if _in_other_companies(session, tenant, member):
+        raise SharedPerson()
+
+
+def _end_sessions(session: Session, tenant: Tenant, member: Membership) -> None:
+    """Sign the person out everywhere, unless they also work for other companies: those sessions are not ours
+    to end (this company's pages refuse them anyway once the membership is disabled or gone)."""
+    if not _in_other_companies(session, tenant, member):
+        end_sessions(session, member.user_id)
 
 
 def disable_member(
@@ -183,7 +206,7 @@ def disable_member(
     """Disable the membership and end the person's sessions at once; never the last active admin."""
     _keeps_an_admin(session, member)
     member.is_active = False
-    _end_sessions(member.user)
+    _end_sessions(session, tenant, member)
     session.flush()
     _audit(session, "member.disabled", tenant, member, actor=actor, origin=origin)
 
@@ -203,7 +226,7 @@ def remove_member(
     _keeps_an_admin(session, member)
     _audit(session, "member.removed", tenant, member, actor=actor, origin=origin)
     session.execute(update(Line).where(Line.user_id == member.user_id).values(user_id=None))
-    _end_sessions(member.user)
+    _end_sessions(session, tenant, member)
     session.delete(member)
     session.flush()
 
@@ -211,13 +234,15 @@ def remove_member(
 def reset_member_password(
     session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
 ) -> None:
-    """A new temporary password, emailed to the person; their sessions end."""
+    """A new temporary password, emailed to the person; their sessions end. Raises SharedPerson for someone
+    who also belongs to other companies."""
+    _only_ours(session, tenant, member)
     user = member.user
     password = temporary_password()
     user.password_hash = hash_password(password)
     user.password_is_temporary = True
     user.password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
-    _end_sessions(user)
+    end_sessions(session, user.id)
     session.flush()
     mail = templated_mail(
         user.email,
@@ -234,7 +259,9 @@ def reset_member_password(
 def reset_second_factor(
     session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
 ) -> None:
-    """Remove the person's authenticator app (codes go by SMS or email again); they are told by email."""
+    """Remove the person's authenticator app (codes go by SMS or email again); they are told by email.
+    Raises SharedPerson for someone who also belongs to other companies."""
+    _only_ours(session, tenant, member)
     user = member.user
     user.totp_secret, user.totp_last_step = None, None
     session.flush()

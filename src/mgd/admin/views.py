@@ -3,7 +3,7 @@ confirmed by the admin before it is made."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest, NotFound
@@ -24,6 +24,7 @@ from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.paging import page_number
 from mgd.security.audit import Origin
+from mgd.security.login import fresh_login_required
 from mgd.security.models import ROLES
 from mgd.tenants.identifiers import format_phone
 
@@ -37,6 +38,8 @@ MEMBER_SERVICES = {
     "second-factor": users.reset_second_factor,
 }
 ACTIONS = ("role", "limit", *MEMBER_SERVICES)
+#: Changes that need the acting admin's recent sign-in or password (``fresh_login_required``).
+FRESH_ACTIONS = ("role", "password", "second-factor")
 
 
 def _member(membership_id: int):
@@ -194,13 +197,34 @@ def _apply(action: str, found, role_form: RoleForm, limit_form: LimitForm) -> st
         return _("These numbers are not lines of the company: %(numbers)s", numbers=unknown)
     except users.AdminNotLimited:
         return _("Administrators always see every line of the company.")
+    except users.SharedPerson:
+        return _(
+            "This person also uses MGD for other companies, so only they can change their password or their "
+            "authenticator app (in My profile), or the operator on %(phone)s.",
+            phone=current_app.config["HELP_PHONE"],
+        )
     return None
+
+
+def _member_page(membership_id: int, **_view_args) -> str:
+    return url_for("admin.member", membership_id=membership_id)
 
 
 @bp.post("/<int:membership_id>/<any(" + ", ".join(f"'{a}'" for a in ACTIONS) + "):action>")
 @requires("manage_users")
 def member_action(membership_id: int, action: str) -> Response | str:
     """Every change to a member: first a confirmation page, then (``confirmed=yes``) the change."""
+    if action in FRESH_ACTIONS:
+        return _fresh_member_action(membership_id=membership_id, action=action)
+    return _member_action(membership_id, action)
+
+
+@fresh_login_required(back=_member_page)
+def _fresh_member_action(membership_id: int, action: str) -> Response | str:
+    return _member_action(membership_id, action)
+
+
+def _member_action(membership_id: int, action: str) -> Response | str:
     db, found = get_session(), _member(membership_id)
     role_form, limit_form = RoleForm(), LimitForm()
     if action == "role" and not role_form.validate():

@@ -218,9 +218,9 @@ def code() -> Response | str:
             form.code.errors.append(refusal_message(error))
             status = 422
         else:
-            db.commit()
             session.pop(SESSION_KEY, None)
             sign_in(user)
+            db.commit()
             return redirect(url_for("selfcare.onboarding"))
     elif form.errors:
         status = 422

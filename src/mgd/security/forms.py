@@ -32,3 +32,9 @@ class NewPasswordForm(FlaskForm):
         [REQUIRED, EqualTo("password", _l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "current-password"}
+    )

@@ -1,16 +1,22 @@
-"""Flask-Login wiring and the signed-in session: a fresh session at sign-in, idle and absolute timeouts, and
-the user's session epoch, which a password change moves on so that every other session ends."""
+"""Flask-Login wiring and the signed-in session: a server-side session row per sign-in, whose token the cookie
+carries, checked on every request; and ``fresh_login_required`` for changes that need a recent password."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, session
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from mgd.db import get_session
+from mgd.db import get_session, utcnow
 from mgd.extensions import login_manager
-from mgd.security.models import User
+from mgd.security import sessions
+from mgd.security.audit import Origin
+from mgd.security.models import User, UserSession
+
+TOKEN = "sid"  # noqa: S105 (the cookie's key for the session token)
 
 
 def init_app(app: Flask) -> None:
@@ -20,33 +26,88 @@ def init_app(app: Flask) -> None:
     app.before_request(_end_stale_session)
 
 
-def sign_in(user: User) -> None:
-    """Start a new session for ``user`` (nothing of the anonymous one is kept)."""
+def sign_in(user: User) -> UserSession:
+    """Start a new session for ``user`` (nothing of the anonymous one is kept); the caller commits."""
     session.clear()
+    row, token = sessions.start_session(get_session(), user.id, Origin.of_request())
     login_user(user)
-    now = int(time.time())
-    session.update(epoch=user.session_epoch, signed_in_at=now, seen_at=now)
+    session[TOKEN] = token
+    g.user_session = row
+    return row
 
 
 def sign_out() -> None:
+    """End this browser's session on the server too: a copy of the cookie is worth nothing afterwards."""
+    row = current_session()
+    if row is not None:
+        sessions.end_session(get_session(), row.user_id, row.id)
+    g.pop("user_session", None)
     logout_user()
     session.clear()
 
 
+def current_session() -> UserSession | None:
+    """The server-side session of the signed-in user of this request."""
+    return g.get("user_session") if current_user.is_authenticated else None
+
+
+def lifetime() -> sessions.Lifetime:
+    return sessions.Lifetime.from_config(current_app.config)
+
+
 def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.is_active or session.get("epoch") != user.session_epoch:
+    token = session.get(TOKEN)
+    if not token or not user_id.isdigit():
         return None
+    db = get_session()
+    row = sessions.find_live_session(db, token, lifetime(), utcnow())
+    if row is None or row.user_id != int(user_id):
+        return None
+    touched = row in db.dirty  # before the next query flushes it
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if touched:
+        db.commit()  # last_seen_at, at most once a minute; nothing else is pending this early
+    g.user_session = row
     return user
 
 
 def _end_stale_session() -> None:
-    if "signed_in_at" not in session:
-        return
-    now, config = int(time.time()), current_app.config
-    idle = now - session.get("seen_at", 0) > config["SESSION_IDLE_MINUTES"] * 60
-    too_old = now - session["signed_in_at"] > config["SESSION_ABSOLUTE_HOURS"] * 3600
-    if idle or too_old or not current_user.is_authenticated:
-        sign_out()
-        return
-    session["seen_at"] = now
+    if TOKEN in session and not current_user.is_authenticated:
+        logout_user()
+        session.clear()
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: never send anyone elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def fresh_login_required(back: Callable[..., str] | None = None):
+    """Let the view run only for a session whose sign-in or re-authentication is recent (``REAUTH_MINUTES``).
+
+    Otherwise the person confirms their password at ``/reautenticar`` and comes back: to this page for a GET,
+    to ``back(**view_args)`` for a POST (its form has to be sent again).
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            row = current_session()
+            if row is not None and lifetime().is_fresh(row, utcnow()):
+                return view(*args, **kwargs)
+            if request.method == "GET":
+                target = request.full_path.rstrip("?")
+            else:
+                target = back(**kwargs) if back else url_for("selfcare.home")
+            return redirect(url_for("security.reauthenticate", next=target))
+
+        return wrapper
+
+    return decorate

@@ -1,4 +1,4 @@
-"""Users, their memberships of companies, one-time-code challenges and the audit log."""
+"""Users, their memberships of companies, their signed-in sessions, one-time codes and the audit log."""
 
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ class User(Timestamped, Base):
     failed_logins: Mapped[int] = mapped_column(default=0)  # consecutive wrong passwords and codes
     lockouts: Mapped[int] = mapped_column(default=0)  # each lockout lasts twice the previous one
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    session_epoch: Mapped[int] = mapped_column(default=0)  # a sign-in from an older epoch is over
     totp_secret: Mapped[str | None] = mapped_column(String(32))  # authenticator app, base32
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a TOTP code is accepted at most once
     staff_role: Mapped[str | None] = mapped_column(
@@ -81,6 +80,26 @@ class Membership(TenantOwned, Timestamped, Base):
     limited: Mapped[bool] = mapped_column(default=False)  # sees only the lines its scopes name
 
     user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class UserSession(Base):
+    """One signed-in session of a user (a browser). The cookie holds a random token; only its hash is kept.
+
+    Not tenant-owned: a person signs in once and may then act for several companies.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the cookie's token
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # to the minute
+    reauthenticated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # sign-in counts
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
 class CodeChallenge(Timestamped, Base):

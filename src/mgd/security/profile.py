@@ -1,4 +1,4 @@
-"""Mi perfil: the signed-in user's own access data — password, email, recent sign-ins."""
+"""Mi perfil: the signed-in user's own access data — password, email, recent sign-ins, sessions."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
-from mgd.security.models import AuditEvent, CodeChallenge, User
+from mgd.security.models import AuditEvent, CodeChallenge, User, UserSession
 from mgd.security.passwords import Policy, verify_password
 from mgd.security.services import change_password
+from mgd.security.sessions import end_sessions
 
 VERIFY_EMAIL = "verify_email"
 
@@ -75,6 +78,32 @@ def confirm_email_change(
             previous=user.email,
             email=challenge.destination,
         )
+        # The old address hears of it: if someone else made the change, its owner can react.
+        mail = templated_mail(
+            user.email,
+            _("The email of your MGD access was changed"),
+            "email_changed",
+            user=user,
+            new_email=mask_email(challenge.destination),
+        )
+        queue_mail(session, mail)
         user.email = challenge.destination
         session.flush()
     return result
+
+
+def mask_email(email: str) -> str:
+    """``an•••@example.es``: enough for its owner to recognise it, not enough to copy it."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:2]}•••@{domain}"
+
+
+def record_session_ended(session: Session, user: User, session_id: int, origin: Origin) -> None:
+    record_event(session, "session.ended", origin, user_id=user.id, session_id=session_id)
+
+
+def end_other_sessions(session: Session, user: User, keep: UserSession | None, origin: Origin) -> int:
+    """End every session of the user but ``keep`` (this browser's); returns how many ended."""
+    ended = end_sessions(session, user.id, keep=keep.id if keep else None)
+    record_event(session, "session.ended_others", origin, user_id=user.id, sessions=ended)
+    return ended

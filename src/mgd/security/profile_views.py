@@ -1,8 +1,11 @@
-"""Mi perfil pages: password, email, mobile, authenticator app and recent sign-ins."""
+"""Mi perfil pages: password, email, mobile, authenticator app, recent sign-ins and active sessions.
+
+Changing the email or the mobile and the authenticator app need a recent sign-in (``fresh_login_required``).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,13 +14,13 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from mgd.db import get_session
+from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
 from mgd.registration.forms import PHONE, REQUIRED, CodeForm, mobile_only
-from mgd.security import profile, totp
+from mgd.security import profile, sessions, totp
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
-from mgd.security.login import sign_in
+from mgd.security.login import current_session, fresh_login_required, lifetime, sign_in, sign_out
 from mgd.security.passwords import Policy
 from mgd.security.views import policy_messages
 from mgd.selfcare.services import request_mobile_change
@@ -55,17 +58,29 @@ class RemoveAppForm(FlaskForm):
     )
 
 
+class EndOthersForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, close every other session"), [DataRequired(_l("Confirm it first."))])
+
+
+def _profile_page(**_view_args) -> str:
+    return url_for("profile.show")
+
+
 def _page(status: int = 200, **forms) -> tuple[str, int]:
     db = get_session()
     defaults = {
         "password_form": PasswordChangeForm(prefix="pw"),
         "email_form": EmailChangeForm(prefix="em"),
         "mobile_form": MobileChangeForm(prefix="mo"),
+        "end_others_form": EndOthersForm(prefix="so"),
     }
     return render_template(
         "security/profile.html",
         user=current_user,
         sign_ins=profile.recent_sign_ins(db, current_user),
+        sessions=sessions.active_sessions(db, current_user.id, lifetime(), utcnow()),
+        this_session=current_session(),
+        describe_agent=sessions.describe_agent,
         policy=Policy.from_config(current_app.config),
         **(defaults | forms),
     ), status
@@ -88,9 +103,10 @@ def password() -> Response | tuple[str, int]:
         problems = profile.change_own_password(
             db, current_user, form.current.data, form.password.data, policy=policy, origin=Origin.of_request()
         )
+        if not problems:  # every session ended with the old password: this browser goes on in a new one
+            sign_in(current_user._get_current_object())
         db.commit()
         if not problems:
-            sign_in(current_user._get_current_object())
             return redirect(url_for("profile.show", changed="password"))
         if "current" in problems:
             form.current.errors.append(_("This is not your current password."))
@@ -100,6 +116,7 @@ def password() -> Response | tuple[str, int]:
 
 @bp.post("/email")
 @login_required
+@fresh_login_required(back=_profile_page)
 def email() -> Response | tuple[str, int]:
     form = EmailChangeForm(prefix="em")
     if form.validate_on_submit():
@@ -141,6 +158,7 @@ def confirm_email() -> Response | tuple[str, int] | str:
 
 @bp.post("/movil")
 @login_required
+@fresh_login_required(back=_profile_page)
 def mobile() -> Response | tuple[str, int]:
     form = MobileChangeForm(prefix="mo")
     if form.validate_on_submit():
@@ -156,6 +174,7 @@ def mobile() -> Response | tuple[str, int]:
 
 @bp.route("/autenticador", methods=["GET", "POST"])
 @login_required
+@fresh_login_required()
 @limiter.limit("20 per hour", methods=["POST"])
 def authenticator() -> Response | tuple[str, int] | str:
     user = current_user._get_current_object()
@@ -178,3 +197,33 @@ def authenticator() -> Response | tuple[str, int] | str:
     return render_template(
         "security/authenticator.html", form=form, secret=secret, qr=totp.qr_data_uri(secret, user.email)
     ), 422 if form.errors else 200
+
+
+@bp.post("/sesiones/<int:session_id>/cerrar")
+@login_required
+def end_session(session_id: int) -> Response:
+    """End one of the user's sessions; ending this browser's own is signing out."""
+    db, this = get_session(), current_session()
+    if this is not None and session_id == this.id:
+        profile.record_session_ended(db, current_user, session_id, Origin.of_request())
+        sign_out()
+        db.commit()
+        return redirect(url_for("security.login"))
+    if not sessions.end_session(db, current_user.id, session_id):
+        abort(404)
+    profile.record_session_ended(db, current_user, session_id, Origin.of_request())
+    db.commit()
+    return redirect(url_for("profile.show", changed="session"))
+
+
+@bp.post("/sesiones/cerrar-otras")
+@login_required
+def end_other_sessions() -> Response | tuple[str, int]:
+    """End every session of the user but this one, once they have ticked the confirmation."""
+    form = EndOthersForm(prefix="so")
+    if not form.validate_on_submit():
+        return _page(422, end_others_form=form)
+    db = get_session()
+    profile.end_other_sessions(db, current_user, current_session(), Origin.of_request())
+    db.commit()
+    return redirect(url_for("profile.show", changed="sessions"))

@@ -19,8 +19,9 @@ from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
-from mgd.security.models import CodeChallenge, User
+from mgd.security.models import CodeChallenge, User, UserSession
 from mgd.security.passwords import Policy, hash_password, needs_rehash, temporary_password, verify_password
+from mgd.security.sessions import end_sessions, mark_reauthenticated
 from mgd.security.totp import check_totp
 
 SIGN_IN_CODE = "sign_in"
@@ -152,10 +153,31 @@ def check_app_code(session: Session, user: User, code: str, *, lockout: Lockout,
     raise SignInRefused("locked" if _is_locked(user) else "wrong_code")
 
 
+def reauthenticate(
+    session: Session,
+    user: User,
+    user_session: UserSession | None,
+    password: str,
+    *,
+    lockout: Lockout,
+    origin: Origin,
+) -> None:
+    """Confirm the signed-in user's password: their session counts as freshly signed in again.
+
+    A wrong password is a failed sign-in (counted, and it can lock the account): ``SignInRefused``.
+    """
+    if user_session is None or user_session.user_id != user.id:
+        raise SignInRefused("bad_credentials")
+    check_password(session, user.email, password, lockout, origin)
+    mark_reauthenticated(session, user_session)
+    record_event(session, "reauth.succeeded", origin, user_id=user.id)
+
+
 def change_password(
     session: Session, user: User, new_password: str, policy: Policy, origin: Origin
 ) -> list[str]:
-    """Set a new password if it meets the policy, else return the rules it breaks; ends other sessions."""
+    """Set a new password if it meets the policy, else return the rules it breaks; ends every session of the
+    user (a signed-in caller starts a new one)."""
     problems = policy.problems(new_password, email=user.email, name=user.name)
     if verify_password(user.password_hash, new_password):
         problems.append("same")
@@ -164,7 +186,7 @@ def change_password(
     user.password_hash = hash_password(new_password)
     user.password_is_temporary = False
     user.password_expires_at = None
-    user.session_epoch += 1
+    end_sessions(session, user.id)
     session.flush()
     record_event(session, "password.changed", origin, user_id=user.id)
     return []

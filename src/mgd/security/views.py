@@ -1,4 +1,5 @@
-"""Signing in (password, then a one-time code), changing a temporary password, signing out."""
+"""Signing in (password, then a one-time code), changing a temporary password, confirming the password again
+before a sensitive change, signing out."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -15,8 +16,8 @@ from mgd.extensions import limiter
 from mgd.registration.forms import CodeForm
 from mgd.security import services
 from mgd.security.audit import Origin
-from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm
-from mgd.security.login import sign_in, sign_out
+from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, ReauthForm
+from mgd.security.login import current_session, local_path, sign_in, sign_out
 from mgd.security.models import User
 from mgd.security.passwords import Policy
 from mgd.tenants.identifiers import format_phone
@@ -138,8 +139,8 @@ def enter_code() -> Response | str:
             ), 422
         form.code.errors.append(refusal_message(error.reason))
         return render_template("security/code.html", form=form, from_app=from_app), 422
-    db.commit()
     sign_in(user)
+    db.commit()
     if user.password_is_temporary:
         session["must_change_password"] = True
         return redirect(url_for("security.change_password"))
@@ -158,8 +159,8 @@ def change_password() -> Response | str:
         user = current_user._get_current_object()
         problems = services.change_password(db, user, form.password.data, policy, Origin.of_request())
         if not problems:
+            sign_in(user)  # every session of the user was ended: this browser continues in a new one
             db.commit()
-            sign_in(user)  # the epoch moved on: this session continues, every other one ends
             return redirect(url_for("selfcare.home"))
         form.password.errors.extend(policy_messages(problems, policy))
     status = 422 if form.errors else 200
@@ -187,7 +188,36 @@ def policy_messages(problems: list[str], policy: Policy) -> list[str]:
 @bp.post("/logout")
 def logout() -> Response:
     sign_out()
+    get_session().commit()
     return redirect(url_for("portal.home"))
+
+
+@bp.route("/reautenticar", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per 10 minutes", methods=["POST"])
+def reauthenticate() -> Response | str:
+    """Confirm the password before a sensitive change; a wrong one counts as a failed sign-in."""
+    target = local_path(request.args.get("next")) or url_for("selfcare.home")
+    form = ReauthForm()
+    if not form.validate_on_submit():
+        return render_template("security/reauth.html", form=form), 422 if form.errors else 200
+    db, user = get_session(), current_user._get_current_object()
+    try:
+        services.reauthenticate(
+            db, user, current_session(), form.password.data, lockout=_lockout(), origin=Origin.of_request()
+        )
+    except services.SignInRefused as error:
+        if error.reason == "locked":  # whoever is guessing here is not kept signed in
+            sign_out()
+            db.commit()
+            return render_template(
+                "security/login.html", form=LoginForm(formdata=None), message=refusal_message(error.reason)
+            ), 422
+        db.commit()
+        form.password.errors.append(_("This is not your password."))
+        return render_template("security/reauth.html", form=form), 422
+    db.commit()
+    return redirect(target)
 
 
 def _lockout() -> services.Lockout:

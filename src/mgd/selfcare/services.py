@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgd.db import operator_scope, utcnow
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
 from mgd.security.models import CodeChallenge, Membership, User
@@ -55,12 +57,19 @@ def request_mobile_change(
 
 
 def verify_mobile(session: Session, user: User, challenge_id: int, code: str, origin: Origin) -> CodeCheck:
-    """Check a mobile-verification code of this user; when right, the mobile becomes theirs."""
+    """Check a mobile-verification code of this user; when right, the mobile becomes theirs (and a change of
+    an earlier mobile is emailed to the account)."""
     challenge = session.get(CodeChallenge, challenge_id)
     if challenge is None or challenge.user_id != user.id or challenge.purpose != VERIFY_MOBILE:
         return CodeCheck.DEAD
     result = check_code(session, challenge, code)
     if result is CodeCheck.ACCEPTED:
+        if user.mobile is not None and user.mobile != challenge.destination:
+            # A changed mobile (not the first one) is told to the account's email, in case it was not them.
+            subject = _("The mobile of your MGD access was changed")
+            digits = challenge.destination[-3:]
+            mail = templated_mail(user.email, subject, "mobile_changed", user=user, digits=digits)
+            queue_mail(session, mail)
         user.mobile = challenge.destination
         session.flush()
     record_event(session, f"mobile.code_{result}", origin, user_id=user.id, mobile=challenge.destination)
