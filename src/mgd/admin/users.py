@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import MembershipScope
-from mgd.db import utcnow
+from mgd.db import increment, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.paging import Page, paginate
@@ -82,7 +82,20 @@ def scopes_of(session: Session, member: Membership) -> tuple[list[str], list[str
 
 
 def _keeps_an_admin(session: Session, member: Membership) -> None:
-    if member.role == "admin" and member.is_active and active_admins(session) <= 1:
+    """Raise LastAdmin if ``member`` is the company's last active admin.
+
+    The company's active admins (and ``member``) are locked until commit, in one order, and read again: of two
+    admins demoting each other at once, the second waits for the first and then sees one admin left.
+    """
+    rows = session.scalars(
+        select(Membership)
+        .where(or_(Membership.id == member.id, (Membership.role == "admin") & Membership.is_active.is_(True)))
+        .order_by(Membership.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    admins = sum(1 for row in rows if row.role == "admin" and row.is_active)
+    if member.role == "admin" and member.is_active and admins <= 1:
         raise LastAdmin()
 
 
@@ -111,10 +124,10 @@ def change_role(
     session: Session, tenant: Tenant, member: Membership, role: str, *, actor: User, origin: Origin
 ) -> None:
     """Give the membership another role; raises LastAdmin when it would demote the last active admin."""
-    if role == member.role:
-        return
     if role != "admin":
         _keeps_an_admin(session, member)
+    if role == member.role:
+        return
     previous, member.role = member.role, role
     if role == "admin":
         member.limited = False  # an admin sees the whole company
@@ -173,8 +186,8 @@ def limit_member(
     )
 
 
-def _end_sessions(user: User) -> None:
-    user.session_epoch += 1
+def _end_sessions(session: Session, user: User) -> None:
+    increment(session, user, "session_epoch")
 
 
 def disable_member(
@@ -183,7 +196,7 @@ def disable_member(
     """Disable the membership and end the person's sessions at once; never the last active admin."""
     _keeps_an_admin(session, member)
     member.is_active = False
-    _end_sessions(member.user)
+    _end_sessions(session, member.user)
     session.flush()
     _audit(session, "member.disabled", tenant, member, actor=actor, origin=origin)
 
@@ -203,7 +216,7 @@ def remove_member(
     _keeps_an_admin(session, member)
     _audit(session, "member.removed", tenant, member, actor=actor, origin=origin)
     session.execute(update(Line).where(Line.user_id == member.user_id).values(user_id=None))
-    _end_sessions(member.user)
+    _end_sessions(session, member.user)
     session.delete(member)
     session.flush()
 
@@ -217,7 +230,7 @@ def reset_member_password(
     user.password_hash = hash_password(password)
     user.password_is_temporary = True
     user.password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
-    _end_sessions(user)
+    _end_sessions(session, user)
     session.flush()
     mail = templated_mail(
         user.email,
