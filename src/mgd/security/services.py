@@ -166,7 +166,7 @@ def check_sign_in_code(
     if result is CodeCheck.ACCEPTED:
         _signed_in(session, user, origin, challenge.channel)
         return
-    if challenge.used_at is not None:
+    if challenge.used_at is not None:  # the right code again (a double submit): no guess, no failure
         raise SignInRefused("code_dead")
     record_event(session, "login.code_refused", origin, user_id=user.id, result=str(result))
     _count_failure(session, user, lockout, origin, "code")
