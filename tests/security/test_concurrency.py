@@ -26,6 +26,7 @@ def ana_id(live_app, live_server) -> int:
 
 @pytest.fixture
 def ana(live_server, ana_id) -> Browser:
+    """Ana's browser (once she exists)."""
     return Browser(live_server)
 
 
