@@ -1,21 +1,33 @@
 """Fixtures: one migrated database per run (SQLite, or PostgreSQL from MGD_TEST_DATABASE_URL), one app,
-and a session per test inside a transaction that is rolled back afterwards."""
+and a session per test inside a transaction that is rolled back afterwards. For races, a second app whose
+commits really happen, served by a threaded server (``live_server``), and ``in_parallel`` to fire requests."""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import threading
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+import requests
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
+from werkzeug.serving import make_server
 
 from mgd import create_app
-from mgd.db import database, get_session, make_engine
+from mgd.db import Base, database, get_session, make_engine
+from mgd.extensions import limiter
+from mgd.jobs import bind_actors, broker_of
 from mgd.migrate import grant_app_role, upgrade
+from mgd.models import import_all
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -41,14 +53,15 @@ def pytest_configure(config):
 APP_ROLE = "mgd_app"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A fresh database for this run, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
+@contextmanager
+def fresh_database(tmp_path_factory, name: str) -> Iterator[str]:
+    """A new, empty database, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL that is
+    dropped afterwards."""
     base = os.environ.get("MGD_TEST_DATABASE_URL")
     if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'test.sqlite3'}"
         return
-    schema = f"mgd_test_{uuid.uuid4().hex[:10]}"
+    schema = f"mgd_{name}_{uuid.uuid4().hex[:10]}"
     admin = make_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -59,10 +72,26 @@ def database_url(tmp_path_factory):
             )
         )
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def as_app_role(database_url: str) -> str:
+    """What the portal connects with: on PostgreSQL the same schema as a role that owns none of its tables."""
+    if not database_url.startswith("postgresql"):
+        return database_url
+    return make_url(database_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh database for this run, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
+    with fresh_database(tmp_path_factory, "test") as url:
+        yield url
 
 
 def settings(tmp: Path, database_url: str, **more) -> dict:
@@ -79,10 +108,7 @@ def settings(tmp: Path, database_url: str, **more) -> dict:
 
 @pytest.fixture(scope="session")
 def app_database_url(database_url):
-    """What the portal connects with: on PostgreSQL the same schema as a role that owns none of its tables."""
-    if not database_url.startswith("postgresql"):
-        return database_url
-    return make_url(database_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+    return as_app_role(database_url)
 
 
 @pytest.fixture(scope="session")
@@ -153,3 +179,136 @@ def csrf_token(client, path: str = "/") -> str:
     match = CSRF.search(client.get(path, follow_redirects=True).get_data(as_text=True))
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def live_app(app, tmp_path_factory):
+    """A second portal over a database of its own (migrated as owner, used as the app role) where commits really
+    happen, as they do in production: what ``live_server`` serves. Its tables are emptied after each test."""
+    with fresh_database(tmp_path_factory, "live") as owner_url:
+        upgrade(owner_url)
+        grant_app_role(owner_url, as_app_role(owner_url))
+        portal = create_app(
+            settings(
+                tmp_path_factory.mktemp("live"),
+                as_app_role(owner_url),
+                DATABASE_OWNER_URL=owner_url if owner_url != as_app_role(owner_url) else "",
+            )
+        )
+        bind_actors(broker_of(app))
+        try:
+            yield portal
+        finally:
+            database(portal).engine.dispose()
+
+
+def _empty_tables(owner_url: str) -> None:
+    import_all()
+    tables = list(reversed(Base.metadata.sorted_tables))
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(table.name for table in tables)
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(table.delete())
+    finally:
+        engine.dispose()
+
+
+def _writers_wait_their_turn(engine) -> bool:
+    """Whether the SQLite engine's transactions take the write lock as they begin (BEGIN IMMEDIATE). Begun
+    DEFERRED, two parallel requests that read and then write do not wait: one fails, "database is locked"."""
+    with engine.connect() as connection, connection.begin():
+        other = sqlite3.connect(engine.url.database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True
+        else:
+            other.rollback()
+            return False
+        finally:
+            other.close()
+
+
+@pytest.fixture
+def live_server(app, live_app, monkeypatch) -> Iterator[str]:
+    """``live_app`` answering on a local port, one thread per request; yields its base URL.
+
+    Rate limits are off: they are per address and an attacker has many, so every guard tested here must hold
+    without them. Messages stay in the outbox table (no worker), where tests read the codes.
+    """
+    engine = database(live_app).engine
+    if engine.dialect.name == "sqlite" and not _writers_wait_their_turn(engine):
+        pytest.skip(
+            "SQLite transactions begin DEFERRED here, so parallel writers fail with 'database is locked' "
+            "instead of waiting; these tests run on PostgreSQL (CI), and on SQLite once BEGIN is IMMEDIATE"
+        )
+    monkeypatch.setattr(limiter, "enabled", False)
+    bind_actors(broker_of(live_app))
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        broker_of(live_app).flush_all()
+        bind_actors(broker_of(app))
+        _empty_tables(live_app.config["DATABASE_OWNER_URL"] or live_app.config["DATABASE_URL"])
+
+
+T = TypeVar("T")
+
+
+class Browser:
+    """A person's browser against ``live_server``: its own cookies, English pages, CSRF tokens read from the
+    forms. ``copy()`` is another browser holding the same cookies (a second tab, or a stolen cookie)."""
+
+    def __init__(self, base_url: str, cookies=None) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.headers["Accept-Language"] = "en"
+        if cookies is not None:
+            self.http.cookies.update(cookies)
+
+    def copy(self) -> Browser:
+        return Browser(self.base_url, self.http.cookies)
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.base_url + path, allow_redirects=False, timeout=60)
+
+    def token(self, path: str) -> str:
+        page = self.http.get(self.base_url + path, timeout=60)
+        match = CSRF.search(page.text)
+        assert match, f"no form on {path} (status {page.status_code})"
+        return match.group(1)
+
+    def post(self, path: str, data: dict, token: str | None = None) -> requests.Response:
+        """Post a form as a browser would: with the CSRF token of the page (or the one given)."""
+        data = {**data, "csrf_token": token or self.token(path)}
+        return self.http.post(self.base_url + path, data=data, allow_redirects=False, timeout=60)
+
+
+def in_parallel(count: int, call: Callable[[int], T]) -> list[T]:
+    """``call(0)`` … ``call(count - 1)``, each in its own thread, all released at the same moment."""
+    start = threading.Barrier(count)
+
+    def run(index: int) -> T:
+        start.wait()
+        return call(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def posted_in_parallel(browser: Browser, path: str, forms: list[dict]) -> list[requests.Response]:
+    """Each form posted to ``path`` at the same moment, each from a copy of ``browser`` (the same cookie and
+    CSRF token), as a double click or an attacker replaying one session does."""
+    token = browser.token(path)
+    copies = [browser.copy() for _ in forms]
+    return in_parallel(len(forms), lambda i: copies[i].post(path, forms[i], token=token))

@@ -138,7 +138,10 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_int,
     ),
     Setting(
-        "LOCKOUT_MINUTES", 15, "First lockout length; each further lockout doubles it.", parse=_parse_int
+        "LOCKOUT_MINUTES",
+        15,
+        "First lockout length; each further lockout doubles it until a sign-in or a password reset.",
+        parse=_parse_int,
     ),
     Setting(
         "SESSION_IDLE_MINUTES",

@@ -24,7 +24,9 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    inspect,
     text,
+    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import (
@@ -36,6 +38,7 @@ from sqlalchemy.orm import (
     sessionmaker,
     with_loader_criteria,
 )
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -179,6 +182,32 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(
         with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
     )
+
+
+def increment(session: Session, row: Base, column: str, *conditions, below: int | None = None) -> int | None:
+    """Add one to ``row``'s counter ``column`` in the database, if ``conditions`` hold and the counter is
+    below ``below``; the new value, or None when nothing was added.
+
+    One conditional UPDATE, never read-modify-write: the row stays locked from the UPDATE to the commit, so
+    parallel requests take their turns and none can count past the limit.
+    """
+    model = row.__class__  # (not type(): current_user is a proxy)
+    counter = getattr(model, column)
+    mapper = inspect(model)
+    identity = zip(mapper.primary_key, mapper.primary_key_from_instance(row), strict=True)
+    statement = (
+        update(model)
+        .where(*(key == value for key, value in identity), *conditions)
+        .values({counter: counter + 1})
+        .returning(counter)
+        .execution_options(synchronize_session=False)
+    )
+    if below is not None:
+        statement = statement.where(counter < below)
+    value = session.scalar(statement)
+    if value is not None:
+        set_committed_value(row, column, value)
+    return value
 
 
 @dataclass

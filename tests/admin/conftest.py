@@ -56,7 +56,8 @@ def add_member(app, company: Company, email: str, role: str, **values) -> int:
         return membership.id
 
 
-def _company(app, name: str, lines: int) -> Company:
+def create_company(app, name: str, lines: int = 0) -> Company:
+    """A company with some lines, committed in ``app``'s database."""
     with app.app_context():
         session = get_session()
         company = make_company(session, name=name)
@@ -72,7 +73,7 @@ def _company(app, name: str, lines: int) -> Company:
 def acme(app, bound) -> Company:
     """Acme: three lines; Ana (admin), Bob (manager), Carla (viewer)."""
     limiter.reset()
-    company = _company(app, "Acme S.L.", 3)
+    company = create_company(app, "Acme S.L.", 3)
     add_member(app, company, "ana@acme.es", "admin")
     add_member(app, company, "bob@acme.es", "manager")
     add_member(app, company, "carla@acme.es", "viewer")
@@ -82,7 +83,7 @@ def acme(app, bound) -> Company:
 @pytest.fixture
 def beta(app, bound) -> Company:
     """Beta: two lines; Dora (admin)."""
-    company = _company(app, "Beta S.A.", 2)
+    company = create_company(app, "Beta S.A.", 2)
     add_member(app, company, "dora@beta.es", "admin")
     return company
 

@@ -15,10 +15,8 @@ from tests.registration.conftest import client, last_code, post, text  # noqa: F
 PASSWORD = "Zx9kPq2mWv"
 
 
-@pytest.fixture
-def member(app, bound):
-    """An onboarded web administrator with a verified mobile."""
-    limiter.reset()
+def create_member(app) -> int:
+    """Ana: an onboarded web administrator of a new company, with a verified mobile; her user id."""
     with app.app_context():
         session = get_session()
         company = make_company(session)
@@ -38,6 +36,13 @@ def member(app, bound):
         session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
         session.commit()
         return user.id
+
+
+@pytest.fixture
+def member(app, bound):
+    """An onboarded web administrator with a verified mobile."""
+    limiter.reset()
+    return create_member(app)
 
 
 def update_user(app, user_id, **values):

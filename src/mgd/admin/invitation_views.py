@@ -41,6 +41,12 @@ def accept(token: str) -> Response | str:
     return _join_with_password(invitation, user) if user is not None else _create_access(invitation)
 
 
+def _used_meanwhile() -> tuple[str, int]:
+    """The link was accepted by a parallel request (a double click): that one joined, this one did not."""
+    get_session().rollback()
+    return render_template("admin/invitation_dead.html"), 404
+
+
 def _join_with_password(invitation, user) -> Response | str:
     """Someone who already uses MGD proves it with their password (a failure counts towards the lockout)."""
     db, form = get_session(), ExistingUserForm()
@@ -52,7 +58,10 @@ def _join_with_password(invitation, user) -> Response | str:
             db.commit()
             form.password.errors.append(refusal_message(refused.reason))
         else:
-            invitations.accept(db, invitation, user=user, password=None, origin=Origin.of_request())
+            try:
+                invitations.accept(db, invitation, user=user, password=None, origin=Origin.of_request())
+            except invitations.InvitationRefused:
+                return _used_meanwhile()
             db.commit()
             company = invitation.company.name
             flash(_("You now belong to %(company)s. Sign in to work in it.", company=company), "success")
@@ -69,9 +78,12 @@ def _create_access(invitation) -> Response | str:
     if form.validate_on_submit():
         problems = policy.problems(form.password.data, email=invitation.email, name=invitation.name)
         if not problems:
-            user = invitations.accept(
-                db, invitation, user=None, password=form.password.data, origin=Origin.of_request()
-            )
+            try:
+                user = invitations.accept(
+                    db, invitation, user=None, password=form.password.data, origin=Origin.of_request()
+                )
+            except invitations.InvitationRefused:
+                return _used_meanwhile()
             sign_in(user)
             db.commit()
             return redirect(url_for("selfcare.home"))

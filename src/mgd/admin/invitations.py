@@ -16,12 +16,13 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import Invitation
-from mgd.db import operator_scope, set_tenant, utcnow
+from mgd.db import increment, operator_scope, set_tenant, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.paging import Page, paginate
@@ -80,11 +81,17 @@ def check_invitee(session: Session, tenant: Tenant, email: str) -> None:
         raise InvitationRefused("pending")
 
 
-def _send(session: Session, tenant: Tenant, invitation: Invitation, link_base: str, actor: User) -> None:
+def _new_link(invitation: Invitation) -> str:
+    """A new token for the invitation's link (the old one stops working) and seven more days."""
     token = secrets.token_urlsafe(32)
     invitation.token_hash = _hash(token)
     invitation.expires_at = utcnow() + LIFETIME
-    session.flush()
+    return token
+
+
+def _send(
+    session: Session, tenant: Tenant, invitation: Invitation, *, token: str, link_base: str, actor: User
+) -> None:
     mail = templated_mail(
         invitation.email,
         _("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
@@ -109,19 +116,22 @@ def invite(
     actor: User,
     origin: Origin,
 ) -> Invitation:
-    """Invite one person (email already normalised); raises InvitationRefused."""
+    """Invite one person (email already normalised); raises InvitationRefused.
+
+    The database keeps one pending invitation per company and email: of the same invitation sent twice at
+    once, the second is refused as ``pending``.
+    """
     check_invitee(session, tenant, email)
     invitation = Invitation(
-        tenant_id=tenant.company.id,
-        email=email,
-        name=name,
-        role=role,
-        token_hash="",
-        expires_at=utcnow(),
-        invited_by_id=actor.id,
+        tenant_id=tenant.company.id, email=email, name=name, role=role, invited_by_id=actor.id
     )
-    session.add(invitation)
-    _send(session, tenant, invitation, link_base, actor)
+    token = _new_link(invitation)
+    try:
+        with session.begin_nested():
+            session.add(invitation)
+    except IntegrityError:
+        raise InvitationRefused("pending") from None
+    _send(session, tenant, invitation, token=token, link_base=link_base, actor=actor)
     record_event(
         session,
         "invitation.sent",
@@ -167,11 +177,14 @@ def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Inv
 def resend(
     session: Session, tenant: Tenant, invitation: Invitation, link_base: str, *, actor: User, origin: Origin
 ) -> None:
-    """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all."""
-    if invitation.sent_count >= MAX_SENDS:
+    """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all, counted
+    by the database."""
+    pending = Invitation.status == "pending"
+    if increment(session, invitation, "sent_count", pending, below=MAX_SENDS) is None:
         raise InvitationRefused("sends")
-    invitation.sent_count += 1
-    _send(session, tenant, invitation, link_base, actor)
+    token = _new_link(invitation)
+    session.flush()
+    _send(session, tenant, invitation, token=token, link_base=link_base, actor=actor)
     record_event(
         session,
         "invitation.resent",
@@ -213,9 +226,22 @@ def accept(
     session: Session, invitation: Invitation, *, user: User | None, password: str | None, origin: Origin
 ) -> User:
     """Join the invitation's company. A new person (``user`` None) is created with ``password`` (already
-    checked against the policy); an existing user has proven their password. The link is used up."""
-    if invitation.status != "pending":
+    checked against the policy); an existing user has proven their password.
+
+    The link is used up first, by a conditional UPDATE: of the same link accepted twice at once, the second is
+    refused as ``not_pending`` and joins nobody.
+    """
+    now = utcnow()
+    used = session.scalar(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "pending", Invitation.expires_at > now)
+        .values(status="accepted", accepted_at=now)
+        .returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    )
+    if used is None:
         raise InvitationRefused("not_pending")
+    session.refresh(invitation, ["status", "accepted_at"])
     if user is None:
         user = User(
             email=invitation.email,
@@ -226,7 +252,6 @@ def accept(
         session.add(user)
         session.flush()
     session.add(Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role))
-    invitation.status, invitation.accepted_at = "accepted", utcnow()
     session.flush()
     record_event(
         session,

@@ -84,7 +84,20 @@ def scopes_of(session: Session, member: Membership) -> tuple[list[str], list[str
 
 
 def _keeps_an_admin(session: Session, member: Membership) -> None:
-    if member.role == "admin" and member.is_active and active_admins(session) <= 1:
+    """Raise LastAdmin if ``member`` is the company's last active admin.
+
+    The company's active admins (and ``member``) are locked until commit, in one order, and read again: of two
+    admins demoting each other at once, the second waits for the first and then sees one admin left.
+    """
+    rows = session.scalars(
+        select(Membership)
+        .where(or_(Membership.id == member.id, (Membership.role == "admin") & Membership.is_active.is_(True)))
+        .order_by(Membership.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    admins = sum(1 for row in rows if row.role == "admin" and row.is_active)
+    if member.role == "admin" and member.is_active and admins <= 1:
         raise LastAdmin()
 
 
@@ -113,10 +126,10 @@ def change_role(
     session: Session, tenant: Tenant, member: Membership, role: str, *, actor: User, origin: Origin
 ) -> None:
     """Give the membership another role; raises LastAdmin when it would demote the last active admin."""
-    if role == member.role:
-        return
     if role != "admin":
         _keeps_an_admin(session, member)
+    if role == member.role:
+        return
     previous, member.role = member.role, role
     if role == "admin":
         member.limited = False  # an admin sees the whole company

@@ -1,6 +1,7 @@
 """Self-registration, step by step, with the operator's rules for SMEs.
 
-Each step function takes the flow and what the visitor typed, moves the flow's state machine, and flushes.
+Each step function takes the flow and what the visitor typed, locks the flow's row (one step of a flow at a
+time, however many requests arrive at once), moves the flow's state machine, and flushes.
 A refusal raises ``Refused`` *after* flushing its counters and its audit event: the caller commits them
 before showing the message, so that a wrong guess is always counted.
 """
@@ -14,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mgd.db import utcnow
+from mgd.db import increment, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.registration.machine import machine
@@ -144,6 +145,15 @@ def current_flow(session: Session, token: str | None) -> RegistrationFlow | None
     return flow
 
 
+def _hold(session: Session, flow: RegistrationFlow, state: str) -> None:
+    """Lock the flow's row until commit and read it again, so that the steps of one flow are taken one at a
+    time and its counters are never raced; ``Refused("moved")`` if a parallel request moved it from ``state``.
+    """
+    session.refresh(flow, with_for_update=True)
+    if flow.state != state:
+        raise Refused("moved")
+
+
 def _company(session: Session, flow: RegistrationFlow) -> Company:
     return session.get(Company, flow.company_id)
 
@@ -153,6 +163,7 @@ def _company(session: Session, flow: RegistrationFlow) -> Company:
 
 def submit_phone(session: Session, flow: RegistrationFlow, phone: Phone, origin: Origin) -> None:
     """A fixed or mobile number of the company. Decides where the code will go and which IBANs to ask."""
+    _hold(session, flow, "phone")
     company = _company(session, flow)
     if find_line(session, company, phone.e164) is None:
         raise _wrong_phone(session, flow, origin)
@@ -173,6 +184,7 @@ def submit_phone(session: Session, flow: RegistrationFlow, phone: Phone, origin:
 
 def submit_mobile(session: Session, flow: RegistrationFlow, phone: Phone, origin: Origin) -> None:
     """A mobile line of the company, where the codes will be sent."""
+    _hold(session, flow, "mobile")
     line = find_line(session, _company(session, flow), phone.e164) if phone.kind == MOBILE else None
     if line is None:
         raise _wrong_phone(session, flow, origin)
@@ -182,9 +194,7 @@ def submit_mobile(session: Session, flow: RegistrationFlow, phone: Phone, origin
 
 
 def _wrong_phone(session: Session, flow: RegistrationFlow, origin: Origin) -> Refused:
-    flow.wrong_phones += 1
-    session.flush()
-    if flow.wrong_phones >= MAX_WRONG_PHONES:
+    if increment(session, flow, "wrong_phones") >= MAX_WRONG_PHONES:
         return _lock(session, flow, origin, "wrong_phones")
     step = flow.state
     error = _refuse(
@@ -211,6 +221,7 @@ def submit_accounts(
     The values are IBANs or Spanish CCCs as typed; they are normalised and compared with the billing accounts.
     On success the one-time code is sent.
     """
+    _hold(session, flow, "bank")
     company = _company(session, flow)
     wrong = []
     for kind, given, needed in (
@@ -220,9 +231,7 @@ def submit_accounts(
         if needed and _normalized(given) not in billing_ibans(session, company, kind):
             wrong.append(f"{kind}_iban")
     if wrong:
-        flow.wrong_ibans += 1
-        session.flush()
-        if flow.wrong_ibans >= MAX_WRONG_IBANS:
+        if increment(session, flow, "wrong_ibans") >= MAX_WRONG_IBANS:
             raise _lock(session, flow, origin, "wrong_ibans")
         error = _refuse(
             session,
@@ -272,11 +281,12 @@ def seconds_until_resend(flow: RegistrationFlow) -> int:
 
 def resend_code(session: Session, flow: RegistrationFlow, origin: Origin) -> None:
     """A new code, replacing the previous one: after ``RESEND_AFTER``, at most ``MAX_RESENDS`` times."""
+    _hold(session, flow, "code")
     if flow.resends >= MAX_RESENDS:
         raise Refused("no_resends_left")
     if seconds_until_resend(flow):
         raise Refused("resend_too_soon", wait=seconds_until_resend(flow))
-    flow.resends += 1
+    increment(session, flow, "resends", below=MAX_RESENDS)
     _send_code(session, flow)
     record_event(
         session,
@@ -292,8 +302,10 @@ def submit_code(session: Session, flow: RegistrationFlow, code: str, origin: Ori
     """Check the code; if right, create the web administrator and email a temporary password.
 
     Raises ``Refused``: ``wrong_code`` (tries left), ``code_dead`` (ask for a new one), ``locked`` (dead code,
-    and no resends left), ``already_user`` (another flow registered this email first).
+    and no resends left), ``already_user`` (another flow registered this email first), ``moved`` (the same
+    code, sent twice at once, was accepted by the other request).
     """
+    _hold(session, flow, "code")
     challenge = session.get(CodeChallenge, flow.challenge_id)
     result = check_code(session, challenge, code)
     if result is CodeCheck.WRONG:

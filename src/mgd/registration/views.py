@@ -157,7 +157,7 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
             submit(db, flow, form)
         except services.Refused as error:
             db.commit()
-            if error.reason == "locked":
+            if error.reason in ("locked", "moved"):
                 return redirect(url_for("registration.end"))
             for name in error.details.get("fields", [error.field]):
                 form[name].errors.append(refusal_message(error))
@@ -251,6 +251,8 @@ def resend() -> Response | str:
         services.resend_code(db, flow, Origin.of_request())
     except services.Refused as error:
         db.commit()
+        if flow.state != "code":  # registered or locked by a parallel request
+            return redirect(url_for("registration.end"))
         return _code_page(flow, CodeForm(formdata=None), message=refusal_message(error), status=429)
     db.commit()
     return _code_page(flow, CodeForm(formdata=None), message=_("We have sent you a new code."))

@@ -1,7 +1,8 @@
 """One-time codes: six random digits, stored as a keyed hash, single use, short-lived, a few tries.
 
 A challenge is created with ``issue_code`` (which also queues the SMS or email) and checked with
-``check_code``. Wrong tries are counted on the challenge; past ``MAX_ATTEMPTS`` the code is dead.
+``check_code``. Every comparison spends one of the challenge's ``MAX_ATTEMPTS`` tries, counted by the
+database; after the last one the code is dead.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, render_template
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from mgd.db import utcnow
+from mgd.db import increment, utcnow
 from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail, queue_sms
 from mgd.security.models import CodeChallenge
@@ -67,20 +69,30 @@ def issue_code(
 
 
 def check_code(session: Session, challenge: CodeChallenge, code: str) -> CodeCheck:
-    """Compare ``code`` with the challenge; a right code is used up, a wrong one spends a try."""
-    if (
-        challenge.used_at is not None
-        or challenge.expires_at <= utcnow()
-        or challenge.attempts >= MAX_ATTEMPTS
-    ):
-        return CodeCheck.DEAD
-    if hmac.compare_digest(challenge.code_hash, _digest(challenge.id, code.strip())):
-        challenge.used_at = utcnow()
-        session.flush()
-        return CodeCheck.ACCEPTED
-    challenge.attempts += 1
-    session.flush()
-    return CodeCheck.DEAD if challenge.attempts >= MAX_ATTEMPTS else CodeCheck.WRONG
+    """Compare ``code`` with the challenge; a right code is used up, a wrong one spends a try.
+
+    The try is spent in the database *before* the comparison, by a conditional UPDATE: however many requests
+    arrive at once, at most ``MAX_ATTEMPTS`` codes are ever compared. Using up the right code is conditional
+    too, so the same code sent twice at once is accepted once (the other gets DEAD).
+    """
+    now = utcnow()
+    live = (CodeChallenge.used_at.is_(None), CodeChallenge.expires_at > now)
+    attempts = increment(session, challenge, "attempts", *live, below=MAX_ATTEMPTS)
+    if attempts is None:
+        result = CodeCheck.DEAD
+    elif hmac.compare_digest(challenge.code_hash, _digest(challenge.id, code.strip())):
+        used = session.scalar(
+            update(CodeChallenge)
+            .where(CodeChallenge.id == challenge.id, CodeChallenge.used_at.is_(None))
+            .values(used_at=now)
+            .returning(CodeChallenge.id)
+            .execution_options(synchronize_session=False)
+        )
+        result = CodeCheck.ACCEPTED if used else CodeCheck.DEAD
+    else:
+        result = CodeCheck.WRONG if attempts < MAX_ATTEMPTS else CodeCheck.DEAD
+    session.expire(challenge, ["used_at", "expires_at"])  # read again from the database when next needed
+    return result
 
 
 def retire(session: Session, challenge: CodeChallenge | None) -> None:

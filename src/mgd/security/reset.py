@@ -57,14 +57,15 @@ def check_reset_code(session: Session, challenge_id: int | None, code: str) -> C
 def reset_password(
     session: Session, challenge_id: int, new_password: str, policy: Policy, origin: Origin
 ) -> list[str]:
-    """Set the new password of the user whose reset code was accepted; also lifts a lockout."""
+    """Set the new password of the user whose reset code was accepted; also lifts a lockout, and the next one
+    is the first again."""
     challenge = session.get(CodeChallenge, challenge_id)
     if challenge is None or challenge.purpose != RESET_CODE or challenge.used_at is None:
         raise ValueError("no accepted reset code")
     user = session.get(User, challenge.user_id)
     problems = change_password(session, user, new_password, policy, origin)
     if not problems:
-        user.failed_logins, user.locked_until = 0, None
+        user.failed_logins, user.lockouts, user.locked_until = 0, 0, None
         session.flush()
         record_event(session, "password.reset", origin, user_id=user.id)
     return problems

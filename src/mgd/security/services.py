@@ -1,7 +1,8 @@
 """Signing in: password, then a one-time code to the channel the user picks, then a temporary password change.
 
 Wrong passwords and wrong codes count as consecutive failures of an account; at ``LOCKOUT_THRESHOLD`` the
-account is locked for ``LOCKOUT_MINUTES`` (twice as long at each further lockout) and its owner is emailed.
+account is locked for ``LOCKOUT_MINUTES`` (twice as long at each further lockout, back to the first length
+after a successful sign-in or password reset) and its owner is emailed. The counters change in the database.
 Refusals raise ``SignInRefused`` after flushing their counters and audit event: the caller commits them.
 """
 
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from mgd.db import utcnow
+from mgd.db import increment, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
@@ -51,21 +52,43 @@ def _is_locked(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > utcnow()
 
 
-def _count_failure(session: Session, user: User, lockout: Lockout, origin: Origin, what: str) -> None:
-    user.failed_logins += 1
-    if user.failed_logins >= lockout.threshold:
-        minutes = lockout.minutes * 2 ** min(user.lockouts, 10)
-        user.locked_until = utcnow() + timedelta(minutes=minutes)
-        user.lockouts += 1
+def _count_failure(session: Session, user: User, lockout: Lockout, origin: Origin, what: str) -> bool:
+    """Count a wrong password or code of an unlocked account, and lock it at the threshold.
+
+    False when a parallel request locked the account meanwhile: nothing is counted then. The count is a
+    conditional UPDATE that keeps the row locked until commit, so exactly one request reaches the threshold.
+    """
+    now = utcnow()
+    unlocked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    failed = increment(session, user, "failed_logins", unlocked)
+    if failed is None:
+        session.refresh(user, ["locked_until", "failed_logins"])
+        return False
+    if failed >= lockout.threshold:
+        lockouts = increment(session, user, "lockouts")
+        minutes = lockout.minutes * 2 ** min(lockouts - 1, 10)
+        user.locked_until = now + timedelta(minutes=minutes)
         user.failed_logins = 0
         subject = _("Your MGD account has been locked for a while")
         queue_mail(session, templated_mail(user.email, subject, "locked", user=user, minutes=minutes))
         record_event(session, "login.locked", origin, user_id=user.id, minutes=minutes, after=what)
     session.flush()
+    return True
+
+
+def _signed_in(session: Session, user: User, origin: Origin, channel: str) -> None:
+    """A complete sign-in: the failures are forgotten and the next lockout is the first again."""
+    user.failed_logins, user.lockouts, user.last_sign_in_at = 0, 0, utcnow()
+    session.flush()
+    record_event(session, "login.succeeded", origin, user_id=user.id, channel=channel)
 
 
 def check_password(session: Session, email: str, password: str, lockout: Lockout, origin: Origin) -> User:
-    """The user with this email and password; ``SignInRefused`` never tells which of the two was wrong."""
+    """The user with this email and password; ``SignInRefused`` never tells which of the two was wrong.
+
+    Every answer costs one password verification (against a dummy hash for an unknown, disabled or locked
+    account), so that its time does not tell either.
+    """
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         verify_password(_DUMMY_HASH, password)
@@ -74,12 +97,19 @@ def check_password(session: Session, email: str, password: str, lockout: Lockout
         )
         raise SignInRefused("bad_credentials")
     if _is_locked(user):
+        verify_password(_DUMMY_HASH, password)
         record_event(session, "login.refused_locked", origin, user_id=user.id)
         raise SignInRefused("locked")
     if not verify_password(user.password_hash, password):
-        record_event(session, "login.failed", origin, user_id=user.id, reason="wrong_password")
-        _count_failure(session, user, lockout, origin, "password")
+        if _count_failure(session, user, lockout, origin, "password"):
+            record_event(session, "login.failed", origin, user_id=user.id, reason="wrong_password")
+        else:
+            record_event(session, "login.refused_locked", origin, user_id=user.id)
         raise SignInRefused("locked" if _is_locked(user) else "bad_credentials")
+    session.refresh(user, with_for_update=True)  # a parallel wrong password may have locked it since
+    if _is_locked(user):
+        record_event(session, "login.refused_locked", origin, user_id=user.id)
+        raise SignInRefused("locked")
     if (
         user.password_is_temporary
         and user.password_expires_at is not None
@@ -119,7 +149,12 @@ def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin
 def check_sign_in_code(
     session: Session, user: User, challenge_id: int, code: str, *, lockout: Lockout, origin: Origin
 ) -> None:
-    """Accept the code of this user's sign-in; a wrong one counts as a failure of the account."""
+    """Accept the code of this user's sign-in; a wrong one counts as a failure of the account.
+
+    The user's row is locked first: the codes of one account are checked one at a time, and one accepted code
+    makes one sign-in (the same code sent again meanwhile is dead, and not a failure).
+    """
+    session.refresh(user, with_for_update=True)
     challenge = session.get(CodeChallenge, challenge_id)
     if (
         challenge is None
@@ -130,10 +165,10 @@ def check_sign_in_code(
         raise SignInRefused("code_dead")
     result = check_code(session, challenge, code)
     if result is CodeCheck.ACCEPTED:
-        user.failed_logins, user.last_sign_in_at = 0, utcnow()
-        session.flush()
-        record_event(session, "login.succeeded", origin, user_id=user.id, channel=challenge.channel)
+        _signed_in(session, user, origin, challenge.channel)
         return
+    if challenge.used_at is not None:  # the right code again (a double submit): no guess, no failure
+        raise SignInRefused("code_dead")
     record_event(session, "login.code_refused", origin, user_id=user.id, result=str(result))
     _count_failure(session, user, lockout, origin, "code")
     if _is_locked(user):
@@ -143,10 +178,9 @@ def check_sign_in_code(
 
 def check_app_code(session: Session, user: User, code: str, *, lockout: Lockout, origin: Origin) -> None:
     """Accept a code of the user's authenticator app, once; a wrong or replayed one counts as a failure."""
+    session.refresh(user, with_for_update=True)
     if not _is_locked(user) and check_totp(session, user, code):
-        user.failed_logins, user.last_sign_in_at = 0, utcnow()
-        session.flush()
-        record_event(session, "login.succeeded", origin, user_id=user.id, channel="app")
+        _signed_in(session, user, origin, "app")
         return
     record_event(session, "login.code_refused", origin, user_id=user.id, channel="app")
     _count_failure(session, user, lockout, origin, "code")
