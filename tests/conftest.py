@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from mgd import create_app
 from mgd.db import database, get_session, make_engine
+from mgd.jobs import bind_actors, broker_of
 from mgd.migrate import grant_app_role, upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -134,6 +135,25 @@ def db_session(app, bound):
 @pytest.fixture
 def client(app, bound):
     return app.test_client()
+
+
+@pytest.fixture
+def make_app(app, bound, app_database_url, tmp_path):
+    """Build another app with some settings changed (``make_app(PROXY_HOPS=1)``). Its sessions join the test's
+    rolled-back transaction unless it has a database of its own; the suite's app gets its broker back after."""
+    made = []
+
+    def make(**more):
+        other = create_app(settings(tmp_path, more.pop("DATABASE_URL", app_database_url), **more))
+        if other.config["DATABASE_URL"] == app_database_url:
+            database(other).sessions = database(app).sessions
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        database(other).engine.dispose()
+    bind_actors(broker_of(app))
 
 
 @pytest.fixture

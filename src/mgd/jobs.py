@@ -18,6 +18,8 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from flask import Flask
 
+from mgd.logs import request_id
+
 log = logging.getLogger(__name__)
 
 # Actors are declared at import time, before any app exists: they start on this placeholder and are moved
@@ -58,6 +60,22 @@ class AppContext(Middleware):
     after_skip_message = after_process_message
 
 
+class RequestIds(Middleware):
+    """Carries the id of the request (or job) that sent a message into the job's log lines."""
+
+    def before_enqueue(self, broker, message, delay) -> None:
+        if request_id.get() != "-":
+            message.options.setdefault("request_id", request_id.get())
+
+    def before_process_message(self, broker, message) -> None:
+        request_id.set(message.options.get("request_id") or f"job-{message.message_id}")
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        request_id.set("-")
+
+    after_skip_message = after_process_message
+
+
 def make_broker(url: str) -> dramatiq.Broker:
     if url.startswith(("redis://", "rediss://")):
         return RedisBroker(url=url)
@@ -80,6 +98,7 @@ def init_app(app: Flask) -> None:
 
     broker = make_broker(app.config["BROKER_URL"])
     broker.add_middleware(AppContext(app))
+    broker.add_middleware(RequestIds())
     app.extensions["mgd.broker"] = broker
     bind_actors(broker)
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from mgd.admin.context import Tenant
 from mgd.admin.models import Invitation
 from mgd.db import operator_scope, set_tenant, utcnow
+from mgd.links import external_url
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.paging import Page, paginate
@@ -80,7 +81,7 @@ def check_invitee(session: Session, tenant: Tenant, email: str) -> None:
         raise InvitationRefused("pending")
 
 
-def _send(session: Session, tenant: Tenant, invitation: Invitation, link_base: str, actor: User) -> None:
+def _send(session: Session, tenant: Tenant, invitation: Invitation, actor: User) -> None:
     token = secrets.token_urlsafe(32)
     invitation.token_hash = _hash(token)
     invitation.expires_at = utcnow() + LIFETIME
@@ -92,7 +93,7 @@ def _send(session: Session, tenant: Tenant, invitation: Invitation, link_base: s
         invitation=invitation,
         company=tenant.company,
         inviter=actor,
-        link=f"{link_base.rstrip('/')}/invitacion/{token}",
+        link=external_url("invitations.accept", token=token),
         days=LIFETIME.days,
     )
     queue_mail(session, mail)
@@ -105,7 +106,6 @@ def invite(
     email: str,
     name: str,
     role: str,
-    link_base: str,
     actor: User,
     origin: Origin,
 ) -> Invitation:
@@ -121,7 +121,7 @@ def invite(
         invited_by_id=actor.id,
     )
     session.add(invitation)
-    _send(session, tenant, invitation, link_base, actor)
+    _send(session, tenant, invitation, actor)
     record_event(
         session,
         "invitation.sent",
@@ -134,9 +134,7 @@ def invite(
     return invitation
 
 
-def invite_rows(
-    session: Session, tenant: Tenant, rows: list[CsvRow], link_base: str, *, actor: User, origin: Origin
-) -> None:
+def invite_rows(session: Session, tenant: Tenant, rows: list[CsvRow], *, actor: User, origin: Origin) -> None:
     """Invite every row of a CSV that ``read_csv`` found correct; raises InvitationRefused if one became
     impossible since (the caller rolls back: all or none)."""
     for row in rows:
@@ -146,7 +144,6 @@ def invite_rows(
             email=row.email,
             name=row.name,
             role=row.role,
-            link_base=link_base,
             actor=actor,
             origin=origin,
         )
@@ -164,14 +161,12 @@ def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Inv
     )
 
 
-def resend(
-    session: Session, tenant: Tenant, invitation: Invitation, link_base: str, *, actor: User, origin: Origin
-) -> None:
+def resend(session: Session, tenant: Tenant, invitation: Invitation, *, actor: User, origin: Origin) -> None:
     """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all."""
     if invitation.sent_count >= MAX_SENDS:
         raise InvitationRefused("sends")
     invitation.sent_count += 1
-    _send(session, tenant, invitation, link_base, actor)
+    _send(session, tenant, invitation, actor)
     record_event(
         session,
         "invitation.resent",
