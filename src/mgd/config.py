@@ -21,7 +21,7 @@ class ConfigError(Exception):
     """A setting is unknown, missing or malformed; the message names it."""
 
 
-def _parse_bool(raw: str) -> bool:
+def parse_bool(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
@@ -97,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_PORT", 587, "SMTP port.", parse=_parse_int),
     Setting("SMTP_USERNAME", "", "SMTP user name; empty means no authentication."),
     Setting("SMTP_PASSWORD", "", "SMTP password.", secret=True),
-    Setting("SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", parse=_parse_bool),
+    Setting("SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", parse=parse_bool),
     Setting("SMTP_TIMEOUT", 15, "Seconds before an SMTP connection attempt is abandoned.", parse=_parse_int),
     Setting("MAIL_FROM", "MGD <no-reply@mgd.example>", "The From address of every email."),
     Setting(
@@ -117,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
         "SESSION_COOKIE_SECURE",
         False,
         "Send the session cookie over HTTPS only (true in production).",
-        parse=_parse_bool,
+        parse=parse_bool,
     ),
     Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
     Setting("PASSWORD_MIN_LENGTH", 8, "Shortest password accepted.", parse=_parse_int),
@@ -189,7 +189,7 @@ SETTINGS: tuple[Setting, ...] = (
         "METRICS_ENABLED",
         False,
         "Serve Prometheus metrics at `/metrics` and, in `mgd worker`, dramatiq's own (docs/deployment.md).",
-        parse=_parse_bool,
+        parse=parse_bool,
     ),
 )
 
@@ -353,7 +353,7 @@ def _check_production(values: dict) -> None:
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 _TABLE = re.compile(r"(<!-- settings:start -->\n)(.*?)(<!-- settings:end -->)", re.DOTALL)
-_TYPES = {_parse_int: "integer", _parse_bool: "boolean", str: "text"}
+_TYPES = {_parse_int: "integer", parse_bool: "boolean", str: "text"}
 
 
 def _doc_default(setting: Setting) -> str:

@@ -115,6 +115,30 @@ def start_worker(app: Flask, threads: int = 2) -> dramatiq.Worker:
     return worker
 
 
+def serve_worker_metrics(app: Flask) -> None:
+    """Add dramatiq's own Prometheus middleware and serve it, as its CLI would, from a thread of this process.
+
+    It counts in prometheus_client's multiprocess files (``dramatiq_prom_db``) and its exposition server
+    listens on ``dramatiq_prom_host``:``dramatiq_prom_port`` (0.0.0.0:9191): the first ``mgd worker`` of a
+    host serves the sum of all of them, the others find the port taken and say so. ``mgd worker`` points
+    ``PROMETHEUS_MULTIPROC_DIR`` at the same folder before anything imports prometheus_client.
+    """
+    from dramatiq.middleware import prometheus  # noqa: PLC0415 (creates its folder on import)
+
+    broker = broker_of(app)
+    middleware = prometheus.Prometheus()
+    broker.add_middleware(middleware)
+    middleware.after_process_boot(broker)
+
+    def expose() -> None:
+        try:
+            prometheus._run_exposition_server()
+        except OSError as exc:
+            log.warning("worker metrics not served from this process (%s): another worker serves them", exc)
+
+    threading.Thread(target=expose, name="mgd-worker-metrics", daemon=True).start()
+
+
 def every(seconds: float, task: Callable[[], object]) -> threading.Event:
     """Call ``task`` now and every ``seconds`` on a daemon thread until the returned event is set."""
     stop = threading.Event()

@@ -74,6 +74,7 @@ def configure(log_format: str, stream: IO[str] | None = None) -> None:
         root.setLevel(logging.INFO)
     # The portal logs each request itself; the development server's own access lines would double them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin otherwise
 
 
 def init_app(app: Flask) -> None:
