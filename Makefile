@@ -63,5 +63,8 @@ bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 bench-lines: install  ## Lines page benchmark, PostgreSQL (see bench/README.md)
 	$(BIN)/python bench/lines_page.py
 
+bench-serve: install  ## gunicorn: the portal beside a bare Flask hello, PostgreSQL and wrk (see bench/README.md)
+	$(BIN)/python bench/serve.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
