@@ -9,7 +9,7 @@ PORT   ?= 5000
 # this machine for its own CPU it verifies about twice as fast (bench/README.md). Empty: keep PyPI's build.
 ARGON2_CFLAGS ?= -O3 -march=native
 
-.PHONY: run test install argon2-native lint format translations bench-import bench-sign-in bench-lines clean
+.PHONY: run test install argon2-native lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -51,6 +51,9 @@ translations: install  ## Extract texts, merge them into the Spanish catalogue, 
 	$(BIN)/pybabel update -i src/mgd/translations/messages.pot -d src/mgd/translations --width 110
 	$(BIN)/pybabel compile -d src/mgd/translations
 
+static: install  ## Gzipped copies of the static files, which WhiteNoise serves to browsers that accept them
+	$(BIN)/python -m whitenoise.compress --quiet --no-brotli src/mgd/static
+
 bench-import: install  ## Records import benchmark (see bench/README.md)
 	$(BIN)/python bench/import_records.py
 
@@ -59,6 +62,9 @@ bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 
 bench-lines: install  ## Lines page benchmark, PostgreSQL (see bench/README.md)
 	$(BIN)/python bench/lines_page.py
+
+bench-serve: install  ## gunicorn: the portal beside a bare Flask hello, PostgreSQL and wrk (see bench/README.md)
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

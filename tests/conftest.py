@@ -163,6 +163,25 @@ def client(app, bound):
 
 
 @pytest.fixture
+def make_app(app, bound, app_database_url, tmp_path):
+    """Build another app with some settings changed (``make_app(PROXY_HOPS=1)``). Its sessions join the test's
+    rolled-back transaction unless it has a database of its own; the suite's app gets its broker back after."""
+    made = []
+
+    def make(**more):
+        other = create_app(settings(tmp_path, more.pop("DATABASE_URL", app_database_url), **more))
+        if other.config["DATABASE_URL"] == app_database_url:
+            database(other).sessions = database(app).sessions
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        database(other).engine.dispose()
+    bind_actors(broker_of(app))
+
+
+@pytest.fixture
 def outbox_files(app):
     """The SMS and mail files of the file senders, emptied before the test."""
     paths = Path(app.config["SMS_FILE"]), Path(app.config["MAIL_FILE"])

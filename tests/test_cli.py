@@ -89,3 +89,48 @@ def test_a_bad_setting_stops_the_command_naming_it(mgd, monkeypatch):
 def test_worker_needs_a_broker(mgd):
     code, _, err = mgd("worker")
     assert code == 1 and "MGD_BROKER_URL is empty" in err
+
+
+def test_serve_production_migrates_then_becomes_gunicorn_with_the_portals_settings(
+    mgd, monkeypatch, tmp_path
+):
+    from mgd import cli  # noqa: PLC0415
+
+    fresh = tmp_path / "fresh.sqlite3"
+    monkeypatch.setenv("MGD_DATABASE_URL", f"sqlite:///{fresh}")
+    monkeypatch.setenv("MGD_BROKER_URL", "redis://127.0.0.1:6379/10")
+    calls = []
+    monkeypatch.setattr(cli.os, "execv", lambda path, argv: calls.append((path, argv)))
+    code, out, _ = mgd("serve", "--production", "--host", "10.0.0.2", "--port", "8000")
+    assert code == 0 and "gunicorn on 10.0.0.2:8000" in out
+    [(_, argv)] = calls
+    assert argv[1:] == [
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:mgd.gunicorn_conf",
+        "--bind",
+        "10.0.0.2:8000",
+        "mgd.wsgi:app",
+    ]
+    assert fresh.exists()  # migrated before serving
+
+
+def test_serve_production_needs_a_broker(mgd):
+    code, _, err = mgd("serve", "--production")
+    assert code == 1 and "MGD_BROKER_URL is empty: gunicorn runs no jobs" in err
+
+
+def test_serve_production_refuses_unsafe_production_settings(mgd, monkeypatch):
+    monkeypatch.setenv("MGD_ENV", "production")
+    monkeypatch.setenv("MGD_SECRET_KEY", "x")
+    code, _, err = mgd("serve", "--production")
+    assert code == 1 and "configuration: MGD_SECRET_KEY: needs 32 random bytes" in err
+
+
+def test_the_gunicorn_settings_fit_the_portal():
+    from mgd import gunicorn_conf  # noqa: PLC0415
+
+    assert gunicorn_conf.workers >= 3 and gunicorn_conf.worker_class == "gthread"
+    assert gunicorn_conf.accesslog is None and gunicorn_conf.secure_scheme_headers == {}
+    assert gunicorn_conf.timeout >= 60

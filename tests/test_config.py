@@ -1,10 +1,29 @@
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from mgd.config import SETTINGS, ConfigError, load_settings
+from mgd.config import DOC, SETTINGS, ConfigError, load_settings, settings_table, with_current_table
 
-DOCS = Path(__file__).parents[1] / "docs" / "configuration.md"
+EXAMPLE = Path(__file__).parents[1] / "config" / "production.env.example"
+
+#: A production set that passes every check; each refusal test spoils one value of it.
+PRODUCTION = {
+    "MGD_ENV": "production",
+    "MGD_SECRET_KEY": "q3V9kV1mJ2x8wR7tYc0pL5nZ4sB6dF1gH8jK2lM9nQ0",
+    "MGD_PUBLIC_URL": "https://empresas.example",
+    "MGD_SESSION_COOKIE_SECURE": "true",
+    "MGD_DATABASE_URL": "postgresql+psycopg://mgd_app:pw@db:5432/mgd",
+    "MGD_BROKER_URL": "redis://redis:6379/0",
+    "MGD_RATELIMIT_STORAGE_URL": "redis://redis:6379/1",
+    "MGD_SMS_BACKEND": "twilio",
+    "MGD_TWILIO_ACCOUNT_SID": "AC123",
+    "MGD_TWILIO_AUTH_TOKEN": "token",
+    "MGD_TWILIO_FROM": "+34600000000",
+    "MGD_MAIL_BACKEND": "smtp",
+    "MGD_SMTP_HOST": "smtp",
+}
 
 
 def load(tmp_path, environ=None, **overrides):
@@ -65,7 +84,85 @@ def test_test_only_variables_are_not_settings(tmp_path):
     load(tmp_path, {"MGD_TEST_DATABASE_URL": "postgresql://x"})
 
 
-def test_every_setting_is_documented():
-    text = DOCS.read_text(encoding="utf-8")
+def test_the_documented_settings_are_the_declared_ones():
+    text = DOC.read_text(encoding="utf-8")
+    assert with_current_table(text) == text, "run `python -m mgd.config`"
     for setting in SETTINGS:
-        assert f"`MGD_{setting.name}`" in text, setting.name
+        assert f"`MGD_{setting.name}`" in settings_table(), setting.name
+
+
+def test_a_safe_production_set_starts(tmp_path):
+    values = load(tmp_path, PRODUCTION)
+    assert (values["LOG_FORMAT"], values["PUBLIC_URL"]) == ("json", "https://empresas.example")
+
+
+def test_development_keeps_the_laptop_defaults(tmp_path):
+    values = load(tmp_path)
+    assert values["LOG_FORMAT"] == "text" and values["RATELIMIT_STORAGE_URL"] == "memory://"
+
+
+@pytest.mark.parametrize(
+    ("spoilt", "message"),
+    [
+        ({"MGD_SECRET_KEY": "x"}, "MGD_SECRET_KEY: needs 32 random bytes"),
+        ({"MGD_SECRET_KEY": "a" * 64}, "MGD_SECRET_KEY: needs 32 random bytes"),
+        ({"MGD_SECRET_KEY": "test-secret"}, "MGD_SECRET_KEY: a documented example"),
+        ({"MGD_SECRET_KEY": "change-me-to-64-random-hex-characters"}, "MGD_SECRET_KEY: still the example"),
+        ({"MGD_SECRET_KEY": ""}, "MGD_SECRET_KEY: required"),
+        ({"MGD_DATABASE_URL": ""}, "MGD_DATABASE_URL: PostgreSQL is required"),
+        ({"MGD_DATABASE_URL": "sqlite:////srv/mgd.sqlite3"}, "MGD_DATABASE_URL: PostgreSQL is required"),
+        ({"MGD_SMS_BACKEND": "console"}, "MGD_SMS_BACKEND: must be twilio"),
+        ({"MGD_SMS_BACKEND": "file"}, "MGD_SMS_BACKEND: must be twilio"),
+        ({"MGD_MAIL_BACKEND": "console"}, "MGD_MAIL_BACKEND: must be smtp"),
+        ({"MGD_MAIL_BACKEND": "file"}, "MGD_MAIL_BACKEND: must be smtp"),
+        ({"MGD_RATELIMIT_STORAGE_URL": "memory://"}, "MGD_RATELIMIT_STORAGE_URL: memory://"),
+        ({"MGD_SESSION_COOKIE_SECURE": "false"}, "MGD_SESSION_COOKIE_SECURE: must be true"),
+        ({"MGD_BROKER_URL": ""}, "MGD_BROKER_URL: required in production"),
+        ({"MGD_PUBLIC_URL": ""}, "MGD_PUBLIC_URL: required in production"),
+        ({"MGD_PUBLIC_URL": "http://empresas.example"}, "MGD_PUBLIC_URL: required in production, an https"),
+        ({"MGD_SMTP_PASSWORD": "change-me"}, "MGD_SMTP_PASSWORD: still the example's CHANGE-ME"),
+    ],
+)
+def test_production_refuses_unsafe_settings_naming_them(tmp_path, spoilt, message):
+    with pytest.raises(ConfigError, match=message):
+        load(tmp_path, {**PRODUCTION, **spoilt})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"MGD_PUBLIC_URL": "empresas.example"}, "MGD_PUBLIC_URL: expected https://host"),
+        ({"MGD_PROXY_HOPS": "-1"}, "MGD_PROXY_HOPS: expected 0 or more"),
+        ({"MGD_MAX_CONTENT_LENGTH": "10"}, "MGD_MAX_CONTENT_LENGTH: expected at least 1024"),
+        ({"MGD_LOG_FORMAT": "xml"}, "MGD_LOG_FORMAT: 'xml' is not one of text, json"),
+    ],
+)
+def test_malformed_edge_settings_are_refused_everywhere(tmp_path, environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load(tmp_path, environ)
+
+
+def sourced_example() -> dict[str, str]:
+    """The example file as a POSIX shell loads it (the README's `set -a; . ./production.env; set +a`)."""
+    script = f"set -eu; set -a; . '{EXAMPLE}'; set +a; env -0"
+    bash = shutil.which("bash")
+    output = subprocess.run([bash, "-c", script], capture_output=True, check=True, env={}).stdout  # noqa: S603
+    pairs = (item.split("=", 1) for item in output.decode().split("\0") if item.startswith("MGD_"))
+    return dict(pairs)
+
+
+def test_the_production_example_is_valid_shell_and_complete():
+    example = sourced_example()
+    assert example["MGD_MAIL_FROM"] == "Movistar Empresas <no-reply@empresas.example>"
+    assert set(PRODUCTION) <= set(example)
+
+
+def test_the_production_example_is_refused_until_every_placeholder_is_replaced(tmp_path):
+    example = sourced_example()
+    placeholders = [name for name, value in example.items() if "CHANGE-ME" in value]
+    assert {"MGD_SECRET_KEY", "MGD_PUBLIC_URL", "MGD_DATABASE_URL", "MGD_SMTP_PASSWORD"} <= set(placeholders)
+    filled = {name: PRODUCTION.get(name, "filled-in") for name in placeholders}
+    load(tmp_path, {**example, **filled})
+    for name in placeholders:
+        with pytest.raises(ConfigError, match=f"^{name}: "):
+            load(tmp_path, {**example, **filled, name: example[name]})

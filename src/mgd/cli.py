@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -183,15 +185,27 @@ def users_create_staff(ctx: click.Context, email: str, role: str, name: str) -> 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Migrate the database, then serve with gunicorn (settings: mgd.gunicorn_conf; jobs: `mgd worker`).",
+)
+@click.option("--no-migrate", is_flag=True, help="With --production: serve without migrating first.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Serve the portal (development server). With no MGD_BROKER_URL, jobs run in this process."""
+def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate: bool) -> None:
+    """Serve the portal: the development server, or gunicorn with --production.
+
+    On the development server, with no MGD_BROKER_URL, jobs run in this process.
+    """
+    app = _app(ctx)
+    if production:
+        _serve_production(ctx, app, f"{host}:{port}", migrate=not no_migrate)
+        return
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
     from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import relay_outbox  # noqa: PLC0415
 
-    app = _app(ctx)
     in_process = not app.config["BROKER_URL"]
     if in_process:
         worker = start_worker(app)
@@ -205,6 +219,28 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             worker.stop()
 
 
+def _serve_production(ctx: click.Context, app: Flask, bind: str, *, migrate: bool) -> None:
+    """Migrate (as the tables' owner), then replace this process with gunicorn serving ``mgd.wsgi:app``."""
+    if not app.config["BROKER_URL"]:
+        raise click.ClickException(
+            "MGD_BROKER_URL is empty: gunicorn runs no jobs; set a broker and run `mgd worker`."
+        )
+    if migrate:
+        ctx.invoke(db_upgrade)
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:mgd.gunicorn_conf",
+        "--bind",
+        bind,
+        "mgd.wsgi:app",
+    ]
+    click.echo(f"MGD portal: gunicorn on {bind}")
+    os.execv(sys.executable, argv)  # noqa: S606 (our own interpreter, fixed arguments)
+
+
 @main.command()
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option(
@@ -216,13 +252,23 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 )
 @click.pass_context
 def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
-    """Run job workers on MGD_BROKER_URL until stopped (Ctrl-C or SIGTERM)."""
-    from mgd.jobs import every, start_worker  # noqa: PLC0415
+    """Run job workers on MGD_BROKER_URL until stopped (Ctrl-C or SIGTERM).
+
+    With MGD_METRICS_ENABLED, dramatiq's Prometheus metrics are served on port 9191 (docs/deployment.md).
+    """
+    from mgd.config import parse_bool  # noqa: PLC0415
+
+    if parse_bool(os.environ.get("MGD_METRICS_ENABLED", "")):
+        # dramatiq's middleware counts in multiprocess files: prometheus_client must know before its import.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_db()
+    from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import relay_outbox  # noqa: PLC0415
 
     app = _app(ctx)
     if not app.config["BROKER_URL"]:
         raise click.ClickException("MGD_BROKER_URL is empty: `mgd serve` runs the jobs in-process instead.")
+    if app.config["METRICS_ENABLED"]:
+        serve_worker_metrics(app)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     running = start_worker(app, threads)
@@ -235,3 +281,9 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     finally:
         stop_relay.set()
         running.stop()
+
+
+def _prom_db() -> str:
+    from dramatiq.middleware.prometheus import DB_PATH  # noqa: PLC0415
+
+    return DB_PATH

@@ -7,6 +7,7 @@ win over both. ``load_settings`` refuses unknown, missing or malformed settings 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ class ConfigError(Exception):
     """A setting is unknown, missing or malformed; the message names it."""
 
 
-def _parse_bool(raw: str) -> bool:
+def parse_bool(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
@@ -96,7 +97,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_PORT", 587, "SMTP port.", parse=_parse_int),
     Setting("SMTP_USERNAME", "", "SMTP user name; empty means no authentication."),
     Setting("SMTP_PASSWORD", "", "SMTP password.", secret=True),
-    Setting("SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", parse=_parse_bool),
+    Setting("SMTP_STARTTLS", True, "Upgrade the SMTP connection with STARTTLS.", parse=parse_bool),
     Setting("SMTP_TIMEOUT", 15, "Seconds before an SMTP connection attempt is abandoned.", parse=_parse_int),
     Setting("MAIL_FROM", "MGD <no-reply@mgd.example>", "The From address of every email."),
     Setting(
@@ -116,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
         "SESSION_COOKIE_SECURE",
         False,
         "Send the session cookie over HTTPS only (true in production).",
-        parse=_parse_bool,
+        parse=parse_bool,
     ),
     Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
     Setting("PASSWORD_MIN_LENGTH", 8, "Shortest password accepted.", parse=_parse_int),
@@ -167,7 +168,38 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_STORAGE_URL",
         "memory://",
         "Where rate-limit counters live. `memory://` is per process (development); use `redis://host:6379/1` "
-        "when the portal runs in more than one process.",
+        "when the portal runs in more than one process (refused in production).",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "",
+        "The portal's address as users reach it, `https://empresas.example` (required in production). Every "
+        "link in an email or SMS is built from it. Empty: from the request (development).",
+    ),
+    Setting(
+        "PROXY_HOPS",
+        0,
+        "Reverse proxies in front of the portal that are trusted to set `X-Forwarded-For`, `-Proto`, `-Host` "
+        "and `-Port`. 0: those headers are ignored (the portal is reached directly).",
+        parse=_parse_int,
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        10 * 1024 * 1024,
+        "Largest request body in bytes; a larger one is refused with 413 before it is read.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "LOG_FORMAT",
+        "",
+        "`json` (one object per line) or `text`. Empty: `json` in production, `text` otherwise.",
+        choices=("text", "json"),
+    ),
+    Setting(
+        "METRICS_ENABLED",
+        False,
+        "Serve Prometheus metrics at `/metrics` and, in `mgd worker`, dramatiq's own (docs/deployment.md).",
+        parse=parse_bool,
     ),
 )
 
@@ -208,6 +240,8 @@ def load_settings(
     _fill_paths(values)
     _check_required(values)
     _check_policy(values)
+    if values["ENV"] == "production":
+        _check_production(values)
     return values
 
 
@@ -220,6 +254,8 @@ def _fill_paths(values: dict) -> None:
     values["MAIL_FILE"] = values["MAIL_FILE"] or str(instance / "mail.jsonl")
     if not values["SECRET_KEY"] and values["ENV"] != "production":
         values["SECRET_KEY"] = _development_secret(instance)
+    values["LOG_FORMAT"] = values["LOG_FORMAT"] or ("json" if values["ENV"] == "production" else "text")
+    values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
 
 
 def _development_secret(instance: Path) -> str:
@@ -269,3 +305,92 @@ def _check_required(values: dict) -> None:
         ("redis://", "rediss://", "amqp://", "amqps://")
     ):
         raise ConfigError(f"{PREFIX}BROKER_URL: expected empty, redis://… or amqp://…")
+    if values["PUBLIC_URL"] and not values["PUBLIC_URL"].startswith(("https://", "http://")):
+        raise ConfigError(f"{PREFIX}PUBLIC_URL: expected https://host (or http:// in development)")
+    if values["PROXY_HOPS"] < 0:
+        raise ConfigError(f"{PREFIX}PROXY_HOPS: expected 0 or more")
+    if values["MAX_CONTENT_LENGTH"] < 1024:
+        raise ConfigError(f"{PREFIX}MAX_CONTENT_LENGTH: expected at least 1024 bytes")
+
+
+#: Marks every value of ``config/production.env.example`` that must be replaced; production refuses it.
+PLACEHOLDER = "CHANGE-ME"
+
+#: Secret keys that have appeared in this repository's examples and tests: known to everyone, so refused.
+EXAMPLE_SECRET_KEYS = frozenset({"change-me-to-64-random-hex-characters", "test-secret"})
+
+#: 32 random bytes are 43 characters of URL-safe base64 (64 of hex).
+MIN_SECRET_KEY_LENGTH = 43
+
+
+def _check_production(values: dict) -> None:
+    """Refuse, naming the setting, every development convenience that would be unsafe in production."""
+    for setting in SETTINGS:
+        if PLACEHOLDER.lower() in str(values[setting.name]).lower():
+            raise ConfigError(f"{PREFIX}{setting.name}: still the example's {PLACEHOLDER} placeholder")
+    key = values["SECRET_KEY"]
+    if key in EXAMPLE_SECRET_KEYS:
+        raise ConfigError(f"{PREFIX}SECRET_KEY: a documented example key; generate your own")
+    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 12:
+        raise ConfigError(
+            f"{PREFIX}SECRET_KEY: needs 32 random bytes, e.g. "
+            '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`'
+        )
+    refusals = {
+        "DATABASE_URL": (
+            not values["DATABASE_URL"].startswith("postgresql"),
+            "PostgreSQL is required in production (postgresql+psycopg://…)",
+        ),
+        "SMS_BACKEND": (values["SMS_BACKEND"] != "twilio", "must be twilio in production"),
+        "MAIL_BACKEND": (values["MAIL_BACKEND"] != "smtp", "must be smtp in production"),
+        "RATELIMIT_STORAGE_URL": (
+            values["RATELIMIT_STORAGE_URL"].startswith("memory://"),
+            "memory:// counts per process; use redis://… in production",
+        ),
+        "SESSION_COOKIE_SECURE": (not values["SESSION_COOKIE_SECURE"], "must be true in production"),
+        "BROKER_URL": (not values["BROKER_URL"], "required in production (redis://… or amqp://…)"),
+        "PUBLIC_URL": (
+            not values["PUBLIC_URL"].startswith("https://"),
+            "required in production, an https:// address",
+        ),
+    }
+    for name, (refused, why) in refusals.items():
+        if refused:
+            raise ConfigError(f"{PREFIX}{name}: {why}")
+
+
+# ---- the settings table of docs/configuration.md -------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+_TABLE = re.compile(r"(<!-- settings:start -->\n)(.*?)(<!-- settings:end -->)", re.DOTALL)
+_TYPES = {_parse_int: "integer", parse_bool: "boolean", str: "text"}
+
+
+def _doc_default(setting: Setting) -> str:
+    if setting.default == "":
+        return "(empty)"
+    if isinstance(setting.default, bool):
+        return "`true`" if setting.default else "`false`"
+    return f"`{setting.default}`"
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, generated from ``SETTINGS``."""
+    rows = ["| variable | type | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        kind = _TYPES[setting.parse]
+        if setting.choices:
+            kind = "choice: " + " \\| ".join(f"`{choice}`" for choice in setting.choices)
+        rows.append(f"| `{PREFIX}{setting.name}` | {kind} | {_doc_default(setting)} | {setting.help} |")
+    return "\n".join(rows) + "\n"
+
+
+def with_current_table(text: str) -> str:
+    if not _TABLE.search(text):
+        raise ValueError("no settings block (<!-- settings:start --> … <!-- settings:end -->) in the page")
+    return _TABLE.sub(lambda match: match.group(1) + settings_table() + match.group(3), text)
+
+
+if __name__ == "__main__":  # python -m mgd.config rewrites the table of docs/configuration.md
+    DOC.write_text(with_current_table(DOC.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated {DOC}")

@@ -18,6 +18,8 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from flask import Flask
 
+from mgd.logs import request_id
+
 log = logging.getLogger(__name__)
 
 # Actors are declared at import time, before any app exists: they start on this placeholder and are moved
@@ -58,6 +60,22 @@ class AppContext(Middleware):
     after_skip_message = after_process_message
 
 
+class RequestIds(Middleware):
+    """Carries the id of the request (or job) that sent a message into the job's log lines."""
+
+    def before_enqueue(self, broker, message, delay) -> None:
+        if request_id.get() != "-":
+            message.options.setdefault("request_id", request_id.get())
+
+    def before_process_message(self, broker, message) -> None:
+        request_id.set(message.options.get("request_id") or f"job-{message.message_id}")
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        request_id.set("-")
+
+    after_skip_message = after_process_message
+
+
 def make_broker(url: str) -> dramatiq.Broker:
     if url.startswith(("redis://", "rediss://")):
         return RedisBroker(url=url)
@@ -80,6 +98,7 @@ def init_app(app: Flask) -> None:
 
     broker = make_broker(app.config["BROKER_URL"])
     broker.add_middleware(AppContext(app))
+    broker.add_middleware(RequestIds())
     app.extensions["mgd.broker"] = broker
     bind_actors(broker)
 
@@ -94,6 +113,30 @@ def start_worker(app: Flask, threads: int = 2) -> dramatiq.Worker:
     worker.start()
     log.info("dramatiq worker started with %d threads on %s", threads, type(broker_of(app)).__name__)
     return worker
+
+
+def serve_worker_metrics(app: Flask) -> None:
+    """Add dramatiq's own Prometheus middleware and serve it, as its CLI would, from a thread of this process.
+
+    It counts in prometheus_client's multiprocess files (``dramatiq_prom_db``) and its exposition server
+    listens on ``dramatiq_prom_host``:``dramatiq_prom_port`` (0.0.0.0:9191): the first ``mgd worker`` of a
+    host serves the sum of all of them, the others find the port taken and say so. ``mgd worker`` points
+    ``PROMETHEUS_MULTIPROC_DIR`` at the same folder before anything imports prometheus_client.
+    """
+    from dramatiq.middleware import prometheus  # noqa: PLC0415 (creates its folder on import)
+
+    broker = broker_of(app)
+    middleware = prometheus.Prometheus()
+    broker.add_middleware(middleware)
+    middleware.after_process_boot(broker)
+
+    def expose() -> None:
+        try:
+            prometheus._run_exposition_server()
+        except OSError as exc:
+            log.warning("worker metrics not served from this process (%s): another worker serves them", exc)
+
+    threading.Thread(target=expose, name="mgd-worker-metrics", daemon=True).start()
 
 
 def every(seconds: float, task: Callable[[], object]) -> threading.Event:

@@ -1,15 +1,30 @@
-"""The web shell: cookies, CSRF, languages, security headers, error pages, blueprints and page context."""
+"""The web shell: proxies, static files, cookies, CSRF, languages, security and cache headers, error pages,
+blueprints and page context."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from functools import cache
+from pathlib import Path
+
 from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import get_locale
-from werkzeug.exceptions import HTTPException
+from flask_babel import gettext as _
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+from whitenoise import WhiteNoise
 
-from mgd.extensions import babel, csrf, limiter
+from mgd.extensions import babel, csrf, limiter, login_manager
 from mgd.tenants.identifiers import format_phone
 
+log = logging.getLogger(__name__)
+
 LOCALES = ("es", "en")
+
+#: Static files are named with a hash of their content in the query (``?v=…``), so browsers keep them a year.
+STATIC_MAX_AGE = 365 * 24 * 3600
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -28,11 +43,15 @@ def init_app(app: Flask) -> None:
     from mgd.security import login  # noqa: PLC0415
 
     _configure_flask(app)
+    _wrap_wsgi(app)
+    app.before_request(_refuse_large_bodies)  # before CSRF, sign-in and limits read anything
     csrf.init_app(app)
     limiter.init_app(app)
     login.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Madrid")
     app.after_request(_add_security_headers)
+    app.after_request(_keep_private_pages_out_of_caches)
+    app.url_defaults(_version_static_urls)
     _register_error_pages(app)
     _register_blueprints(app)
 
@@ -46,9 +65,45 @@ def _configure_flask(app: Flask) -> None:
         BABEL_TRANSLATION_DIRECTORIES="translations",
         TESTING=app.config["ENV"] == "testing",
         RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URL"],
+        MAX_CONTENT_LENGTH=app.config["MAX_CONTENT_LENGTH"],
         RATELIMIT_HEADERS_ENABLED=True,
     )
     app.add_template_filter(format_phone, "phone")
+
+
+def _wrap_wsgi(app: Flask) -> None:
+    """Static files answered before Flask (no session, sign-in or rate-limit work); behind trusted proxies,
+    the client's address, scheme and host taken from their headers, and from no one else's."""
+    static = WhiteNoise(
+        app.wsgi_app, max_age=STATIC_MAX_AGE, add_headers_function=_static_headers, allow_all_origins=False
+    )
+    static.add_files(app.static_folder, prefix=app.static_url_path)
+    app.wsgi_app = static
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def _static_headers(headers, _path: str, _url: str) -> None:
+    headers["X-Content-Type-Options"] = "nosniff"
+
+
+def _version_static_urls(endpoint: str, values: dict) -> None:
+    if endpoint == "static" and "filename" in values:
+        values.setdefault("v", _static_version(current_app.static_folder, values["filename"]))
+
+
+@cache
+def _static_version(folder: str, filename: str) -> str:
+    path = Path(folder, filename)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "0"
+
+
+def _refuse_large_bodies() -> None:
+    """Refuse an oversized body from its declared length, before anything reads or parses it."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
 
 
 def select_locale() -> str:
@@ -68,15 +123,36 @@ def _add_security_headers(response: Response) -> Response:
     return response
 
 
+def _keep_private_pages_out_of_caches(response: Response) -> Response:
+    """A signed-in page or a download is nobody else's: neither the browser nor a proxy may keep a copy."""
+    download = response.headers.get("Content-Disposition", "").startswith("attachment")
+    if download or "_user_id" in session:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _register_error_pages(app: Flask) -> None:
     def render_error(error: HTTPException):
         return render_template("errors/error.html", error=error), error.code
 
-    def render_internal_error(_error: Exception):
-        return render_template("errors/error.html", error=None), 500
-
     app.register_error_handler(HTTPException, render_error)
-    app.register_error_handler(500, render_internal_error)
+    app.register_error_handler(500, _render_internal_error)
+
+
+def _render_internal_error(_error: Exception) -> tuple[str, int]:
+    """The branded 500 page, which needs no database: the cause may be that the database is down, so the page
+    leaves out the signed-in parts (the account menu, the company bar) that would load the user again."""
+    request_id = g.get("request_id", "-")
+    # Flask-Login's template context loads the user unless one is already known: give it the anonymous one.
+    g._login_user = login_manager.anonymous_user()
+    try:
+        return render_template(
+            "errors/error.html", error=None, bare=True, tenant=None, request_id=request_id
+        ), 500
+    except Exception:
+        log.exception("the error page itself failed")
+        title = escape(_("Something went wrong on our side"))
+        return f"<!doctype html><title>MGD</title><h1>{title}</h1><p>{escape(request_id)}</p>", 500
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -206,3 +206,13 @@ def test_the_admin_sets_the_invitation_domains(app, acme):
     assert [e.detail for e in audit(app, "company.invite_domains")] == [{"domains": ["acme.es", "acme.com"]}]
     bob = signed_in(app, "bob@acme.es")
     assert bob.post(url, data={"domains": "", "csrf_token": token(bob)}).status_code == 403
+
+
+def test_invitation_links_are_built_on_the_public_url_never_on_the_host_header(app, acme, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://empresas.example")
+    ana = signed_in(app, "ana@acme.es")
+    ana.environ_base["HTTP_HOST"] = "evil.example"
+    assert invite(ana, acme).status_code == 302
+    body = [m for m in outbox(app) if m.recipient == "eva@acme.es"][-1].body_text
+    assert re.search(r"^https://empresas\.example/invitacion/[\w-]{43}$", body, re.MULTILINE)
+    assert "evil.example" not in body

@@ -26,6 +26,9 @@ from tests.registration.conftest import post
 NOT_COMPANY_ROUTES = {
     "static": "files",
     "portal.home": "public",
+    "ops.healthz": "operations: no rows",
+    "ops.readyz": "operations: SELECT 1",
+    "ops.metrics": "operations: counts of the whole outbox, no company's rows",
     "portal.set_language": "the visitor's own language",
     "selfcare.terms": "public",
     "selfcare.home": "the signed-in user's own companies",

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from mgd.db import get_session, utcnow
+from mgd.extensions import limiter
 from mgd.security.models import User
 from mgd.security.passwords import needs_rehash
 from tests.registration.conftest import audit, outbox, post, text
@@ -188,3 +189,18 @@ def test_password_attempts_from_one_address_are_limited(app, client, member):
         post(client, "/login", {"email": f"user{n}@example.es", "password": "Wrong1234"})
     response = post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
     assert response.status_code == 429
+
+
+def test_behind_a_proxy_one_clients_wrong_sign_ins_do_not_lock_out_another(app, make_app, member):
+    proxied = make_app(PROXY_HOPS=1)
+    limiter.reset()
+    attacker, colleague = proxied.test_client(), proxied.test_client()
+    attacker.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.5"
+    colleague.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"
+    wrong = {"email": "nobody@example.es", "password": "Wrong2026"}
+    for _ in range(20):
+        assert post(attacker, "/login", wrong).status_code == 422
+    assert post(attacker, "/login", wrong).status_code == 429
+    response = post(colleague, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    assert response.headers["Location"] == "/login/channel"
+    assert {event.ip for event in audit(app, "login.failed")} == {"203.0.113.5"}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from mgd.admin.context import Tenant
 from mgd.admin.models import Invitation
 from mgd.db import increment, operator_scope, set_tenant, utcnow
+from mgd.links import external_url
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.paging import Page, paginate
@@ -89,9 +90,7 @@ def _new_link(invitation: Invitation) -> str:
     return token
 
 
-def _send(
-    session: Session, tenant: Tenant, invitation: Invitation, *, token: str, link_base: str, actor: User
-) -> None:
+def _send(session: Session, tenant: Tenant, invitation: Invitation, *, token: str, actor: User) -> None:
     mail = templated_mail(
         invitation.email,
         _("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
@@ -99,7 +98,7 @@ def _send(
         invitation=invitation,
         company=tenant.company,
         inviter=actor,
-        link=f"{link_base.rstrip('/')}/invitacion/{token}",
+        link=external_url("invitations.accept", token=token),
         days=LIFETIME.days,
     )
     queue_mail(session, mail)
@@ -112,7 +111,6 @@ def invite(
     email: str,
     name: str,
     role: str,
-    link_base: str,
     actor: User,
     origin: Origin,
 ) -> Invitation:
@@ -131,7 +129,7 @@ def invite(
             session.add(invitation)
     except IntegrityError:
         raise InvitationRefused("pending") from None
-    _send(session, tenant, invitation, token=token, link_base=link_base, actor=actor)
+    _send(session, tenant, invitation, token=token, actor=actor)
     record_event(
         session,
         "invitation.sent",
@@ -144,9 +142,7 @@ def invite(
     return invitation
 
 
-def invite_rows(
-    session: Session, tenant: Tenant, rows: list[CsvRow], link_base: str, *, actor: User, origin: Origin
-) -> None:
+def invite_rows(session: Session, tenant: Tenant, rows: list[CsvRow], *, actor: User, origin: Origin) -> None:
     """Invite every row of a CSV that ``read_csv`` found correct; raises InvitationRefused if one became
     impossible since (the caller rolls back: all or none)."""
     for row in rows:
@@ -156,7 +152,6 @@ def invite_rows(
             email=row.email,
             name=row.name,
             role=row.role,
-            link_base=link_base,
             actor=actor,
             origin=origin,
         )
@@ -174,9 +169,7 @@ def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Inv
     )
 
 
-def resend(
-    session: Session, tenant: Tenant, invitation: Invitation, link_base: str, *, actor: User, origin: Origin
-) -> None:
+def resend(session: Session, tenant: Tenant, invitation: Invitation, *, actor: User, origin: Origin) -> None:
     """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all, counted
     by the database."""
     pending = Invitation.status == "pending"
@@ -184,7 +177,7 @@ def resend(
         raise InvitationRefused("sends")
     token = _new_link(invitation)
     session.flush()
-    _send(session, tenant, invitation, token=token, link_base=link_base, actor=actor)
+    _send(session, tenant, invitation, token=token, actor=actor)
     record_event(
         session,
         "invitation.resent",

@@ -98,7 +98,6 @@ def invite() -> Response | str:
                 email=form.email.data.strip().lower(),
                 name=form.name.data.strip(),
                 role=form.role.data,
-                link_base=request.url_root,
                 actor=current_user,
                 origin=Origin.of_request(),
             )
@@ -125,9 +124,7 @@ def invite_csv() -> Response | str:
             "admin/invite_csv.html", form=form, upload=upload, role_names=ROLE_NAMES
         ), upload.status(form)
     try:
-        invitations.invite_rows(
-            db, tenant, upload.rows, request.url_root, actor=current_user, origin=Origin.of_request()
-        )
+        invitations.invite_rows(db, tenant, upload.rows, actor=current_user, origin=Origin.of_request())
     except invitations.InvitationRefused as refused:  # someone else invited one of them meanwhile
         db.rollback()
         flash(invitations.refusal_message(refused.reason), "error")
@@ -148,9 +145,7 @@ def invitation_action(invitation_id: int, action: str) -> Response | str:
         return render_template("admin/confirm.html", action=action, invitation=invitation)
     try:
         if action == "resend":
-            invitations.resend(
-                db, tenant, invitation, request.url_root, actor=current_user, origin=Origin.of_request()
-            )
+            invitations.resend(db, tenant, invitation, actor=current_user, origin=Origin.of_request())
         else:
             invitations.revoke(db, tenant, invitation, actor=current_user, origin=Origin.of_request())
     except invitations.InvitationRefused as refused:
