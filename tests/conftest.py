@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from mgd import create_app
 from mgd.db import database, get_session, make_engine
-from mgd.migrate import grant_app_role, upgrade
+from mgd.migrate import grant_app_role, register_operator_key, upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -96,6 +96,7 @@ def app(database_url, app_database_url, tmp_path_factory):
             DATABASE_OWNER_URL=database_url if database_url != app_database_url else "",
         )
     )
+    register_operator_key(database_url, database(app).operator_key)
     yield app
     database(app).engine.dispose()
 
@@ -153,3 +154,10 @@ def csrf_token(client, path: str = "/") -> str:
     match = CSRF.search(client.get(path, follow_redirects=True).get_data(as_text=True))
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+def stored_text(app, table: str, row_id: int) -> str:
+    """Every column of one row as the database holds it (plain SQL, no column type decodes it), joined."""
+    with app.app_context():
+        row = get_session().execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).one()  # noqa: S608
+    return " ".join(str(value) for value in row)

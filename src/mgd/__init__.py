@@ -10,13 +10,14 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
-    from mgd import db, jobs, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd import crypto, db, jobs, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders  # noqa: PLC0415
 
     settings = load_settings(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
+    crypto.init_app(app)
     db.init_app(app)
     senders.init_app(app)
     jobs.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from alembic import command
@@ -14,7 +15,7 @@ from mgd.db import make_engine
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, encryption_keys: str | None = None) -> Config:
     if not (MIGRATIONS / "env.py").exists():
         raise RuntimeError(
             f"migrations not found at {MIGRATIONS}: install MGD from its repository (pip install -e .)"
@@ -23,15 +24,18 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     config.attributes["database_url"] = database_url
+    # Revisions that encrypt or decrypt stored secrets use these keys (else MGD_ENCRYPTION_KEYS, or the key
+    # derived from MGD_SECRET_KEY, read from the environment).
+    config.attributes["encryption_keys"] = encryption_keys
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", encryption_keys: str | None = None) -> None:
+    command.upgrade(alembic_config(database_url, encryption_keys), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, encryption_keys: str | None = None) -> None:
+    command.downgrade(alembic_config(database_url, encryption_keys), revision)
 
 
 def grant_app_role(owner_url: str, app_url: str) -> None:
@@ -51,7 +55,31 @@ def grant_app_role(owner_url: str, app_url: str) -> None:
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
                 f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
                 f"REVOKE ALL ON {schema}.alembic_version FROM {role}",
+                f"GRANT EXECUTE ON FUNCTION {schema}.mgd_operator_scope() TO {role}",
             ):
                 connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def register_operator_key(owner_url: str, key: str) -> None:
+    """On PostgreSQL, make ``key`` (``mgd.db.operator_key``) the one that opens an operator scope under
+    Row-Level Security. The policies call ``mgd_operator_scope()``, which compares the SHA-256 of the
+    transaction's ``mgd.operator`` with the one written here: the database never holds the key itself, and
+    only the tables' owner can change the function. Run by ``mgd db upgrade``, so again after a new
+    ``MGD_SECRET_KEY``."""
+    if make_url(owner_url).get_backend_name() != "postgresql":
+        return
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION mgd_operator_scope() RETURNS boolean LANGUAGE sql STABLE AS "
+                    "$$ SELECT encode(sha256(convert_to(coalesce(current_setting('mgd.operator', true), ''), "
+                    f"'UTF8')), 'hex') = '{digest}' $$"
+                )
+            )
     finally:
         engine.dispose()

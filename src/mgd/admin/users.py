@@ -236,7 +236,7 @@ def reset_second_factor(
 ) -> None:
     """Remove the person's authenticator app (codes go by SMS or email again); they are told by email."""
     user = member.user
-    user.totp_secret, user.totp_last_step = None, None
+    user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
     mail = templated_mail(
         user.email,
