@@ -50,8 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECRET_KEY",
         "",
-        "Signs sessions and CSRF tokens. Required in production; in development a random key is generated "
-        "once and kept in `instance/secret_key`.",
+        "Signs sessions and CSRF tokens, and derives the key of the portal's operator scope under Row-Level "
+        "Security (run `mgd db upgrade` after changing it). Required in production; in development a random "
+        "key is generated once and kept in `instance/secret_key`.",
         secret=True,
     ),
     Setting(
