@@ -50,8 +50,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     config = app.config
     owner_url = config["DATABASE_OWNER_URL"] or config["DATABASE_URL"]
     upgrade(owner_url, revision, config["ENCRYPTION_KEYS"])
-    if revision == "head":
-        register_operator_key(owner_url, database(app).operator_key)
+    register_operator_key(owner_url, database(app).operator_key)
     grant_app_role(owner_url, config["DATABASE_URL"])
 
 

@@ -55,9 +55,10 @@ def grant_app_role(owner_url: str, app_url: str) -> None:
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
                 f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
                 f"REVOKE ALL ON {schema}.alembic_version FROM {role}",
-                f"GRANT EXECUTE ON FUNCTION {schema}.mgd_operator_scope() TO {role}",
             ):
                 connection.execute(text(statement))
+            if _has_operator_function(connection):
+                connection.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.mgd_operator_scope() TO {role}"))
     finally:
         engine.dispose()
 
@@ -74,6 +75,8 @@ def register_operator_key(owner_url: str, key: str) -> None:
     engine = make_engine(owner_url)
     try:
         with engine.begin() as connection:
+            if not _has_operator_function(connection):
+                return  # migrated to a revision older than 5e691ffea26d: the policies take no key
             connection.execute(
                 text(
                     "CREATE OR REPLACE FUNCTION mgd_operator_scope() RETURNS boolean LANGUAGE sql STABLE AS "
@@ -83,3 +86,7 @@ def register_operator_key(owner_url: str, key: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _has_operator_function(connection) -> bool:
+    return connection.scalar(text("SELECT to_regprocedure('mgd_operator_scope()') IS NOT NULL"))
