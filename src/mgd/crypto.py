@@ -120,12 +120,16 @@ def rotate_batch(
         .order_by(table.c.id)
         .limit(limit)
     ).all()
-    stale = [(row_id, token) for row_id, token in rows if not keys.is_current(token)]
-    for row_id, token in stale:
-        session.execute(
+    changed = 0
+    for row_id, token in rows:
+        if keys.is_current(token):
+            continue
+        # Only if the value is still the one read: a body purged meanwhile must not come back.
+        result = session.execute(
             update(table)
-            .where(table.c.id == row_id)
+            .where(table.c.id == row_id, raw == token)
             .values({column.name: type_coerce(keys.rotate(token), Text)})
         )
+        changed += result.rowcount
     session.flush()
-    return (rows[-1][0] if len(rows) == limit else None), len(stale)
+    return (rows[-1][0] if len(rows) == limit else None), changed
