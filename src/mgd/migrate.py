@@ -63,10 +63,20 @@ def grant_app_role(owner_url: str, app_url: str) -> None:
         engine.dispose()
 
 
+OPERATOR_FUNCTION = """
+CREATE OR REPLACE FUNCTION mgd_operator_scope() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN encode(sha256(convert_to(coalesce(current_setting('mgd.operator', true), ''), 'UTF8')), 'hex')
+            = '{digest}'
+        THEN 'on' ELSE '' END
+$$
+"""
+
+
 def register_operator_key(owner_url: str, key: str) -> None:
     """On PostgreSQL, make ``key`` (``mgd.db.operator_key``) the one that opens an operator scope under
-    Row-Level Security. The policies call ``mgd_operator_scope()``, which compares the SHA-256 of the
-    transaction's ``mgd.operator`` with the one written here: the database never holds the key itself, and
+    Row-Level Security. The policies call ``mgd_operator_scope()``, which answers ``on`` when the SHA-256 of
+    the transaction's ``mgd.operator`` is the one written here: the database never holds the key itself, and
     only the tables' owner can change the function. Run by ``mgd db upgrade``, so again after a new
     ``MGD_SECRET_KEY``."""
     if make_url(owner_url).get_backend_name() != "postgresql":
@@ -77,13 +87,7 @@ def register_operator_key(owner_url: str, key: str) -> None:
         with engine.begin() as connection:
             if not _has_operator_function(connection):
                 return  # migrated to a revision older than 5e691ffea26d: the policies take no key
-            connection.execute(
-                text(
-                    "CREATE OR REPLACE FUNCTION mgd_operator_scope() RETURNS boolean LANGUAGE sql STABLE AS "
-                    "$$ SELECT encode(sha256(convert_to(coalesce(current_setting('mgd.operator', true), ''), "
-                    f"'UTF8')), 'hex') = '{digest}' $$"
-                )
-            )
+            connection.execute(text(OPERATOR_FUNCTION.format(digest=digest)))
     finally:
         engine.dispose()
 
