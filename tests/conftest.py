@@ -26,7 +26,7 @@ from mgd import create_app
 from mgd.db import Base, database, get_session, make_engine
 from mgd.extensions import limiter
 from mgd.jobs import bind_actors, broker_of
-from mgd.migrate import grant_app_role, upgrade
+from mgd.migrate import grant_app_role, register_operator_key, upgrade
 from mgd.models import import_all
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -122,6 +122,7 @@ def app(database_url, app_database_url, tmp_path_factory):
             DATABASE_OWNER_URL=database_url if database_url != app_database_url else "",
         )
     )
+    register_operator_key(database_url, database(app).operator_key)
     yield app
     database(app).engine.dispose()
 
@@ -214,6 +215,7 @@ def live_app(app, tmp_path_factory):
                 DATABASE_OWNER_URL=owner_url if owner_url != as_app_role(owner_url) else "",
             )
         )
+        register_operator_key(owner_url, database(portal).operator_key)
         bind_actors(broker_of(app))
         try:
             yield portal
@@ -331,3 +333,10 @@ def posted_in_parallel(browser: Browser, path: str, forms: list[dict]) -> list[r
     token = browser.token(path)
     copies = [browser.copy() for _ in forms]
     return in_parallel(len(forms), lambda i: copies[i].post(path, forms[i], token=token))
+
+
+def stored_text(app, table: str, row_id: int) -> str:
+    """Every column of one row as the database holds it (plain SQL, no column type decodes it), joined."""
+    with app.app_context():
+        row = get_session().execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).one()  # noqa: S608
+    return " ".join(str(value) for value in row)

@@ -23,6 +23,7 @@ PRODUCTION = {
     "MGD_TWILIO_FROM": "+34600000000",
     "MGD_MAIL_BACKEND": "smtp",
     "MGD_SMTP_HOST": "smtp",
+    "MGD_ENCRYPTION_KEYS": "u-cQFQS2IWX0PoPbHO_ehUc3dYGfqbt35l-lwDaXop0=",
 }
 
 

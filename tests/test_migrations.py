@@ -2,10 +2,12 @@
 
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
@@ -55,3 +57,49 @@ def test_upgrade_matches_the_models_and_downgrade_undoes_it(empty_database):
     assert tables(empty_database) == {"alembic_version"}
     upgrade(empty_database)
     assert tables(empty_database) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_existing_secrets_are_encrypted_on_upgrade_and_decrypted_on_downgrade(empty_database):
+    keys = Fernet.generate_key().decode()
+    upgrade(empty_database, "7c1e5d2a9b40")
+    engine = make_engine(empty_database)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (email, name, password_hash, password_is_temporary, is_active, "
+                    "failed_logins, session_epoch, created_at, updated_at, totp_secret) "
+                    "VALUES ('ana@example.es', 'Ana', 'x', false, true, 0, 0, :now, :now, 'JBSWY3DPEHPK3PXP')"
+                ),
+                {"now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO outbox_messages (channel, recipient, body_text, body_html, status, attempts, "
+                    "created_at, updated_at) VALUES ('email', 'ana@example.es', 'Tu código es 123456', "
+                    "'<p>123456</p>', 'sent', 1, :now, :now)"
+                ),
+                {"now": now},
+            )
+        upgrade(empty_database, encryption_keys=keys)
+        stored = row(engine)
+        assert "123456" not in " ".join(stored) and "JBSWY3DPEHPK3PXP" not in stored
+        assert [Fernet(keys).decrypt(value.encode()).decode() for value in stored] == [
+            "Tu código es 123456",
+            "<p>123456</p>",
+            "JBSWY3DPEHPK3PXP",
+        ]
+        downgrade(empty_database, "7c1e5d2a9b40", encryption_keys=keys)
+        assert row(engine) == ("Tu código es 123456", "<p>123456</p>", "JBSWY3DPEHPK3PXP")
+    finally:
+        engine.dispose()
+
+
+def row(engine) -> tuple[str, ...]:
+    with engine.connect() as connection:
+        return tuple(
+            connection.execute(
+                text("SELECT m.body_text, m.body_html, u.totp_secret FROM outbox_messages m, users u")
+            ).one()
+        )

@@ -4,6 +4,7 @@ portal's role still reads and writes only the rows of the company set for the tr
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from sqlalchemy import text
@@ -66,6 +67,47 @@ def test_with_no_company_set_plain_sql_sees_nothing(db_session, two):
     assert db_session.scalar(text("SELECT count(*) FROM lines")) == 0
     with operator_scope(db_session, "test"):
         assert db_session.scalar(text("SELECT count(*) FROM lines")) >= 2
+
+
+@pytest.mark.parametrize("flag", ["on", "true", "1"])
+def test_the_portal_role_cannot_open_an_operator_scope_by_itself(db_session, two, flag):
+    """What an injected statement would try: the old policy trusted ``mgd.operator = 'on'``."""
+    a, b = two
+    set_tenant(db_session, a)
+    db_session.execute(text("SELECT set_config('mgd.operator', :flag, true)"), {"flag": flag})
+    assert db_session.scalar(text("SELECT count(*) FROM lines WHERE tenant_id = :b"), {"b": b}) == 0
+    assert db_session.scalar(text("SELECT count(*) FROM interlocutors WHERE tenant_id = :b"), {"b": b}) == 0
+
+
+def test_the_operator_function_reveals_no_key_and_the_portal_role_cannot_replace_it(db_session, two):
+    a, b = two
+    set_tenant(db_session, a)
+    source = db_session.scalar(
+        text(
+            "SELECT prosrc FROM pg_proc "
+            "WHERE proname = 'mgd_operator_scope' AND pronamespace = current_schema()::regnamespace"
+        )
+    )
+    digest = re.search(r"'([0-9a-f]{64})'", source).group(1)  # readable, but only a hash
+    assert database().operator_key not in source
+    db_session.execute(text("SELECT set_config('mgd.operator', :digest, true)"), {"digest": digest})
+    assert db_session.scalar(text("SELECT count(*) FROM lines WHERE tenant_id = :b"), {"b": b}) == 0
+    for statement in (
+        "CREATE OR REPLACE FUNCTION mgd_operator_scope() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$",
+        "ALTER TABLE lines DISABLE ROW LEVEL SECURITY",
+        "DROP POLICY tenant_isolation ON lines",
+    ):
+        with pytest.raises(DBAPIError, match=r"must be owner|permission denied"), db_session.begin_nested():
+            db_session.execute(text(statement))
+
+
+def test_the_portals_operator_scope_still_reads_across_companies(db_session, two):
+    a, b = two
+    set_tenant(db_session, a)
+    with operator_scope(db_session, "test"):
+        tenants = set(db_session.scalars(text("SELECT DISTINCT tenant_id FROM lines")))
+    assert {a, b} <= tenants
+    assert set(db_session.scalars(text("SELECT DISTINCT tenant_id FROM lines"))) == {a}  # and it ends
 
 
 def test_another_companys_rows_can_be_neither_written_nor_changed(db_session, two):

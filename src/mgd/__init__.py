@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
-    from mgd import db, jobs, logs, ops, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd import crypto, db, jobs, logs, ops, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders  # noqa: PLC0415
 
@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
     logs.init_app(app)  # first: every later hook's log lines carry the request id
+    crypto.init_app(app)
     db.init_app(app)
     senders.init_app(app)
     jobs.init_app(app)

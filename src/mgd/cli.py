@@ -45,11 +45,14 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    from mgd.migrate import grant_app_role, upgrade  # noqa: PLC0415
+    from mgd.db import database  # noqa: PLC0415
+    from mgd.migrate import grant_app_role, register_operator_key, upgrade  # noqa: PLC0415
 
-    config = _app(ctx).config
+    app = _app(ctx)
+    config = app.config
     owner_url = config["DATABASE_OWNER_URL"] or config["DATABASE_URL"]
-    upgrade(owner_url, revision)
+    upgrade(owner_url, revision, config["ENCRYPTION_KEYS"])
+    register_operator_key(owner_url, database(app).operator_key)
     grant_app_role(owner_url, config["DATABASE_URL"])
 
 
@@ -61,7 +64,45 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
     from mgd.migrate import downgrade  # noqa: PLC0415
 
     config = _app(ctx).config
-    downgrade(config["DATABASE_OWNER_URL"] or config["DATABASE_URL"], revision)
+    downgrade(config["DATABASE_OWNER_URL"] or config["DATABASE_URL"], revision, config["ENCRYPTION_KEYS"])
+
+
+@main.group("secrets")
+def secrets_group() -> None:
+    """Secrets at rest: encryption keys and their rotation (docs/security.md)."""
+
+
+@secrets_group.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new random key for MGD_ENCRYPTION_KEYS."""
+    from mgd.crypto import new_key  # noqa: PLC0415
+
+    click.echo(new_key())
+
+
+@secrets_group.command("rotate")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000))
+@click.pass_context
+def secrets_rotate(ctx: click.Context, batch: int) -> None:
+    """Encrypt every stored secret again under the first key of MGD_ENCRYPTION_KEYS, one committed batch at a
+    time. Safe to run again (after an interruption too); afterwards the older keys can be removed."""
+    from mgd.crypto import SecretUnreadable, encrypted_columns, keyring, rotate_batch  # noqa: PLC0415
+    from mgd.db import Base, get_session  # noqa: PLC0415
+    from mgd.models import import_all  # noqa: PLC0415
+
+    import_all()
+    with _app(ctx).app_context():
+        session, keys = get_session(), keyring()
+        for column in encrypted_columns(Base.metadata):
+            after, changed = 0, 0
+            try:
+                while after is not None:
+                    after, count = rotate_batch(session, column, keys, after, batch)
+                    session.commit()
+                    changed += count
+            except SecretUnreadable as exc:
+                raise click.ClickException(f"{column.table.name}.{column.name}: {exc}") from None
+            click.echo(f"{column.table.name}.{column.name}: {changed} re-encrypted")
 
 
 # ---- operator records ----------------------------------------------------------------------------------
@@ -181,6 +222,9 @@ def users_create_staff(ctx: click.Context, email: str, role: str, name: str) -> 
 
 # ---- processes -----------------------------------------------------------------------------------------
 
+#: Seconds between passes of the outbox purge (bodies older than MGD_OUTBOX_RETENTION_DAYS are erased).
+PURGE_EVERY = 3600
+
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -204,18 +248,20 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
     from mgd.jobs import every, start_worker  # noqa: PLC0415
-    from mgd.notify.tasks import relay_outbox  # noqa: PLC0415
+    from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
 
     in_process = not app.config["BROKER_URL"]
     if in_process:
         worker = start_worker(app)
         stop_relay = every(30, relay_outbox.send)
+        stop_purge = every(PURGE_EVERY, purge_outbox.send)
     click.echo(f"MGD portal on http://{host}:{port}/" + ("  (jobs in this process)" if in_process else ""))
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         if in_process:
             stop_relay.set()
+            stop_purge.set()
             worker.stop()
 
 
@@ -262,7 +308,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
         # dramatiq's middleware counts in multiprocess files: prometheus_client must know before its import.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_db()
     from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
-    from mgd.notify.tasks import relay_outbox  # noqa: PLC0415
+    from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
 
     app = _app(ctx)
     if not app.config["BROKER_URL"]:
@@ -273,6 +319,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     running = start_worker(app, threads)
     stop_relay = every(relay_every, relay_outbox.send)
+    stop_purge = every(PURGE_EVERY, purge_outbox.send)
     click.echo(f"worker: {threads} threads on {app.config['BROKER_URL'].split('@')[-1]}")
     try:
         stop.wait()
@@ -280,6 +327,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
         pass
     finally:
         stop_relay.set()
+        stop_purge.set()
         running.stop()
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mgd.crypto import Keyring, derived_key
+
 PREFIX = "MGD_"
 
 
@@ -49,8 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECRET_KEY",
         "",
-        "Signs sessions and CSRF tokens. Required in production; in development a random key is generated "
-        "once and kept in `instance/secret_key`.",
+        "Signs sessions and CSRF tokens, and derives the key of the portal's operator scope under Row-Level "
+        "Security (run `mgd db upgrade` after changing it). Required in production; in development a random "
+        "key is generated once and kept in `instance/secret_key`.",
         secret=True,
     ),
     Setting(
@@ -65,6 +68,15 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL: URL of the role that owns the tables. `mgd db upgrade` and `downgrade` use it and grant "
         "the `DATABASE_URL` role the use of every table, so the portal connects as a role that owns none and "
         "Row-Level Security binds it. Empty: `DATABASE_URL` does everything.",
+    ),
+    Setting(
+        "ENCRYPTION_KEYS",
+        "",
+        "Fernet keys that encrypt secrets at rest (message bodies in the outbox, authenticator secrets), "
+        "comma-separated: the first encrypts, every one decrypts. Rotate by putting a new key first and "
+        "running `mgd secrets rotate` (docs/security.md). Generate one with `mgd secrets new-key`. Required "
+        "in production; in development and tests derived from `SECRET_KEY`.",
+        secret=True,
     ),
     Setting(
         "INSTANCE_PATH",
@@ -110,6 +122,13 @@ SETTINGS: tuple[Setting, ...] = (
         "OUTBOX_LEASE_SECONDS",
         300,
         "A message claimed by a worker that did not finish within this time is offered again by the relay.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "OUTBOX_RETENTION_DAYS",
+        7,
+        "Days after which the bodies of sent or failed SMS and emails are erased (recipient, status and "
+        "times are kept for audit).",
         parse=_parse_int,
     ),
     Setting("DEFAULT_LOCALE", "es", "Language when the visitor has not chosen one.", choices=("es", "en")),
@@ -242,6 +261,7 @@ def load_settings(
     _check_policy(values)
     if values["ENV"] == "production":
         _check_production(values)
+    _check_encryption_keys(values)
     return values
 
 
@@ -256,6 +276,8 @@ def _fill_paths(values: dict) -> None:
         values["SECRET_KEY"] = _development_secret(instance)
     values["LOG_FORMAT"] = values["LOG_FORMAT"] or ("json" if values["ENV"] == "production" else "text")
     values["PUBLIC_URL"] = values["PUBLIC_URL"].rstrip("/")
+    if not values["ENCRYPTION_KEYS"] and values["ENV"] != "production":
+        values["ENCRYPTION_KEYS"] = derived_key(values["SECRET_KEY"])
 
 
 def _development_secret(instance: Path) -> str:
@@ -290,6 +312,8 @@ def _check_policy(values: dict) -> None:
         raise ConfigError(
             f"{PREFIX}PASSWORD_MIN_LENGTH / {PREFIX}PASSWORD_MAX_LENGTH: need 8 <= min <= max <= 128"
         )
+    if values["OUTBOX_RETENTION_DAYS"] < 1:
+        raise ConfigError(f"{PREFIX}OUTBOX_RETENTION_DAYS: at least 1 day")
 
 
 def _check_required(values: dict) -> None:
@@ -357,6 +381,22 @@ def _check_production(values: dict) -> None:
     for name, (refused, why) in refusals.items():
         if refused:
             raise ConfigError(f"{PREFIX}{name}: {why}")
+
+
+#: The key shown in docs/security.md: an example, never a production key.
+EXAMPLE_ENCRYPTION_KEY = "f2UAnP0r3AuPaJ_D4ZOoZVG4-bMm0G3qI39wY6t0pnY="
+
+
+def _check_encryption_keys(values: dict) -> None:
+    name = f"{PREFIX}ENCRYPTION_KEYS"
+    if not values["ENCRYPTION_KEYS"]:
+        raise ConfigError(f"{name}: required when {PREFIX}ENV=production")
+    try:
+        Keyring.parse(values["ENCRYPTION_KEYS"])
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if values["ENV"] == "production" and EXAMPLE_ENCRYPTION_KEY in values["ENCRYPTION_KEYS"]:
+        raise ConfigError(f"{name}: the documented example key is not a secret; generate your own")
 
 
 # ---- the settings table of docs/configuration.md -------------------------------------------------------

@@ -3,10 +3,13 @@
 A request (or job, or command) gets one session from ``get_session()``; services flush, the edge commits.
 Tenant-owned rows can only be queried once a tenant is set on the session (``set_tenant``) or inside an
 explicit, logged operator scope (``operator_scope``): a query without either raises ``TenantScopeError``.
+On PostgreSQL an operator scope is opened with a key that the database knows only by its hash.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,11 +139,17 @@ _SCOPE_SQL = text(
 )
 
 
+def operator_key(secret_key: str) -> str:
+    """What opens an operator scope under Row-Level Security. PostgreSQL keeps only its SHA-256
+    (``mgd.migrate.register_operator_key``), so SQL run as the portal's role cannot forge it."""
+    return hmac.new(secret_key.encode(), b"mgd.operator-scope", hashlib.sha256).hexdigest()
+
+
 def _scope_values(session: Session) -> dict[str, str]:
     tenant_id = session.info.get("tenant_id")
     return {
         "tenant": "" if tenant_id is None else str(tenant_id),
-        "operator": "on" if session.info.get("operator_scope") else "",
+        "operator": database().operator_key if session.info.get("operator_scope") else "",
     }
 
 
@@ -214,6 +223,7 @@ def increment(session: Session, row: Base, column: str, *conditions, below: int 
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    operator_key: str
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -244,7 +254,9 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["mgd.db"] = Database(engine, sessionmaker(engine, expire_on_commit=False))
+    app.extensions["mgd.db"] = Database(
+        engine, sessionmaker(engine, expire_on_commit=False), operator_key(app.config["SECRET_KEY"])
+    )
     app.teardown_appcontext(_close_session)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from alembic import command
@@ -14,7 +15,7 @@ from mgd.db import make_engine
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, encryption_keys: str | None = None) -> Config:
     if not (MIGRATIONS / "env.py").exists():
         raise RuntimeError(
             f"migrations not found at {MIGRATIONS}: install MGD from its repository (pip install -e .)"
@@ -23,15 +24,18 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     config.attributes["database_url"] = database_url
+    # Revisions that encrypt or decrypt stored secrets use these keys (else MGD_ENCRYPTION_KEYS, or the key
+    # derived from MGD_SECRET_KEY, read from the environment).
+    config.attributes["encryption_keys"] = encryption_keys
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", encryption_keys: str | None = None) -> None:
+    command.upgrade(alembic_config(database_url, encryption_keys), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, encryption_keys: str | None = None) -> None:
+    command.downgrade(alembic_config(database_url, encryption_keys), revision)
 
 
 def grant_app_role(owner_url: str, app_url: str) -> None:
@@ -53,5 +57,40 @@ def grant_app_role(owner_url: str, app_url: str) -> None:
                 f"REVOKE ALL ON {schema}.alembic_version FROM {role}",
             ):
                 connection.execute(text(statement))
+            if _has_operator_function(connection):
+                connection.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.mgd_operator_scope() TO {role}"))
     finally:
         engine.dispose()
+
+
+OPERATOR_FUNCTION = """
+CREATE OR REPLACE FUNCTION mgd_operator_scope() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN encode(sha256(convert_to(coalesce(current_setting('mgd.operator', true), ''), 'UTF8')), 'hex')
+            = '{digest}'
+        THEN 'on' ELSE '' END
+$$
+"""
+
+
+def register_operator_key(owner_url: str, key: str) -> None:
+    """On PostgreSQL, make ``key`` (``mgd.db.operator_key``) the one that opens an operator scope under
+    Row-Level Security. The policies call ``mgd_operator_scope()``, which answers ``on`` when the SHA-256 of
+    the transaction's ``mgd.operator`` is the one written here: the database never holds the key itself, and
+    only the tables' owner can change the function. Run by ``mgd db upgrade``, so again after a new
+    ``MGD_SECRET_KEY``."""
+    if make_url(owner_url).get_backend_name() != "postgresql":
+        return
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as connection:
+            if not _has_operator_function(connection):
+                return  # migrated to a revision older than 5e691ffea26d: the policies take no key
+            connection.execute(text(OPERATOR_FUNCTION.format(digest=digest)))
+    finally:
+        engine.dispose()
+
+
+def _has_operator_function(connection) -> bool:
+    return connection.scalar(text("SELECT to_regprocedure('mgd_operator_scope()') IS NOT NULL"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from mgd.db import get_session, operator_scope
 from mgd.security.models import AuditEvent, Membership, User, UserSession
 from tests.admin.conftest import add_member, browser, confirm, post, signed_in, text, token
+from tests.conftest import stored_text
 from tests.registration.conftest import audit, outbox
 from tests.security.conftest import PASSWORD
 
@@ -114,6 +116,8 @@ def test_reset_password_emails_a_temporary_one_and_signs_the_person_out(app, acm
     confirm(ana, f"/empresa/{acme.ref}/usuarios/{acme.members['carla@acme.es']}/password")
     mail = [m for m in outbox(app) if m.recipient == "carla@acme.es"][-1]
     assert "new temporary password" in mail.body_text
+    password = re.search(r"temporary password: (\S+)", mail.body_text).group(1)
+    assert password not in stored_text(app, "outbox_messages", mail.id)  # encrypted at rest
     assert carla.get(f"/empresa/{acme.ref}").status_code == 401
     with app.app_context():
         user = get_session().scalar(select(User).where(User.email == "carla@acme.es"))

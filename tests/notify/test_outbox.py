@@ -5,14 +5,14 @@ from datetime import timedelta
 
 import dramatiq
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mgd.db import utcnow
 from mgd.jobs import broker_of
 from mgd.notify.models import OutboxMessage
 from mgd.notify.senders import DeliveryError, Mail
-from mgd.notify.services import queue_mail, queue_sms, stale_message_ids
-from mgd.notify.tasks import deliver_message, relay_outbox
+from mgd.notify.services import purge_bodies, queue_mail, queue_sms, stale_message_ids
+from mgd.notify.tasks import deliver_message, purge_outbox, relay_outbox
 
 
 @pytest.fixture
@@ -155,3 +155,45 @@ def test_the_relay_offers_lost_and_abandoned_messages_again(db_session, broker, 
     relay_outbox()
     assert enqueued_ids(broker) == [lost.id, abandoned.id]
     assert fresh.id not in enqueued_ids(broker)
+
+
+def test_old_sent_and_failed_bodies_are_erased_and_their_metadata_kept(app, db_session):
+    long_ago = utcnow() - timedelta(days=app.config["OUTBOX_RETENTION_DAYS"], hours=1)
+    messages = {
+        "old sent": queue_mail(db_session, Mail("a@example.es", "Código", "123456", "<p>123456</p>")),
+        "old failed": queue_sms(db_session, "+34612000001", "Tu código es 123456"),
+        "recent sent": queue_sms(db_session, "+34612000002", "Tu código es 654321"),
+        "old pending": queue_sms(db_session, "+34612000003", "Tu código es 111111"),
+    }
+    messages["old sent"].status, messages["old sent"].sent_at = "sent", long_ago
+    messages["old failed"].status = "failed"
+    messages["recent sent"].status, messages["recent sent"].sent_at = "sent", utcnow()
+    db_session.flush()
+    db_session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([messages["old failed"].id, messages["old pending"].id]))
+        .values(updated_at=long_ago)
+        .execution_options(synchronize_session=False)
+    )
+    db_session.commit()
+
+    assert purge_bodies(db_session, utcnow() - timedelta(days=7), limit=1) == 1  # batches
+    purge_outbox()
+    purge_outbox()  # nothing left to do: safe to run twice
+    bodies = {}
+    for name, message in messages.items():
+        db_session.refresh(message)
+        bodies[name] = (message.body_text, message.body_html)
+    assert bodies == {
+        "old sent": ("", None),
+        "old failed": ("", None),
+        "recent sent": ("Tu código es 654321", None),
+        "old pending": ("Tu código es 111111", None),
+    }
+    old = messages["old sent"]
+    assert (old.recipient, old.subject, old.status, old.sent_at) == (
+        "a@example.es",
+        "Código",
+        "sent",
+        long_ago,
+    )

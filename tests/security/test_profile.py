@@ -1,17 +1,25 @@
 """Mi perfil: password, email and mobile changes by code, the authenticator app, recent sign-ins."""
 
+import json
+import re
 from datetime import timedelta
 
 import pyotp
+from sqlalchemy import text as text_sql
 
 from mgd.db import get_session, utcnow
 from mgd.security.passwords import verify_password
 from mgd.security.services import create_staff
-from tests.conftest import csrf_token
-from tests.registration.conftest import audit, last_code, post, text
+from tests.conftest import CSRF, csrf_token
+from tests.registration.conftest import audit, last_code, outbox, post, text
 from tests.security.conftest import PASSWORD, load_user, sign_in, update_user
 
 NEW = "Mostrador2026"
+
+
+def page(response) -> str:
+    """A page's text without its CSRF token (signed with the time, so different each second)."""
+    return CSRF.sub("", text(response))
 
 
 def profile_post(client, url, data):
@@ -57,14 +65,34 @@ def test_a_new_email_counts_once_confirmed_by_a_code(app, client, member):
     }
 
 
-def test_an_email_of_another_user_is_refused(app, client, member):
+def test_the_email_form_does_not_tell_whether_an_address_has_an_account(app, client, member):
     with app.app_context():
         session = get_session()
         create_staff(session, "otro@example.es", "Otro", "advisor")
         session.commit()
     sign_in(app, client)
-    response = profile_post(client, "/perfil/email", {"em-email": "otro@example.es"})
-    assert response.status_code == 422 and "Another user already signs in with this email" in text(response)
+    seen = []
+    for address in ("otro@example.es", "libre@example.es"):
+        response = profile_post(client, "/perfil/email", {"em-email": address})
+        wrong = post(client, "/perfil/email/codigo", {"code": "000000"})
+        seen.append((response.status_code, response.headers["Location"], wrong.status_code, page(wrong)))
+    assert seen[0] == seen[1]
+    notice = [m for m in outbox(app) if m.recipient == "otro@example.es"][-1]
+    assert "already has an account" in notice.body_text
+    assert not re.search(r"\b\d{6}\b", notice.body_text)  # no code reaches the owner of the taken address
+
+
+def test_a_taken_email_is_never_confirmed(app, client, member):
+    sign_in(app, client)
+    profile_post(client, "/perfil/email", {"em-email": "otro@example.es"})
+    code = last_code(app, "otro@example.es")  # the address was free when the code went out
+    with app.app_context():
+        session = get_session()
+        create_staff(session, "otro@example.es", "Otro", "advisor")
+        session.commit()
+    response = post(client, "/perfil/email/codigo", {"code": code})
+    assert response.status_code == 422 and "no longer valid" in text(response)
+    assert load_user(app, member).email == "ana@example.es"
 
 
 def test_a_new_mobile_counts_once_confirmed_by_a_code(app, client, member):
@@ -81,8 +109,8 @@ def test_the_authenticator_app_enrols_signs_in_once_per_code_and_is_removed(app,
     sign_in(app, client)
     page = text(client.get("/perfil/autenticador"))
     assert "data:image/svg+xml;base64," in page
-    with client.session_transaction() as session:
-        secret = session["totp_secret"]
+    secret = load_user(app, member).totp_pending_secret
+    assert secret in page and secret == load_user(app, member).totp_pending_secret  # kept while enrolling
     assert post(client, "/perfil/autenticador", {"code": "000000"}).status_code == 422
     assert post(client, "/perfil/autenticador", {"code": pyotp.TOTP(secret).now()}).status_code == 302
     assert load_user(app, member).totp_secret == secret
@@ -109,6 +137,30 @@ def test_the_authenticator_app_enrols_signs_in_once_per_code_and_is_removed(app,
     assert response.status_code == 422
     post(client, "/perfil/autenticador", {"confirm": "y"})
     assert load_user(app, member).totp_secret is None and audit(app, "totp.removed")
+
+
+def test_the_secret_being_enrolled_is_not_in_the_session_cookie(app, client, member):
+    sign_in(app, client)
+    client.get("/perfil/autenticador")
+    secret = load_user(app, member).totp_pending_secret
+    cookie = client.get_cookie("session").value
+    decoded = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert secret and secret not in json.dumps(decoded) and secret not in cookie
+
+
+def test_authenticator_secrets_are_stored_encrypted(app, client, member):
+    secret = pyotp.random_base32()
+    update_user(app, member, totp_secret=secret, totp_pending_secret=pyotp.random_base32())
+    with app.app_context():
+        stored = (
+            get_session()
+            .execute(
+                text_sql("SELECT totp_secret, totp_pending_secret FROM users WHERE id = :id"), {"id": member}
+            )
+            .one()
+        )
+    assert all(value.startswith("gAAAA") for value in stored) and secret not in stored
+    assert load_user(app, member).totp_secret == secret
 
 
 def test_a_code_from_another_time_window_is_refused(app, client, member):

@@ -276,7 +276,7 @@ def reset_second_factor(
     Raises SharedPerson for someone who also belongs to other companies."""
     _only_ours(session, tenant, member)
     user = member.user
-    user.totp_secret, user.totp_last_step = None, None
+    user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
     mail = templated_mail(
         user.email,

@@ -1,4 +1,5 @@
-"""The outbox: every SMS and email, written in the transaction of the change that causes it."""
+"""The outbox: every SMS and email, written in the transaction of the change that causes it. Bodies carry
+codes and temporary passwords: they are stored encrypted, and erased some days after sending."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Enum, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from mgd.crypto import EncryptedText
 from mgd.db import Base, BigId, Timestamped, UTCDateTime
 
 CHANNELS = ("sms", "email")
@@ -25,8 +27,8 @@ class OutboxMessage(Timestamped, Base):
     )
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(200))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(EncryptedText)  # "" once purged
+    body_html: Mapped[str | None] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(
         Enum(*STATUSES, name="outbox_status", native_enum=False, create_constraint=True), default="pending"
     )

@@ -2,7 +2,7 @@
 
 ``queue_sms`` and ``queue_mail`` add a row in the caller's transaction; when that transaction commits, the
 new rows are handed to the ``deliver_message`` actor. Delivery claims a row before sending, so a message that
-was sent is never sent again, and records every failure on the row.
+was sent is never sent again, and records every failure on the row. Bodies are erased some days after.
 """
 
 from __future__ import annotations
@@ -141,3 +141,29 @@ def stale_message_ids(
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def purge_bodies(session: Session, finished_before: datetime, limit: int = 500) -> int:
+    """Erase the bodies of up to ``limit`` messages sent or failed before ``finished_before``; recipient,
+    subject, status and times stay for audit. Returns how many were erased: call again until it is 0."""
+    finished = func.coalesce(OutboxMessage.sent_at, OutboxMessage.updated_at)
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_(("sent", "failed")),
+                finished < finished_before,
+                or_(OutboxMessage.body_text != "", OutboxMessage.body_html.is_not(None)),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(body_text="", body_html=None)
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)

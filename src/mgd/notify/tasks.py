@@ -1,4 +1,5 @@
-"""Actors that deliver the outbox: one message by id, and the relay that offers stale messages again."""
+"""Actors that deliver the outbox: one message by id, the relay that offers stale messages again, and the
+purge that erases old bodies."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from datetime import timedelta
 import dramatiq
 from flask import current_app
 
-from mgd.db import get_session
+from mgd.db import get_session, utcnow
 from mgd.jobs import actor
 from mgd.notify.models import OutboxMessage
-from mgd.notify.services import Outcome, claim_message, retry_delay, send_claimed, stale_message_ids
+from mgd.notify.services import (
+    Outcome,
+    claim_message,
+    purge_bodies,
+    retry_delay,
+    send_claimed,
+    stale_message_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +62,18 @@ def relay_outbox() -> None:
         deliver_message.send(message_id)
     if ids:
         log.info("relay offered %d outbox messages again", len(ids))
+
+
+@actor(queue_name="outbox", max_retries=0)
+def purge_outbox() -> None:
+    """Erase the bodies of messages sent or failed more than ``OUTBOX_RETENTION_DAYS`` ago, one committed
+    batch at a time. Safe to run twice: an erased body is not selected again."""
+    session = get_session()
+    finished_before = utcnow() - timedelta(days=current_app.config["OUTBOX_RETENTION_DAYS"])
+    total = 0
+    while erased := purge_bodies(session, finished_before):
+        session.commit()
+        total += erased
+    session.rollback()
+    if total:
+        log.info("purge erased the bodies of %d outbox messages", total)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mgd.crypto import EncryptedText
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
 
 #: A membership's role: admin (everything, users included), manager (lines and service requests), billing
@@ -35,7 +36,8 @@ class User(Timestamped, Base):
     failed_logins: Mapped[int] = mapped_column(default=0)  # consecutive wrong passwords and codes
     lockouts: Mapped[int] = mapped_column(default=0)  # each lockout lasts twice the previous one
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    totp_secret: Mapped[str | None] = mapped_column(String(32))  # authenticator app, base32
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)  # authenticator app, base32
+    totp_pending_secret: Mapped[str | None] = mapped_column(EncryptedText)  # shown, not yet confirmed
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a TOTP code is accepted at most once
     staff_role: Mapped[str | None] = mapped_column(
         Enum(*STAFF_ROLES, name="staff_role", native_enum=False, create_constraint=True, length=20)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mgd.notify.senders import templated_mail
+from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
@@ -16,10 +17,6 @@ from mgd.security.services import change_password
 from mgd.security.sessions import end_sessions
 
 VERIFY_EMAIL = "verify_email"
-
-
-class EmailTaken(Exception):
-    """Another user already signs in with this email."""
 
 
 def recent_sign_ins(session: Session, user: User, limit: int = 10) -> list[AuditEvent]:
@@ -42,12 +39,25 @@ def change_own_password(
     return change_password(session, user, new, policy, origin)
 
 
+class _TakenNotice(CodeMessage):
+    """A code message that leaves the code out: the owner of a taken address learns of the attempt only."""
+
+    def mail(self, to: str, code: str) -> Mail:
+        return templated_mail(to, str(self.subject), self.template, email=to)
+
+
+_TAKEN_MESSAGE = _TakenNotice("email_taken", _l("Your email on MGD"))
+
+
 def request_email_change(session: Session, user: User, new_email: str, origin: Origin) -> CodeChallenge:
-    """A code to the new address, which becomes the user's once the code comes back. Raises ``EmailTaken``."""
+    """A code to the new address, which becomes the user's once the code comes back.
+
+    An address that already has an account gets a notice instead of the code, and the challenge can never be
+    confirmed: the requester sees the same pages either way, so the form does not tell who has an account.
+    """
     new_email = new_email.strip().lower()
-    if session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None:
-        raise EmailTaken(new_email)
-    message = CodeMessage("email_code", _("Confirm your new email"))
+    taken = session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None
+    message = _TAKEN_MESSAGE if taken else CodeMessage("email_code", _("Confirm your new email"))
     challenge = issue_code(
         session,
         purpose=VERIFY_EMAIL,

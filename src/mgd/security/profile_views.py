@@ -121,14 +121,10 @@ def email() -> Response | tuple[str, int]:
     form = EmailChangeForm(prefix="em")
     if form.validate_on_submit():
         db = get_session()
-        try:
-            challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
-        except profile.EmailTaken:
-            form.email.errors.append(_("Another user already signs in with this email."))
-        else:
-            db.commit()
-            session["email_challenge"] = challenge.id
-            return redirect(url_for("profile.confirm_email"))
+        challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
+        db.commit()
+        session["email_challenge"] = challenge.id
+        return redirect(url_for("profile.confirm_email"))
     return _page(422, email_form=form)
 
 
@@ -186,12 +182,12 @@ def authenticator() -> Response | tuple[str, int] | str:
             db.commit()
             return redirect(url_for("profile.show", changed="app"))
         return render_template("security/authenticator.html", remove=form), 422 if form.errors else 200
-    secret = session.setdefault("totp_secret", totp.new_secret())
+    secret = totp.pending_secret(db, user)
+    db.commit()
     form = CodeForm()
     if form.validate_on_submit():
-        if totp.enrol(db, user, secret, form.code.data, Origin.of_request()):
+        if totp.enrol(db, user, form.code.data, Origin.of_request()):
             db.commit()
-            session.pop("totp_secret")
             return redirect(url_for("profile.show", changed="app"))
         form.code.errors.append(_("The code is not correct. Check the time of your phone and try again."))
     return render_template(

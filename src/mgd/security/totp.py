@@ -1,4 +1,7 @@
-"""Authenticator apps (TOTP, RFC 6238, through pyotp): enrolment with a QR code; each code works once."""
+"""Authenticator apps (TOTP, RFC 6238, through pyotp): enrolment with a QR code; each code works once.
+
+Secrets are stored encrypted (``EncryptedText``); during enrolment the new secret waits on the user's row,
+never in the session cookie, which the browser can read."""
 
 from __future__ import annotations
 
@@ -54,18 +57,27 @@ def check_totp(session: Session, user: User, code: str, now: datetime | None = N
     return True
 
 
-def enrol(session: Session, user: User, secret: str, code: str, origin: Origin) -> bool:
-    """Keep ``secret`` as the user's authenticator if ``code`` proves the app has it."""
-    step = _matching_step(secret, code, None, utcnow())
+def pending_secret(session: Session, user: User) -> str:
+    """The secret being enrolled, shown as a QR code until a first code confirms it (created if none)."""
+    if not user.totp_pending_secret:
+        user.totp_pending_secret = new_secret()
+        session.flush()
+    return user.totp_pending_secret
+
+
+def enrol(session: Session, user: User, code: str, origin: Origin) -> bool:
+    """Make the pending secret the user's authenticator if ``code`` proves the app has it."""
+    secret = user.totp_pending_secret
+    step = _matching_step(secret, code, None, utcnow()) if secret else None
     if step is None:
         return False
-    user.totp_secret, user.totp_last_step = secret, step
+    user.totp_secret, user.totp_last_step, user.totp_pending_secret = secret, step, None
     session.flush()
     record_event(session, "totp.enrolled", origin, user_id=user.id)
     return True
 
 
 def remove(session: Session, user: User, origin: Origin) -> None:
-    user.totp_secret, user.totp_last_step = None, None
+    user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
     record_event(session, "totp.removed", origin, user_id=user.id)
