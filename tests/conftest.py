@@ -4,7 +4,6 @@ and a session per test inside a transaction that is rolled back afterwards."""
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from mgd import create_app
 from mgd.db import database, get_session, make_engine
 from mgd.migrate import grant_app_role, upgrade
+from tests.live import CSRF, smtp_inbox, twilio_endpoint
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -145,7 +145,18 @@ def outbox_files(app):
     return paths
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+@pytest.fixture
+def twilio_server():
+    """A local Twilio-compatible endpoint (``received``, ``reply_status``)."""
+    with twilio_endpoint() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_server():
+    """A local SMTP server: (controller, inbox)."""
+    with smtp_inbox() as peers:
+        yield peers
 
 
 def csrf_token(client, path: str = "/") -> str:

@@ -68,3 +68,39 @@ def make_line(session: Session, company: Company, kind: str = "mobile", number: 
         session.add(line)
         session.flush()
     return line
+
+
+# ---- records documents (what `mgd records import` reads) -------------------------------------------------
+
+TARIFFS = [
+    {"code": "F", "name": "Fijo", "family": "fixed", "monthly_fee_eur": 20},
+    {"code": "M", "name": "Móvil", "family": "mobile", "monthly_fee_eur": 10},
+    {"code": "C", "name": "Fusión", "family": "convergent", "monthly_fee_eur": 80},
+]
+IBAN_F, IBAN_M = "ES9121000418450200051332", "ES7921000813610123456789"
+
+
+def company_record(fiscal_id, email, lines, segment="pyme"):
+    """A company of a records document: one interlocutor, its lines as (number, kind, product) and one billing
+    account per kind of line (fixed ones paid from IBAN_F, mobile ones from IBAN_M)."""
+    kinds = {line[1] for line in lines}
+    accounts = [
+        {"ref": f"C{k[0].upper()}", "kind": k, "iban": IBAN_F if k == "fixed" else IBAN_M} for k in kinds
+    ]
+    return {
+        "fiscal_id": fiscal_id,
+        "name": f"Empresa {fiscal_id}",
+        "segment": segment,
+        "interlocutors": [{"name": "Lucía Gómez", "email": email}],
+        "billing_accounts": accounts,
+        "lines": [
+            {
+                "number": n,
+                "kind": k,
+                "product": p,
+                "tariff": {"fixed": "F", "mobile": "M", "convergent": "C"}[p],
+                "billing_account": f"C{k[0].upper()}",
+            }
+            for n, k, p in lines
+        ],
+    }
