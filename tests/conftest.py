@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,15 +43,12 @@ def pytest_configure(config):
 APP_ROLE = "mgd_app"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    """A fresh database for this run, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
-    base = os.environ.get("MGD_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        return
-    schema = f"mgd_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base)
+@contextmanager
+def private_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """A new schema in the PostgreSQL database of ``base_url`` (and the app role, if missing), dropped
+    afterwards; yields the URL of its owner."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         connection.execute(
@@ -58,11 +57,29 @@ def database_url(tmp_path_factory):
                 "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
             )
         )
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def as_app_role(owner_url: str) -> str:
+    """The same PostgreSQL database and schema, as the portal's role (which owns none of its tables)."""
+    return make_url(owner_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh database for this run, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
+    base = os.environ.get("MGD_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    with private_schema(base, "mgd_test") as url:
+        yield url
 
 
 def settings(tmp: Path, database_url: str, **more) -> dict:
@@ -80,9 +97,7 @@ def settings(tmp: Path, database_url: str, **more) -> dict:
 @pytest.fixture(scope="session")
 def app_database_url(database_url):
     """What the portal connects with: on PostgreSQL the same schema as a role that owns none of its tables."""
-    if not database_url.startswith("postgresql"):
-        return database_url
-    return make_url(database_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+    return as_app_role(database_url) if database_url.startswith("postgresql") else database_url
 
 
 @pytest.fixture(scope="session")

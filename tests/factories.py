@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,11 @@ _seq = itertools.count(1)
 def valid_cif(n: int) -> str:
     body = f"B{n % 10**7:07d}"
     return body + cif.calc_check_digits(body)[0]
+
+
+def valid_nif(number: int) -> str:
+    """A Spanish NIF (8 digits and their check letter)."""
+    return f"{number:08d}{'TRWAGMYFPDXBNJZSQVHLCKE'[number % 23]}"
 
 
 def make_tariff(session: Session, family: str = "mobile", **values) -> Tariff:
@@ -104,3 +110,39 @@ def company_record(fiscal_id, email, lines, segment="pyme"):
             for n, k, p in lines
         ],
     }
+
+
+@dataclass(frozen=True)
+class Registrant:
+    """Someone registering their company: even ones have a mobile line (code by SMS), odd ones only a fixed
+    line (code by email, then a mobile to verify in Mi Área)."""
+
+    n: int
+
+    @property
+    def fiscal_id(self) -> str:
+        return valid_nif(10_000_000 + self.n)
+
+    @property
+    def email(self) -> str:
+        return f"persona{self.n}@example.es"
+
+    @property
+    def has_mobile_line(self) -> bool:
+        return self.n % 2 == 0
+
+    @property
+    def phone(self) -> str:
+        return f"61{self.n:07d}" if self.has_mobile_line else f"91{self.n:07d}"
+
+    @property
+    def mobile(self) -> str:
+        return self.phone if self.has_mobile_line else f"62{self.n:07d}"
+
+    @property
+    def source_ip(self) -> str:
+        return f"127.0.{self.n // 250}.{10 + self.n % 250}"  # per-IP limits count each person on their own
+
+    def record(self) -> dict:
+        kind = "mobile" if self.has_mobile_line else "fixed"
+        return company_record(self.fiscal_id, self.email, [(self.phone, kind, kind)])

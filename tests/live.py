@@ -4,12 +4,15 @@ server, and a browser that speaks from a chosen loopback address (all of 127/8 i
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -47,6 +50,12 @@ class FakeTwilio(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.received.append(form)
             sid = f"SM{len(self.server.received):032d}"
+            hold = form["To"] == self.server.hold_to
+            if hold:
+                self.server.hold_to, self.server.held_from = None, self.client_address
+        if hold:  # accepted, like Twilio once it has the request, but the answer waits for the test
+            self.server.held.set()
+            self.server.release.wait(60)
         return self._reply(
             201,
             {
@@ -62,11 +71,14 @@ class FakeTwilio(BaseHTTPRequestHandler):
 
     def _reply(self, status, payload):
         body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the sender died waiting for the answer (a test kills it): the message was accepted all the same
 
     def log_message(self, *args):
         pass
@@ -74,14 +86,21 @@ class FakeTwilio(BaseHTTPRequestHandler):
 
 @contextmanager
 def twilio_endpoint() -> Iterator[ThreadingHTTPServer]:
-    """A local Twilio: ``received`` lists the accepted messages' forms, ``reply_status`` forces errors."""
+    """A local Twilio: ``received`` lists the accepted messages' forms, ``reply_status`` forces errors.
+
+    ``hold_to`` names a number whose next message is accepted but answered only once ``release`` is set;
+    ``held`` is set when it arrives, and ``held_from`` is the sender's (host, port).
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTwilio)
     server.received, server.reply_status, server.lock = [], 201, threading.Lock()
+    server.hold_to, server.held_from = None, None
+    server.held, server.release = threading.Event(), threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield server
     finally:
+        server.release.set()
         server.shutdown()
         server.server_close()
 
@@ -142,25 +161,46 @@ class SourceAddress(HTTPAdapter):
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-class Browser:
-    """Cookies, CSRF tokens read from the form and a Referer, as a browser sends them; every response's status
-    is kept in ``statuses`` as (method, path, status)."""
+@dataclass(frozen=True)
+class Exchange:
+    """One request of a browser and its answer; ``id`` travels in the ``X-Smoke-Id`` header (proxy logs)."""
 
-    def __init__(self, base_url: str, source_ip: str = "127.0.0.1", *, verify: bool = True) -> None:
+    id: str
+    method: str
+    path: str
+    status: int
+    started: float
+    ended: float
+
+
+class Browser:
+    """Cookies, CSRF tokens read from the form and a Referer, as a browser sends them; every exchange is kept
+    in ``exchanges`` (a request that got no answer at all has status 0)."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, base_url: str, source_ip: str = "127.0.0.1", *, verify: bool | str = True) -> None:
         self.base_url = base_url
         self.http = requests.Session()
         self.http.mount("http://", SourceAddress(source_ip))
         self.http.mount("https://", SourceAddress(source_ip))
-        self.http.verify = verify
+        self.verify = verify  # per request: a session's own setting loses to REQUESTS_CA_BUNDLE
         self.http.headers["Accept-Language"] = "en"
-        self.statuses: list[tuple[str, str, int]] = []
+        self.exchanges: list[Exchange] = []
 
     def request(self, method: str, path: str, **options) -> requests.Response:
         options.setdefault("timeout", 60)
         options.setdefault("allow_redirects", False)
-        headers = {"Referer": self.base_url + path, **options.pop("headers", {})}
-        response = self.http.request(method, self.base_url + path, headers=headers, **options)
-        self.statuses.append((method, path, response.status_code))
+        options.setdefault("verify", self.verify)
+        smoke_id = f"{source_ip_of(self)}-{next(self._ids)}"
+        headers = {"Referer": self.base_url + path, "X-Smoke-Id": smoke_id, **options.pop("headers", {})}
+        started = time.time()
+        try:
+            response = self.http.request(method, self.base_url + path, headers=headers, **options)
+        except requests.ConnectionError:
+            self.exchanges.append(Exchange(smoke_id, method, path, 0, started, time.time()))
+            raise
+        self.exchanges.append(Exchange(smoke_id, method, path, response.status_code, started, time.time()))
         return response
 
     def get(self, path: str, **options) -> requests.Response:
@@ -169,6 +209,17 @@ class Browser:
     def post(self, path: str, data: dict, **options) -> requests.Response:
         """Post a form as a person would: open its page, then send it with the page's CSRF token."""
         page = self.get(path)
+        if self.failed:
+            return page
         match = CSRF.search(page.text)
         assert match, f"no form on {path} (status {page.status_code}, {page.headers.get('Location')})"
         return self.request("POST", path, data={**data, "csrf_token": match.group(1)}, **options)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the last request got a server error (or no answer)."""
+        return not 0 < self.exchanges[-1].status < 500
+
+
+def source_ip_of(browser: Browser) -> str:
+    return browser.http.get_adapter(browser.base_url).source_ip

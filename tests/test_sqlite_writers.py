@@ -11,7 +11,6 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,51 +25,11 @@ from mgd.security.models import User
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 from tests.conftest import settings
-from tests.factories import IBAN_F, IBAN_M, TARIFFS, company_record
+from tests.factories import IBAN_F, IBAN_M, TARIFFS, Registrant
 from tests.live import Browser, threaded_server
 
 PEOPLE = 20
-NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone registering their company: even ones have a mobile line (code by SMS), odd ones only a fixed
-    line (code by email, then a mobile to verify in Mi Área)."""
-
-    n: int
-
-    @property
-    def fiscal_id(self) -> str:
-        number = 10_000_000 + self.n
-        return f"{number:08d}{NIF_LETTERS[number % 23]}"
-
-    @property
-    def email(self) -> str:
-        return f"persona{self.n}@example.es"
-
-    @property
-    def has_mobile_line(self) -> bool:
-        return self.n % 2 == 0
-
-    @property
-    def phone(self) -> str:
-        return f"6100000{self.n:02d}" if self.has_mobile_line else f"9100000{self.n:02d}"
-
-    @property
-    def mobile(self) -> str:
-        return self.phone if self.has_mobile_line else f"6200000{self.n:02d}"
-
-    @property
-    def source_ip(self) -> str:
-        return f"127.0.0.{10 + self.n}"  # per-IP limits count each person on their own
-
-    def record(self) -> dict:
-        kind = "mobile" if self.has_mobile_line else "fixed"
-        return company_record(self.fiscal_id, self.email, [(self.phone, kind, kind)])
-
-
-EVERYONE = [Person(n) for n in range(PEOPLE)]
+EVERYONE = [Registrant(n) for n in range(PEOPLE)]
 
 
 @pytest.fixture
@@ -103,39 +62,36 @@ def wait_for_code(path: Path, to: str, timeout: float = 60) -> str:
         time.sleep(0.05)
 
 
-def register_and_onboard(base_url: str, config, person: Person, start: threading.Barrier) -> list:
+def register_and_onboard(base_url: str, config, person: Registrant, start: threading.Barrier) -> list:
     """The whole way from the registration form to the company's page; stops at the first server error."""
     browser = Browser(base_url, person.source_ip)
     sms, mail = Path(config["SMS_FILE"]), Path(config["MAIL_FILE"])
 
-    def failed() -> bool:
-        return browser.statuses[-1][2] >= 500
-
     start.wait()
     browser.post("/register", {"fiscal_id": person.fiscal_id, "email": person.email})
-    if failed():
-        return browser.statuses
+    if browser.failed:
+        return browser.exchanges
     browser.post("/register/phone", {"phone": person.phone})
-    if failed():
-        return browser.statuses
+    if browser.failed:
+        return browser.exchanges
     if person.has_mobile_line:
         browser.post("/register/bank", {"mobile_iban": IBAN_M})
     else:
         browser.post("/register/bank", {"fixed_iban": IBAN_F})
-    if failed():
-        return browser.statuses
+    if browser.failed:
+        return browser.exchanges
     if person.has_mobile_line:
         code = wait_for_code(sms, "+34" + person.phone)
     else:
         code = wait_for_code(mail, person.email)
     browser.post("/register/code", {"code": code})
-    if failed():
-        return browser.statuses
+    if browser.failed:
+        return browser.exchanges
     browser.post("/mi-area/bienvenida", {"name": "Lucía Gómez", "mobile": person.mobile, "accept_terms": "y"})
-    if failed() or person.has_mobile_line:
-        return browser.statuses
+    if browser.failed or person.has_mobile_line:
+        return browser.exchanges
     browser.post("/mi-area/verificar-movil", {"code": wait_for_code(sms, "+34" + person.mobile)})
-    return browser.statuses
+    return browser.exchanges
 
 
 def test_twenty_people_register_at_once_without_a_server_error(live_app):
@@ -144,9 +100,9 @@ def test_twenty_people_register_at_once_without_a_server_error(live_app):
         runs = [
             pool.submit(register_and_onboard, base_url, live_app.config, person, start) for person in EVERYONE
         ]
-        statuses = [status for run in runs for status in run.result()]
+        exchanges = [exchange for run in runs for exchange in run.result()]
 
-    assert [s for s in statuses if s[2] >= 500] == []
+    assert [e for e in exchanges if e.status >= 500] == []
     with live_app.app_context():
         users = {user.email: user for user in get_session().scalars(select(User))}
     for person in EVERYONE:
