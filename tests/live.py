@@ -197,7 +197,7 @@ class Browser:
         started = time.time()
         try:
             response = self.http.request(method, self.base_url + path, headers=headers, **options)
-        except requests.ConnectionError:
+        except requests.RequestException:  # no answer, or one cut short: kept as status 0, then raised
             self.exchanges.append(Exchange(smoke_id, method, path, 0, started, time.time()))
             raise
         self.exchanges.append(Exchange(smoke_id, method, path, response.status_code, started, time.time()))

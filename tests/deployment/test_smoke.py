@@ -22,6 +22,7 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 import redis
+import requests
 from sqlalchemy import Engine, text
 
 from mgd.config import SETTINGS
@@ -167,7 +168,10 @@ def register(deployment: Deployment, browser: Browser, person: Registrant) -> bo
         ),
     ]
     for path, data, then in steps:
-        response = browser.post(path, data or {"code": deployment.code_by_sms("+34" + person.phone)})
+        try:
+            response = browser.post(path, data or {"code": deployment.code_by_sms("+34" + person.phone)})
+        except requests.RequestException:  # an answer cut short when its instance died
+            return False
         if browser.failed:
             return False
         assert response.headers.get("Location") == then, (path, response.status_code, response.text[:300])
@@ -223,6 +227,7 @@ def test_a_killed_worker_and_a_killed_instance_lose_no_message_and_fail_only_the
     twilio, stack = deployment.twilio, deployment.stack
     held = "+34" + CROWD[0].phone
     twilio.hold_to = held
+    sent_before = len(twilio.received)
     start = threading.Barrier(len(CROWD))
     browsers = [deployment.browser(person.source_ip) for person in CROWD]
 
@@ -237,7 +242,7 @@ def test_a_killed_worker_and_a_killed_instance_lose_no_message_and_fail_only_the
         stack.kill(process_with_connection(stack.processes, twilio.held_from[1]))
         twilio.release.set()
         # Mid-run, one app instance dies too.
-        wait_until(lambda: len(twilio.received) >= 6, "half of the crowd's codes sent", 120)
+        wait_until(lambda: len(twilio.received) >= sent_before + 3, "half of the crowd's codes sent", 120)
         app_gone_at = stack.kill("app-a")
         completed = [r.result() for r in runs]
 
@@ -246,7 +251,8 @@ def test_a_killed_worker_and_a_killed_instance_lose_no_message_and_fail_only_the
     killed = f"127.0.0.1:{stack.app_ports['app-a']}"
     for failure in failures:  # each reached the killed instance before it was gone; nginx cannot replay it
         upstream, started = proxied[failure.id]
-        assert (failure.status, upstream, started <= app_gone_at) == (502, killed, True), failure
+        # 502: the instance died before answering; 0: it died while nginx was passing its answer on.
+        assert (failure.status in (0, 502), upstream, started <= app_gone_at) == (True, killed, True), failure
     assert [not done for done in completed] == [
         any(not 0 < e.status < 500 for e in browser.exchanges) for browser in browsers
     ], "a registration stopped without a failed request"
