@@ -271,6 +271,8 @@ def process_with_connection(processes: dict[str, subprocess.Popen], local_port: 
         if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
             sockets.add(f"socket:[{fields[9]}]")
     for name, process in processes.items():
+        if process.poll() is not None:
+            continue
         for fd in Path(f"/proc/{process.pid}/fd").iterdir():
             try:
                 if os.readlink(fd) in sockets:
