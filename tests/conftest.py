@@ -5,7 +5,6 @@ commits really happen, served by a threaded server (``live_server``), and ``in_p
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import threading
 import uuid
@@ -28,6 +27,7 @@ from mgd.extensions import limiter
 from mgd.jobs import bind_actors, broker_of
 from mgd.migrate import grant_app_role, register_operator_key, upgrade
 from mgd.models import import_all
+from tests.live import CSRF, smtp_inbox, twilio_endpoint
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -54,15 +54,11 @@ APP_ROLE = "mgd_app"
 
 
 @contextmanager
-def fresh_database(tmp_path_factory, name: str) -> Iterator[str]:
-    """A new, empty database, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL that is
-    dropped afterwards."""
-    base = os.environ.get("MGD_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'test.sqlite3'}"
-        return
-    schema = f"mgd_{name}_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base)
+def private_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """A new schema in the PostgreSQL database of ``base_url`` (and the app role, if missing), dropped
+    afterwards; yields the URL of its owner."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base_url)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         connection.execute(
@@ -71,13 +67,24 @@ def fresh_database(tmp_path_factory, name: str) -> Iterator[str]:
                 "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
             )
         )
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def fresh_database(tmp_path_factory, name: str) -> Iterator[str]:
+    """A new, empty database, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
+    base = os.environ.get("MGD_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'test.sqlite3'}"
+        return
+    with private_schema(base, f"mgd_{name}") as url:
+        yield url
 
 
 def as_app_role(database_url: str) -> str:
@@ -191,7 +198,18 @@ def outbox_files(app):
     return paths
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+@pytest.fixture
+def twilio_server():
+    """A local Twilio-compatible endpoint (``received``, ``reply_status``)."""
+    with twilio_endpoint() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_server():
+    """A local SMTP server: (controller, inbox)."""
+    with smtp_inbox() as peers:
+        yield peers
 
 
 def csrf_token(client, path: str = "/") -> str:

@@ -237,8 +237,22 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+#: Execution option of a connection that only reads (see ``_make_sqlite_transactional``).
+READ_ONLY = "mgd_read_only"
+
+
 def _make_sqlite_transactional(engine: Engine) -> None:
-    # pysqlite's own transaction handling breaks SAVEPOINT and deferred BEGIN; SQLAlchemy documents this fix.
+    """SQLite transactions that never fail on a concurrent writer.
+
+    A deferred ``BEGIN`` reads first and asks for the write lock at its first write; when another connection
+    writes meanwhile, SQLite answers "database is locked" at once, since waiting could deadlock: the busy
+    timeout does not apply to that upgrade. ``BEGIN IMMEDIATE`` takes the write lock up front, waiting up to
+    the busy timeout for it, so writers queue instead of failing; in WAL mode readers are never blocked.
+    A connection opened with the ``READ_ONLY`` option (rows streamed to a download while the request's own
+    transaction is still open) begins deferred: it must not queue behind the request that opened it.
+    """
+
+    # pysqlite's own transaction handling breaks SAVEPOINT and BEGIN modes; SQLAlchemy documents this fix.
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
@@ -249,7 +263,8 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask) -> None:

@@ -27,7 +27,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from werkzeug.exceptions import NotFound
 
-from mgd.db import database, get_session, utcnow
+from mgd.db import READ_ONLY, database, get_session, utcnow
 from mgd.extensions import limiter
 from mgd.jobs import broker_of
 from mgd.notify.models import OutboxMessage
@@ -78,7 +78,8 @@ def readyz() -> tuple[Response, int]:
 
 
 def _database_answers() -> None:
-    with database().engine.connect() as connection:
+    # Read-only: on SQLite it must not queue for the write lock behind the requests it is asked about.
+    with database().engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         connection.execute(text("SELECT 1"))
 
 

@@ -21,7 +21,8 @@ from mgd.migrate import upgrade
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 from tests.conftest import IN_CI, settings
-from tests.registration.conftest import COMPANIES, IBAN_M, TARIFFS
+from tests.factories import IBAN_M, TARIFFS
+from tests.registration.conftest import COMPANIES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -1,76 +1,14 @@
-"""The real senders against real local peers: a Twilio-compatible HTTP endpoint and an SMTP server."""
+"""The real senders against real local peers (tests/live.py): a Twilio-compatible endpoint and an SMTP server."""
 
-import base64
 import email
-import json
-import socket
-import threading
 from email import policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from mgd.notify.senders import ConsoleSender, DeliveryError, Mail, SmtpSender, TwilioSender
+from tests.live import TWILIO_SID, TWILIO_TOKEN
 
-SID, TOKEN = "AC" + "0" * 32, "secret-token"
-
-
-class FakeTwilio(BaseHTTPRequestHandler):
-    """Speaks the part of Twilio's Messages API the SDK uses to create a message."""
-
-    received: list
-    reply_status = 201
-
-    def do_POST(self):
-        length = int(self.headers["Content-Length"])
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
-        if self.headers["Authorization"] != expected:
-            return self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
-        if self.path != f"/2010-04-01/Accounts/{SID}/Messages.json":
-            return self._reply(404, {"code": 20404, "message": "Not found", "status": 404})
-        self.server.received.append(form)
-        status = self.server.reply_status
-        if status == 201:
-            return self._reply(
-                201,
-                {
-                    "sid": "SM" + "1" * 32,
-                    "account_sid": SID,
-                    "to": form["To"],
-                    "from": form["From"],
-                    "body": form["Body"],
-                    "status": "queued",
-                    "num_segments": "1",
-                },
-            )
-        return self._reply(
-            status, {"code": 21211 if status == 400 else 20500, "message": "refused", "status": status}
-        )
-
-    def _reply(self, status, payload):
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def twilio_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTwilio)
-    server.received, server.reply_status = [], 201
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+SID, TOKEN = TWILIO_SID, TWILIO_TOKEN
 
 
 def twilio(server, token=TOKEN):
@@ -78,7 +16,7 @@ def twilio(server, token=TOKEN):
 
 
 def test_twilio_sender_creates_a_message_through_the_sdk(twilio_server):
-    assert twilio(twilio_server).send_sms("+34612345678", "Tu código es 123456") == "SM" + "1" * 32
+    assert twilio(twilio_server).send_sms("+34612345678", "Tu código es 123456") == "SM" + "0" * 31 + "1"
     assert twilio_server.received == [
         {"To": "+34612345678", "From": "+34600000000", "Body": "Tu código es 123456"}
     ]
@@ -109,36 +47,6 @@ def test_twilio_unreachable_is_retried():
     with pytest.raises(DeliveryError, match="unreachable") as caught:
         sender.send_sms("+34612345678", "x")
     assert not caught.value.permanent
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 def smtp(controller, **options):

@@ -15,51 +15,20 @@ from mgd.security.models import AuditEvent
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 from tests.conftest import CSRF
-
-TARIFFS = [
-    {"code": "F", "name": "Fijo", "family": "fixed", "monthly_fee_eur": 20},
-    {"code": "M", "name": "Móvil", "family": "mobile", "monthly_fee_eur": 10},
-    {"code": "C", "name": "Fusión", "family": "convergent", "monthly_fee_eur": 80},
-]
-IBAN_F, IBAN_M = "ES9121000418450200051332", "ES7921000813610123456789"
-
-
-def company(fiscal_id, email, lines, segment="pyme"):
-    kinds = {line[1] for line in lines}
-    accounts = [
-        {"ref": f"C{k[0].upper()}", "kind": k, "iban": IBAN_F if k == "fixed" else IBAN_M} for k in kinds
-    ]
-    return {
-        "fiscal_id": fiscal_id,
-        "name": f"Empresa {fiscal_id}",
-        "segment": segment,
-        "interlocutors": [{"name": "Lucía Gómez", "email": email}],
-        "billing_accounts": accounts,
-        "lines": [
-            {
-                "number": n,
-                "kind": k,
-                "product": p,
-                "tariff": {"fixed": "F", "mobile": "M", "convergent": "C"}[p],
-                "billing_account": f"C{k[0].upper()}",
-            }
-            for n, k, p in lines
-        ],
-    }
-
+from tests.factories import TARIFFS, company_record
 
 COMPANIES = {
-    "only_fixed": company("B12345674", "fijo@example.es", [("911111111", "fixed", "fixed")]),
-    "only_mobile": company("12345678Z", "movil@example.es", [("611111111", "mobile", "mobile")]),
-    "both": company(
+    "only_fixed": company_record("B12345674", "fijo@example.es", [("911111111", "fixed", "fixed")]),
+    "only_mobile": company_record("12345678Z", "movil@example.es", [("611111111", "mobile", "mobile")]),
+    "both": company_record(
         "X1234567L", "ambos@example.es", [("922222222", "fixed", "fixed"), ("622222222", "mobile", "mobile")]
     ),
-    "convergent": company(
+    "convergent": company_record(
         "A28000032",
         "fusion@example.es",
         [("933333333", "fixed", "convergent"), ("633333333", "mobile", "convergent")],
     ),
-    "large": company(
+    "large": company_record(
         "B87654323", "gc@example.es", [("944444444", "fixed", "fixed")], segment="grandes_clientes"
     ),
 }

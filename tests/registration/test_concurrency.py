@@ -18,7 +18,8 @@ from mgd.security.models import CodeChallenge, User
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 from tests.conftest import Browser, posted_in_parallel
-from tests.registration.conftest import COMPANIES, IBAN_F, IBAN_M, TARIFFS, audit, last_code, outbox
+from tests.factories import IBAN_F, IBAN_M, TARIFFS
+from tests.registration.conftest import COMPANIES, audit, last_code, outbox
 
 PARALLEL = 40
 MOBILE = "+34611111111"  # the only line of the mobile-only company

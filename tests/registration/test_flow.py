@@ -11,7 +11,8 @@ from mgd.registration.models import RegistrationFlow
 from mgd.security.models import CodeChallenge, Membership, User
 from mgd.security.passwords import verify_password
 from tests.conftest import csrf_token
-from tests.registration.conftest import IBAN_F, IBAN_M, audit, last_code, outbox, post, text
+from tests.factories import IBAN_F, IBAN_M
+from tests.registration.conftest import audit, last_code, outbox, post, text
 
 
 def start(client, fiscal_id, email):

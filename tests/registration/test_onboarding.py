@@ -6,7 +6,8 @@ from mgd.db import get_session
 from mgd.security.models import User
 from mgd.tenants.models import Company
 from tests.conftest import csrf_token
-from tests.registration.conftest import IBAN_F, IBAN_M, audit, last_code, post, text
+from tests.factories import IBAN_F, IBAN_M
+from tests.registration.conftest import audit, last_code, post, text
 
 
 def register(app, client, fiscal_id, email, phone, **ibans):

@@ -13,13 +13,18 @@ import xlsxwriter
 from flask import Response, send_file, stream_with_context
 from sqlalchemy.orm import Session
 
-from mgd.db import database, set_tenant
+from mgd.db import READ_ONLY, database, set_tenant
 
 
 @contextmanager
 def own_session(tenant_id: int | None) -> Iterator[Session]:
-    """A session for rows read while a response streams: the request's own session is closed by then."""
+    """A session for rows read while a response streams, beside the request's own session (still open).
+
+    It only reads: on SQLite it begins deferred, so it does not wait for the write lock of the request's
+    transaction, held by this same thread (``mgd.db.READ_ONLY``).
+    """
     with database().sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})
         if tenant_id is not None:
             set_tenant(session, tenant_id)
         yield session

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, text
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime
@@ -29,6 +38,11 @@ class Invitation(TenantOwned, Timestamped, Base):
             sqlite_where=text("status = 'pending'"),
         ),
         Index("ix_invitations_tenant_id_status", "tenant_id", "status"),
+        UniqueConstraint("tenant_id", "id"),  # the key Citus distributes by (docs/scaling.md)
+        # Unique within the company (a distributed table can only enforce that); the link has no company, so
+        # it is found by the hash alone. A 256-bit random token does not repeat.
+        UniqueConstraint("tenant_id", "token_hash"),
+        Index("ix_invitations_token_hash", "token_hash"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -37,7 +51,7 @@ class Invitation(TenantOwned, Timestamped, Base):
     role: Mapped[str] = mapped_column(
         Enum(*ROLES, name="invitation_role", native_enum=False, create_constraint=True, length=20)
     )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(
         Enum(*INVITATION_STATUSES, name="invitation_status", native_enum=False, create_constraint=True),
@@ -57,11 +71,23 @@ class MembershipScope(TenantOwned, Base):
     __table_args__ = (
         CheckConstraint("(line_id IS NULL) <> (cost_centre IS NULL)", name="line_or_cost_centre"),
         Index("ix_membership_scopes_tenant_id_membership_id", "tenant_id", "membership_id"),
+        UniqueConstraint("tenant_id", "id"),
+        # Keys to the company's own membership and line, with the tenant in them (as Citus requires between
+        # distributed tables): a scope can never name another company's line.
+        ForeignKeyConstraint(
+            ["tenant_id", "membership_id"], ["memberships.tenant_id", "memberships.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "line_id"], ["lines.tenant_id", "lines.id"], ondelete="CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    membership_id: Mapped[int] = mapped_column(BigId, ForeignKey("memberships.id", ondelete="CASCADE"))
-    line_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("lines.id", ondelete="CASCADE"))
+    membership_id: Mapped[int] = mapped_column(BigId)
+    line_id: Mapped[int | None] = mapped_column(BigId)
     cost_centre: Mapped[str | None] = mapped_column(String(40))
 
-    membership: Mapped[Membership] = relationship()
+    membership: Mapped[Membership] = relationship(
+        primaryjoin="and_(MembershipScope.tenant_id == Membership.tenant_id, "
+        "MembershipScope.membership_id == Membership.id)",
+        foreign_keys="[MembershipScope.tenant_id, MembershipScope.membership_id]",
+        viewonly=True,
+    )

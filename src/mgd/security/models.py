@@ -71,7 +71,11 @@ class Membership(TenantOwned, Timestamped, Base):
     (or cost centres) in its scopes."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("tenant_id", "user_id"), Index("ix_memberships_user_id", "user_id"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        UniqueConstraint("tenant_id", "id"),  # the Citus key; target of the membership scopes' foreign key
+        Index("ix_memberships_user_id", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))

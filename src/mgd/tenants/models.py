@@ -69,7 +69,7 @@ class Interlocutor(TenantOwned, Timestamped, Base):
     """A person the operator knows as a contact of the company; registration checks emails against these."""
 
     __tablename__ = "interlocutors"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "email"), UniqueConstraint("tenant_id", "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -85,7 +85,7 @@ class BillingAccount(TenantOwned, Timestamped, Base):
     __tablename__ = "billing_accounts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "ref"),
-        UniqueConstraint("tenant_id", "id"),  # target of the lines' tenant-checked foreign key
+        UniqueConstraint("tenant_id", "id"),  # the Citus key; target of the lines' tenant-checked foreign key
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -103,6 +103,7 @@ class Line(TenantOwned, Timestamped, Base):
     __tablename__ = "lines"
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
+        UniqueConstraint("tenant_id", "id"),  # the Citus key; target of the membership scopes' foreign key
         Index("ix_lines_number", "number"),
         ForeignKeyConstraint(
             ["tenant_id", "billing_account_id"],
