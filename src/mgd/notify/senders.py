@@ -152,7 +152,10 @@ class SmtpSender:
         return message
 
     def send_mail(self, mail: Mail) -> str:
-        message = self._message(mail)
+        try:
+            message = self._message(mail)
+        except (ValueError, UnicodeError) as exc:
+            raise DeliveryError(f"not a valid email: {exc}", permanent=True) from exc
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:

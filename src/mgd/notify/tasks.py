@@ -21,8 +21,9 @@ def deliver_message(message_id: int) -> None:
     """Send one outbox message. Safe to run twice: a message sent, failed for good or in flight is skipped."""
     config = current_app.config
     session = get_session()
-    if not claim_message(session, message_id, timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])):
-        session.rollback()
+    lease = timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
+    if not claim_message(session, message_id, lease, config["OUTBOX_MAX_ATTEMPTS"]):
+        session.commit()  # a message out of attempts was marked failed
         log.info("outbox message %s skipped: sent, failed for good or in flight", message_id)
         return
     session.commit()
