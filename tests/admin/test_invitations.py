@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from mgd.admin.models import Invitation
 from mgd.db import get_session, operator_scope, set_tenant, utcnow
+from mgd.security.models import User
 from mgd.tenants.models import Company
 from tests.admin.conftest import add_member, browser, confirm, signed_in, text, token
 from tests.registration.conftest import audit, last_code, outbox, post
@@ -206,3 +207,22 @@ def test_the_admin_sets_the_invitation_domains(app, acme):
     assert [e.detail for e in audit(app, "company.invite_domains")] == [{"domains": ["acme.es", "acme.com"]}]
     bob = signed_in(app, "bob@acme.es")
     assert bob.post(url, data={"domains": "", "csrf_token": token(bob)}).status_code == 403
+
+
+def test_a_name_cannot_carry_email_headers(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    sent = len(outbox(app))
+    response = invite(ana, acme, name="Eva\r\nBcc: x@evil.example")
+    assert response.status_code == 422
+    assert "Use letters, digits and punctuation only, on one line." in text(response)
+    assert len(outbox(app)) == sent
+
+
+def test_an_inviter_name_with_line_breaks_stays_out_of_the_headers(app, acme):
+    with app.app_context():
+        session = get_session()
+        session.execute(update(User).where(User.email == "ana@acme.es").values(name="Ana\r\nBcc: x@evil.es"))
+        session.commit()
+    assert invite(signed_in(app, "ana@acme.es"), acme).status_code == 302
+    [mail] = [m for m in outbox(app) if m.recipient == "eva@acme.es"]
+    assert mail.subject == "Ana Bcc: x@evil.es invites you to Acme S.L. in MGD"

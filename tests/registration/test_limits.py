@@ -24,3 +24,11 @@ def test_ten_flows_per_ip_per_hour(client, companies):
     response = post(client, "/register", {"fiscal_id": "12345678Z", "email": "movil@example.es"})
     assert response.status_code == 429
     assert client.get("/register").status_code == 200  # reading the page is not limited
+
+
+def test_other_spellings_of_a_fiscal_id_share_its_limit(app, client, companies):
+    for spelling in ("12345678Z", "12.345.678-z", "１２３４５６７８Ｚ", "١٢٣٤٥٦٧٨z", "ES12345678Z"):
+        post(client, "/register", {"fiscal_id": spelling, "email": "nobody@example.es"})
+    response = post(client, "/register", {"fiscal_id": "１２３４５６７８Ｚ", "email": "movil@example.es"})
+    assert response.status_code == 429
+    assert {event.fiscal_id for event in audit(app, "registration.rate_limited")} == {"12345678Z"}

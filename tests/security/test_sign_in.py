@@ -188,3 +188,25 @@ def test_password_attempts_from_one_address_are_limited(app, client, member):
         post(client, "/login", {"email": f"user{n}@example.es", "password": "Wrong1234"})
     response = post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
     assert response.status_code == 429
+
+
+@pytest.mark.parametrize("script", ["fullwidth", "arabic-indic"])
+def test_a_code_typed_in_other_digits_is_accepted(app, client, member, script):
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "sms"})
+    code = next(m for m in reversed(outbox(app)) if m.recipient == "+34612000001").body_text
+    code = re.search(r"\b(\d{6})\b", code).group(1)
+    zero = {"fullwidth": "０", "arabic-indic": "٠"}[script]
+    typed = "".join(chr(ord(zero) + int(d)) for d in code)
+    response = post(client, "/login/code", {"code": typed})
+    assert response.headers["Location"] == "/mi-area"
+
+
+@pytest.mark.parametrize("typed", ["12345x", "١٢٣٤٥", "½½½½½½", "１２３４５６７"])
+def test_a_malformed_code_is_refused_without_spending_a_try(app, client, member, typed):
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "sms"})
+    response = post(client, "/login/code", {"code": typed})
+    assert response.status_code == 422 and "The code has 6 digits." in text(response)
+    assert audit(app, "login.code_refused") == []
+    assert f'value="{typed}"' in text(response)  # what was typed stays in the field

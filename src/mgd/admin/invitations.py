@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import ROLES, Membership, User
 from mgd.security.passwords import hash_password
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_email
 from mgd.tenants.models import Company
 
 LIFETIME = timedelta(days=7)
@@ -266,10 +266,10 @@ def read_csv(session: Session, tenant: Tenant, text: str) -> list[CsvRow]:
         if len(values) > 3:
             row.problems.append(_("Too many columns: expected email, name and role."))
         try:
-            row.email = validate_email(email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
+            row.email = normalize_email(email)
+        except InvalidIdentifier:
             row.problems.append(_("The email is not valid."))
-        if not name or len(name) > 200:
+        if not name or len(name) > 200 or not name.isprintable():
             row.problems.append(_("Give a name of up to 200 characters."))
         if row.role not in ROLES:
             row.problems.append(_("The role must be one of: %(roles)s.", roles=", ".join(ROLES)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -23,6 +25,7 @@ from mgd.registration.forms import (
 from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
 from mgd.security.login import sign_in
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_fiscal_id
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -36,9 +39,13 @@ STEP_PAGES = {
 
 
 def _fiscal_id_key() -> str:
-    return (
-        "fiscal:" + "".join(ch for ch in (request.form.get("fiscal_id") or "").upper() if ch.isalnum())[-9:]
-    )
+    """The typed fiscal ID in its stored form (fullwidth or dotted spellings share it), valid or not."""
+    raw = request.form.get("fiscal_id") or ""
+    try:
+        return "fiscal:" + normalize_fiscal_id(raw).value
+    except InvalidIdentifier:
+        folded = unicodedata.normalize("NFKC", raw).upper()
+        return "fiscal:" + "".join(ch for ch in folded if ch.isascii() and ch.isalnum())[-9:]
 
 
 def refusal_message(error: services.Refused) -> str:

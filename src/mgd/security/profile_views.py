@@ -9,11 +9,11 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField, TelField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.registration.forms import PHONE, REQUIRED, CodeForm, mobile_only
+from mgd.registration.forms import PHONE, REQUIRED, CodeForm, email_address, mobile_only
 from mgd.security import profile, totp
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
@@ -40,9 +40,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class EmailChangeForm(FlaskForm):
-    email = EmailField(
-        _l("New email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
-    )
+    email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address])
 
 
 class MobileChangeForm(FlaskForm):

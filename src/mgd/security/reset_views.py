@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.registration.forms import REQUIRED, CodeForm
+from mgd.registration.forms import REQUIRED, CodeForm, email_address
 from mgd.security import reset
 from mgd.security.audit import Origin
 from mgd.security.codes import MAX_ATTEMPTS, CodeCheck
@@ -30,7 +30,9 @@ LIFETIME = 900  # seconds from the request to the new password
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254)], render_kw={"autocomplete": "username"})
+    email = EmailField(
+        _l("Your email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "username"}
+    )
     channel = RadioField(
         _l("Where do we send your code?"),
         [DataRequired(_l("Choose where to receive it."))],
