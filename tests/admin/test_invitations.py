@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from mgd.admin.models import Invitation
+from mgd.config import parse_rate
 from mgd.db import get_session, operator_scope, set_tenant, utcnow
 from mgd.security.models import User
 from mgd.tenants.models import Company
@@ -226,3 +227,16 @@ def test_an_inviter_name_with_line_breaks_stays_out_of_the_headers(app, acme):
     assert invite(signed_in(app, "ana@acme.es"), acme).status_code == 302
     [mail] = [m for m in outbox(app) if m.recipient == "eva@acme.es"]
     assert mail.subject == "Ana Bcc: x@evil.es invites you to Acme S.L. in MGD"
+
+
+def test_invitations_count_against_the_company_caps(app, acme, monkeypatch):
+    monkeypatch.setitem(app.config, "SEND_LIMIT_COMPANY_HOUR", parse_rate("4/hour"))
+    ana = signed_in(app, "ana@acme.es")  # the sign-in code is one
+    statuses = [invite(ana, acme, email=f"p{n}@acme.es").status_code for n in range(4)]
+    assert statuses == [302, 302, 302, 429]
+    refused = invite(ana, acme, email="p9@acme.es")
+    assert "Your company has been sent too many messages" in text(refused)
+    assert 'value="p9@acme.es"' in text(refused)
+    with app.app_context():
+        set_tenant(session := get_session(), acme.id)
+        assert session.scalars(select(Invitation.email).where(Invitation.email == "p3@acme.es")).all() == []

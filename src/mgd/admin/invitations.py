@@ -23,6 +23,7 @@ from mgd.admin.models import Invitation
 from mgd.db import operator_scope, set_tenant, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester, count_send
 from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import ROLES, Membership, User
@@ -81,6 +82,9 @@ def check_invitee(session: Session, tenant: Tenant, email: str) -> None:
 
 
 def _send(session: Session, tenant: Tenant, invitation: Invitation, link_base: str, actor: User) -> None:
+    # The company's caps and the invitee's address count it; the admin's own limit does not, so that a CSV of
+    # a few hundred colleagues can go at once (each invitation is bounded by MAX_SENDS).
+    count_send(session, invitation.email, Requester(company_ids=(tenant.company.id,)))
     token = secrets.token_urlsafe(32)
     invitation.token_hash = _hash(token)
     invitation.expires_at = utcnow() + LIFETIME
@@ -109,7 +113,7 @@ def invite(
     actor: User,
     origin: Origin,
 ) -> Invitation:
-    """Invite one person (email already normalised); raises InvitationRefused."""
+    """Invite one person (email already normalised); raises InvitationRefused or SendLimited."""
     check_invitee(session, tenant, email)
     invitation = Invitation(
         tenant_id=tenant.company.id,
@@ -138,7 +142,7 @@ def invite_rows(
     session: Session, tenant: Tenant, rows: list[CsvRow], link_base: str, *, actor: User, origin: Origin
 ) -> None:
     """Invite every row of a CSV that ``read_csv`` found correct; raises InvitationRefused if one became
-    impossible since (the caller rolls back: all or none)."""
+    impossible since, SendLimited if the company's caps are spent (the caller rolls back: all or none)."""
     for row in rows:
         invite(
             session,
@@ -167,7 +171,8 @@ def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Inv
 def resend(
     session: Session, tenant: Tenant, invitation: Invitation, link_base: str, *, actor: User, origin: Origin
 ) -> None:
-    """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all."""
+    """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all. Raises
+    InvitationRefused or SendLimited."""
     if invitation.sent_count >= MAX_SENDS:
         raise InvitationRefused("sends")
     invitation.sent_count += 1

@@ -15,6 +15,7 @@ from mgd.admin.models import MembershipScope
 from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester, count_send
 from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
@@ -211,8 +212,9 @@ def remove_member(
 def reset_member_password(
     session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
 ) -> None:
-    """A new temporary password, emailed to the person; their sessions end."""
+    """A new temporary password, emailed to the person; their sessions end. Raises SendLimited."""
     user = member.user
+    count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
     password = temporary_password()
     user.password_hash = hash_password(password)
     user.password_is_temporary = True
@@ -236,6 +238,7 @@ def reset_second_factor(
 ) -> None:
     """Remove the person's authenticator app (codes go by SMS or email again); they are told by email."""
     user = member.user
+    count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
     user.totp_secret, user.totp_last_step = None, None
     session.flush()
     mail = templated_mail(

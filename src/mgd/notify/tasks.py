@@ -12,6 +12,7 @@ from mgd.db import get_session
 from mgd.jobs import actor
 from mgd.notify.models import OutboxMessage
 from mgd.notify.services import Outcome, claim_message, retry_delay, send_claimed, stale_message_ids
+from mgd.notify.throttle import purge_send_counts
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,15 @@ def deliver_message(message_id: int) -> None:
 
 @actor(queue_name="outbox", max_retries=0)
 def relay_outbox() -> None:
-    """Enqueue delivery of messages left pending (a lost enqueue) or claimed by a worker that died."""
+    """Enqueue delivery of messages left pending (a lost enqueue) or claimed by a worker that died; forget
+    send counters of windows long over."""
     config = current_app.config
     session = get_session()
     ids = stale_message_ids(
         session, pending_for=timedelta(seconds=60), lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
     )
-    session.rollback()
+    purge_send_counts(session)
+    session.commit()
     for message_id in ids:
         deliver_message.send(message_id)
     if ids:

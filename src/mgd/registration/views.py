@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration import services
 from mgd.registration.access_requests import DuplicateRequest, RequestDetails, submit_access_request
 from mgd.registration.forms import (
@@ -157,11 +159,14 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
     form = form_class()
     if hasattr(form, "require"):
         form.require(flow.needs_fixed_iban, flow.needs_mobile_iban)
-    status = 200
+    status, message = 200, None
     if form.validate_on_submit():
         db = get_session()
         try:
             submit(db, flow, form)
+        except SendLimited as limited:  # the step is right, but its code cannot go yet
+            db.rollback()
+            message, status = send_refusal(limited), 429
         except services.Refused as error:
             db.commit()
             if error.reason == "locked":
@@ -174,7 +179,7 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
             return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
     elif form.errors:
         status = 422
-    return render_template(template, form=form, flow=flow), status
+    return render_template(template, form=form, flow=flow, message=message), status
 
 
 @bp.route("/phone", methods=["GET", "POST"])
@@ -259,6 +264,9 @@ def resend() -> Response | str:
     except services.Refused as error:
         db.commit()
         return _code_page(flow, CodeForm(formdata=None), message=refusal_message(error), status=429)
+    except SendLimited as limited:
+        db.rollback()
+        return _code_page(flow, CodeForm(formdata=None), message=send_refusal(limited), status=429)
     db.commit()
     return _code_page(flow, CodeForm(formdata=None), message=_("We have sent you a new code."))
 
@@ -303,6 +311,10 @@ def access_request() -> Response | str:
     db = get_session()
     try:
         created = submit_access_request(db, details, Origin.of_request())
+    except SendLimited as limited:
+        db.rollback()
+        form.email.errors.append(send_refusal(limited))
+        return render_template("registration/access_request.html", form=form), 429
     except DuplicateRequest as error:
         form.email.errors.append(
             _(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgd.security.audit import Origin, record_event
-from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
+from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
 from mgd.security.models import AuditEvent, CodeChallenge, User
 from mgd.security.passwords import Policy, verify_password
 from mgd.security.services import change_password
@@ -40,7 +40,8 @@ def change_own_password(
 
 
 def request_email_change(session: Session, user: User, new_email: str, origin: Origin) -> CodeChallenge:
-    """A code to the new address, which becomes the user's once the code comes back. Raises ``EmailTaken``."""
+    """A code to the new address, which becomes the user's once the code comes back. Raises ``EmailTaken`` or
+    ``SendLimited``."""
     new_email = new_email.strip().lower()
     if session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None:
         raise EmailTaken(new_email)
@@ -51,6 +52,7 @@ def request_email_change(session: Session, user: User, new_email: str, origin: O
         channel="email",
         destination=new_email,
         message=message,
+        requester=signed_in_requester(session, user.id),
         user_id=user.id,
     )
     record_event(session, "email.code_sent", origin, user_id=user.id)

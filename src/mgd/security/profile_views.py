@@ -13,6 +13,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration.forms import PHONE, REQUIRED, CodeForm, email_address, mobile_only
 from mgd.security import profile, totp
 from mgd.security.audit import Origin
@@ -106,6 +108,10 @@ def email() -> Response | tuple[str, int]:
             challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
         except profile.EmailTaken:
             form.email.errors.append(_("Another user already signs in with this email."))
+        except SendLimited as limited:
+            db.rollback()
+            form.email.errors.append(send_refusal(limited))
+            return _page(429, email_form=form)
         else:
             db.commit()
             session["email_challenge"] = challenge.id
@@ -143,7 +149,12 @@ def mobile() -> Response | tuple[str, int]:
     form = MobileChangeForm(prefix="mo")
     if form.validate_on_submit():
         db = get_session()
-        challenge = request_mobile_change(db, current_user, form.mobile.normalized, Origin.of_request())
+        try:
+            challenge = request_mobile_change(db, current_user, form.mobile.normalized, Origin.of_request())
+        except SendLimited as limited:
+            db.rollback()
+            form.mobile.errors.append(send_refusal(limited))
+            return _page(429, mobile_form=form)
         db.commit()
         if challenge is None:
             return redirect(url_for("profile.show"))

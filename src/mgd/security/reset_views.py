@@ -15,6 +15,8 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration.forms import REQUIRED, CodeForm, email_address
 from mgd.security import reset
 from mgd.security.audit import Origin
@@ -59,7 +61,12 @@ def request_code() -> Response | str:
     if not form.validate_on_submit():
         return render_template("security/reset_request.html", form=form), 422 if form.errors else 200
     db = get_session()
-    challenge_id = reset.request_reset(db, form.email.data, form.channel.data, Origin.of_request())
+    try:
+        challenge_id = reset.request_reset(db, form.email.data, form.channel.data, Origin.of_request())
+    except SendLimited as limited:
+        db.rollback()
+        form.email.errors.append(send_refusal(limited))
+        return render_template("security/reset_request.html", form=form), 429
     db.commit()
     session[STATE] = {"challenge_id": challenge_id, "since": int(time.time()), "tries": 0, "verified": False}
     return redirect(url_for("password_reset.enter_code"))
