@@ -150,13 +150,10 @@ def test_concurrent_requests_never_exceed_a_limit(app, limits, monkeypatch):
             thread.join()
         assert errors == []
         assert len(accepted) == 10
-        with app.app_context():
-            session = database(app).sessions()
+        with database(app).sessions() as session:
             stored = session.scalar(select(func.sum(SendCount.count)).where(SendCount.key.like("%600999999")))
-            assert stored == 10
+        assert stored == 10
     finally:
-        with app.app_context():
-            session = database(app).sessions()
+        with database(app).sessions() as session:
             session.execute(delete(SendCount).where(SendCount.key.like("%600999999")))
             session.commit()
-            session.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import ngettext
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,10 +48,10 @@ class SendLimited(Exception):
 def count_send(session: Session, destination: str, requester: Requester, now: datetime | None = None) -> None:
     """Count one message to ``destination`` against every limit that applies to it.
 
-    Raises ``SendLimited`` and counts nothing when one is spent. Each count is a conditional ``UPDATE … WHERE
-    count < limit RETURNING``: concurrent requests queue on the counter's row lock instead of reading the same
-    count, so the limits hold across every web process. Counters are taken in one order (user, destination,
-    companies by id) so that two requests never wait for each other's rows.
+    Raises ``SendLimited`` and counts nothing when one is spent. Each count is one conditional upsert
+    (``_take``): concurrent requests queue on the counter's row lock instead of reading the same count, so the
+    limits hold across every web process. Counters are taken in one order (user, destination, companies by
+    id) so that two requests never wait for each other's rows.
     """
     now = now or utcnow()
     config = current_app.config
@@ -78,25 +78,20 @@ def _window_start(now: datetime, rate: Rate) -> datetime:
 
 
 def _take(session: Session, key: str, rate: Rate, window: datetime) -> bool:
+    """One more in the window's counter unless it is at the limit, in one statement: ``INSERT … ON CONFLICT
+    DO UPDATE SET count = count + 1 WHERE count < :limit RETURNING count`` (no row back: refused)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
+    statement = (
         dialect.insert(SendCount)
-        .values(key=key, window_seconds=rate.seconds, window_start=window, count=0)
-        .on_conflict_do_nothing()
-    )
-    taken = session.execute(
-        update(SendCount)
-        .where(
-            SendCount.key == key,
-            SendCount.window_seconds == rate.seconds,
-            SendCount.window_start == window,
-            SendCount.count < rate.count,
+        .values(key=key, window_seconds=rate.seconds, window_start=window, count=1)
+        .on_conflict_do_update(
+            index_elements=["key", "window_seconds", "window_start"],
+            set_={"count": SendCount.count + 1},
+            where=SendCount.count < rate.count,
         )
-        .values(count=SendCount.count + 1)
         .returning(SendCount.count)
-        .execution_options(synchronize_session=False)
-    ).first()
-    return taken is not None
+    )
+    return session.execute(statement).first() is not None
 
 
 def purge_send_counts(session: Session, now: datetime | None = None) -> int:
