@@ -201,14 +201,13 @@ def users() -> None:
 @click.pass_context
 def users_create_staff(ctx: click.Context, email: str, role: str, name: str) -> None:
     """Create a back-office user; its temporary password is printed once, here."""
-    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
-
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.security.services import StaffExists, create_staff  # noqa: PLC0415
+    from mgd.tenants.identifiers import InvalidIdentifier, normalize_email  # noqa: PLC0415
 
     try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        email = normalize_email(email)
+    except InvalidIdentifier as exc:
         raise click.ClickException(f"EMAIL: {exc}") from None
     with _app(ctx).app_context():
         session = get_session()

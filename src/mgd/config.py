@@ -37,11 +37,41 @@ def _parse_int(raw: str) -> int:
 
 
 @dataclass(frozen=True)
+class Rate:
+    """At most ``count`` events per ``seconds``, written ``5/10min``, ``300/hour`` or ``2000/day``."""
+
+    count: int
+    seconds: int
+
+
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|min|minute|h|hour|d|day)s?\s*", re.ASCII)
+_UNIT_SECONDS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+def parse_rate(raw: str) -> Rate:
+    match = _RATE.fullmatch(raw)
+    if match is None or int(match.group(1)) < 1 or int(match.group(2) or 1) < 1:
+        raise ValueError("expected a rate such as 5/10min, 300/hour or 2000/day")
+    count, periods, unit = match.groups()
+    return Rate(int(count), int(periods or 1) * _UNIT_SECONDS[unit])
+
+
+@dataclass(frozen=True)
 class Setting:
     name: str
     default: Any
     help: str
-    parse: Callable[[str], Any] = str
+    parse: Callable[[str], Any] = str  # also applied to a text default
     choices: tuple[str, ...] = ()
     secret: bool = False
 
@@ -130,6 +160,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after which the bodies of sent or failed SMS and emails are erased (recipient, status and "
         "times are kept for audit).",
         parse=_parse_int,
+    ),
+    Setting(
+        "SEND_LIMIT_USER",
+        "10/15min",
+        "Codes sent for one user (sign-in, new email or mobile, onboarding), whatever the destination.",
+        parse=parse_rate,
+    ),
+    Setting(
+        "SEND_LIMIT_DESTINATION",
+        "5/15min",
+        "SMS or emails sent at a user's request, or during a registration or password reset, to one phone "
+        "number or email address.",
+        parse=parse_rate,
+    ),
+    Setting(
+        "SEND_LIMIT_COMPANY_HOUR",
+        "1000/hour",
+        "Such messages sent for the members (and registrations, invitations) of one company, per hour.",
+        parse=parse_rate,
+    ),
+    Setting(
+        "SEND_LIMIT_COMPANY_DAY",
+        "5000/day",
+        "The same, per day. Size both to the largest customer's morning of sign-ins.",
+        parse=parse_rate,
     ),
     Setting("DEFAULT_LOCALE", "es", "Language when the visitor has not chosen one.", choices=("es", "en")),
     Setting(
@@ -231,7 +286,8 @@ def _coerce(setting: Setting, value: Any) -> Any:
             value = setting.parse(value)
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}{setting.name}: {value!r} is not valid ({exc})") from None
-    if setting.choices and value not in setting.choices:
+    # A default outside the choices (an empty LOG_FORMAT) means "decided from other settings".
+    if setting.choices and value not in setting.choices and value != setting.default:
         raise ConfigError(f"{PREFIX}{setting.name}: {value!r} is not one of {', '.join(setting.choices)}")
     return value
 
@@ -244,7 +300,7 @@ def load_settings(
     Raises ``ConfigError`` naming the first unknown, malformed or missing setting.
     """
     environ = os.environ if environ is None else environ
-    values = {setting.name: setting.default for setting in SETTINGS}
+    values = {setting.name: _coerce(setting, setting.default) for setting in SETTINGS}
     for key, raw in environ.items():
         if not key.startswith(PREFIX) or key.startswith("MGD_TEST_"):
             continue
@@ -403,7 +459,7 @@ def _check_encryption_keys(values: dict) -> None:
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 _TABLE = re.compile(r"(<!-- settings:start -->\n)(.*?)(<!-- settings:end -->)", re.DOTALL)
-_TYPES = {_parse_int: "integer", parse_bool: "boolean", str: "text"}
+_TYPES = {_parse_int: "integer", parse_bool: "boolean", str: "text", parse_rate: "rate (`N/period`)"}
 
 
 def _doc_default(setting: Setting) -> str:

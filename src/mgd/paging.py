@@ -32,4 +32,4 @@ def paginate(session: Session, query: Select, number: int, size: int = 25, *, ro
 def page_number(args) -> int:
     """The ``page`` query argument: a positive integer, 1 for anything else."""
     value = args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 10**6 else 1
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 10**6 else 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, render_template, request, session
 from flask_babel import get_locale
@@ -112,6 +114,25 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return chosen
     return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
+
+
+# C0 controls and DEL: browsers drop tabs and newlines inside a URL (``/\t/evil`` becomes ``//evil``) and
+# a newline in a Location header would split the response.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def local_path(target: str | None, fallback: str) -> str:
+    """``target`` if it is a path on this site, else ``fallback``: never a redirect to another site.
+
+    Refused: control characters anywhere, backslashes (browsers read them as slashes), and anything
+    that is not a single-slash path once parsed (``//host``, ``https://…``, ``javascript:…``).
+    """
+    if not target or _CONTROL.search(target) or "\\" in target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
 
 
 def _add_security_headers(response: Response) -> Response:

@@ -9,7 +9,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from mgd.admin.models import Invitation
+from mgd.config import parse_rate
 from mgd.db import get_session, operator_scope, set_tenant, utcnow
+from mgd.security.models import User
 from mgd.tenants.models import Company
 from tests.admin.conftest import add_member, browser, confirm, signed_in, text, token
 from tests.registration.conftest import audit, last_code, outbox, post
@@ -216,3 +218,35 @@ def test_invitation_links_are_built_on_the_public_url_never_on_the_host_header(a
     body = [m for m in outbox(app) if m.recipient == "eva@acme.es"][-1].body_text
     assert re.search(r"^https://empresas\.example/invitacion/[\w-]{43}$", body, re.MULTILINE)
     assert "evil.example" not in body
+
+
+def test_a_name_cannot_carry_email_headers(app, acme):
+    ana = signed_in(app, "ana@acme.es")
+    sent = len(outbox(app))
+    response = invite(ana, acme, name="Eva\r\nBcc: x@evil.example")
+    assert response.status_code == 422
+    assert "Use letters, digits and punctuation only, on one line." in text(response)
+    assert len(outbox(app)) == sent
+
+
+def test_an_inviter_name_with_line_breaks_stays_out_of_the_headers(app, acme):
+    with app.app_context():
+        session = get_session()
+        session.execute(update(User).where(User.email == "ana@acme.es").values(name="Ana\r\nBcc: x@evil.es"))
+        session.commit()
+    assert invite(signed_in(app, "ana@acme.es"), acme).status_code == 302
+    [mail] = [m for m in outbox(app) if m.recipient == "eva@acme.es"]
+    assert mail.subject == "Ana Bcc: x@evil.es invites you to Acme S.L. in MGD"
+
+
+def test_invitations_count_against_the_company_caps(app, acme, monkeypatch):
+    monkeypatch.setitem(app.config, "SEND_LIMIT_COMPANY_HOUR", parse_rate("4/hour"))
+    ana = signed_in(app, "ana@acme.es")  # the sign-in code is one
+    statuses = [invite(ana, acme, email=f"p{n}@acme.es").status_code for n in range(4)]
+    assert statuses == [302, 302, 302, 429]
+    refused = invite(ana, acme, email="p9@acme.es")
+    assert "Your company has been sent too many messages" in text(refused)
+    assert 'value="p9@acme.es"' in text(refused)
+    with app.app_context():
+        set_tenant(session := get_session(), acme.id)
+        assert session.scalars(select(Invitation.email).where(Invitation.email == "p3@acme.es")).all() == []

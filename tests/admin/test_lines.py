@@ -203,3 +203,20 @@ def test_exports_never_hand_a_spreadsheet_a_formula(app, acme):
     with zipfile.ZipFile(io.BytesIO(workbook.get_data())) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet  # written as text, not as a formula
+
+
+def test_numbers_typed_in_other_digits_search_the_same_lines(app, acme):
+    carla = signed_in(app, "carla@acme.es")
+    url = f"/empresa/{acme.ref}/lineas"
+    wanted = acme.numbers[2]
+    fullwidth = "".join(chr(ord("０") + int(d)) for d in wanted[3:])
+    arabic = "".join(chr(ord("٠") + int(d)) for d in wanted[3:])
+    for typed in (fullwidth, arabic):
+        page = text(carla.get(url, query_string={"q": typed}))
+        assert [n for n in acme.numbers if format_phone(n) in page] == [wanted], typed
+
+
+def test_page_and_tariff_numbers_in_other_digits_are_ignored(app, acme):
+    carla = signed_in(app, "carla@acme.es")
+    for query in ({"page": "²"}, {"page": "٣"}, {"tariff": "²"}, {"tariff": "١"}):
+        assert carla.get(f"/empresa/{acme.ref}/lineas", query_string=query).status_code == 200, query

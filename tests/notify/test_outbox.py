@@ -1,5 +1,6 @@
 """The outbox: written in the caller's transaction, handed to the broker on commit, delivered once."""
 
+import contextlib
 import json
 from datetime import timedelta
 
@@ -197,3 +198,48 @@ def test_old_sent_and_failed_bodies_are_erased_and_their_metadata_kept(app, db_s
         "sent",
         long_ago,
     )
+
+
+class BrokenSender:
+    """Fails every time, the way ``error`` says."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.calls = error, 0
+
+    def send_sms(self, to, body):
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [DeliveryError("provider busy"), ValueError("Header values may not contain linefeed")],
+    ids=["transient", "unexpected"],
+)
+def test_no_path_sends_a_message_more_than_the_maximum(app, db_session, broker, error):
+    """Dramatiq's retries, the relay and expired leases together never go past OUTBOX_MAX_ATTEMPTS."""
+    app.extensions["mgd.sms"], original = BrokenSender(error), app.extensions["mgd.sms"]
+    try:
+        message = queue_sms(db_session, "+34612345678", "x")
+        db_session.commit()
+        for _ in range(3 * app.config["OUTBOX_MAX_ATTEMPTS"]):
+            for message_id in [message.id, *enqueued_ids(broker)]:
+                broker.flush_all()
+                with contextlib.suppress(dramatiq.Retry, ValueError):  # dramatiq would run it again
+                    deliver_message(message_id)
+            # Time passes: the backoff is over, a lease has run out, the relay offers the message again.
+            long_ago = utcnow() - timedelta(hours=1)
+            db_session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.id)
+                .values(created_at=long_ago, next_attempt_at=None, claimed_at=long_ago)
+            )
+            db_session.commit()
+            relay_outbox()
+        sender = app.extensions["mgd.sms"]
+    finally:
+        app.extensions["mgd.sms"] = original
+    assert sender.calls == app.config["OUTBOX_MAX_ATTEMPTS"]
+    db_session.refresh(message)
+    assert (message.status, message.attempts) == ("failed", app.config["OUTBOX_MAX_ATTEMPTS"])
+    assert "Header values" in message.last_error or message.last_error == "provider busy"

@@ -5,7 +5,7 @@ from email import policy
 
 import pytest
 
-from mgd.notify.senders import ConsoleSender, DeliveryError, Mail, SmtpSender, TwilioSender
+from mgd.notify.senders import ConsoleSender, DeliveryError, Mail, SmtpSender, TwilioSender, templated_mail
 from tests.live import TWILIO_SID, TWILIO_TOKEN
 
 SID, TOKEN = TWILIO_SID, TWILIO_TOKEN
@@ -98,3 +98,31 @@ def test_smtp_unreachable_is_retried():
 def test_console_sender_prints_for_the_developer(capsys):
     ConsoleSender().send_sms("+34612345678", "Tu código es 123456")
     assert "SMS to +34612345678" in capsys.readouterr().out
+
+
+def test_smtp_subject_cannot_add_headers(smtp_server):
+    controller, inbox = smtp_server
+    smtp(controller).send_mail(Mail("ana@example.es", "Ana\r\nBcc: x@evil.example\nX-Evil: 1", "t"))
+    [envelope] = inbox.messages
+    assert envelope.rcpt_tos == ["ana@example.es"]
+    message = email.message_from_bytes(envelope.content, policy=policy.default)
+    assert (message["Subject"], message["Bcc"], message["X-Evil"]) == (
+        "Ana Bcc: x@evil.example X-Evil: 1",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize("to", ["ana@example.es\r\nBcc: x@evil.example", "ana@example.es\rX-Evil: 1"])
+def test_smtp_recipient_with_a_line_break_is_refused_for_good(smtp_server, to):
+    controller, inbox = smtp_server
+    with pytest.raises(DeliveryError) as caught:
+        smtp(controller).send_mail(Mail(to, "s", "t"))
+    assert caught.value.permanent
+    assert inbox.messages == []
+
+
+def test_templated_subjects_are_one_line(app):
+    with app.test_request_context():
+        mail = templated_mail("ana@example.es", "Ana\r\nBcc: x@evil.example", "email_code", code="123456")
+    assert mail.subject == "Ana Bcc: x@evil.example"

@@ -42,12 +42,35 @@ def test_the_language_switch_needs_the_csrf_token(client):
     assert '<html lang="es">' in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "\t//evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "/ok\r\nSet-Cookie: x=1",
+        "/ok\x00",
+    ],
+)
 def test_the_language_switch_never_redirects_elsewhere(client, target):
     response = client.post(
         "/language", data={"locale": "en", "next": target, "csrf_token": csrf_token(client)}
     )
-    assert response.headers["Location"] == "/"
+    assert (response.status_code, response.headers["Location"]) == (302, "/")
+    assert "Set-Cookie: x=1" not in str(response.headers)
+
+
+@pytest.mark.parametrize("target", ["/", "/register?step=2", "/empresa/abc/lineas?q=a%20b"])
+def test_the_language_switch_keeps_a_local_path(client, target):
+    response = client.post(
+        "/language", data={"locale": "en", "next": target, "csrf_token": csrf_token(client)}
+    )
+    assert response.headers["Location"] == target
 
 
 def test_an_unknown_language_is_refused(client):

@@ -122,3 +122,15 @@ def test_sign_out(app, client, companies):
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/mi-area/bienvenida")})
     assert response.headers["Location"] == "/"
     assert client.get("/mi-area").status_code == 401
+
+
+def test_a_name_on_more_than_one_line_is_refused(app, client, companies):
+    register(app, client, "12345678Z", "movil@example.es", "611111111", mobile_iban=IBAN_M)
+    response = post(
+        client,
+        "/mi-area/bienvenida",
+        {"name": "Lucía\r\nBcc: x@evil.example", "mobile": "611111111", "accept_terms": "y"},
+    )
+    assert response.status_code == 422
+    assert "Use letters, digits and punctuation only, on one line." in text(response)
+    assert user(app, "movil@example.es").name == "Lucía Gómez"

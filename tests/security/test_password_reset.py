@@ -114,3 +114,17 @@ def test_reset_requests_from_one_address_are_limited(app, client, member):
     for n in range(10):
         ask(client, f"user{n}@example.es")
     assert ask(client, "ana@example.es").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ana@example.es, b@example.es, c@example.es",
+        "Ana <ana@example.es>",
+        "ana@example.es\r\nBcc: x@evil.es",
+    ],
+)
+def test_only_one_plain_address_is_accepted(app, client, member, email):
+    response = ask(client, email)
+    assert response.status_code == 422 and "This is not a valid email address." in text(response)
+    assert outbox(app) == []

@@ -204,3 +204,25 @@ def test_behind_a_proxy_one_clients_wrong_sign_ins_do_not_lock_out_another(app, 
     response = post(colleague, "/login", {"email": "ana@example.es", "password": PASSWORD})
     assert response.headers["Location"] == "/login/channel"
     assert {event.ip for event in audit(app, "login.failed")} == {"203.0.113.5"}
+
+
+@pytest.mark.parametrize("script", ["fullwidth", "arabic-indic"])
+def test_a_code_typed_in_other_digits_is_accepted(app, client, member, script):
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "sms"})
+    code = next(m for m in reversed(outbox(app)) if m.recipient == "+34612000001").body_text
+    code = re.search(r"\b(\d{6})\b", code).group(1)
+    zero = {"fullwidth": "０", "arabic-indic": "٠"}[script]
+    typed = "".join(chr(ord(zero) + int(d)) for d in code)
+    response = post(client, "/login/code", {"code": typed})
+    assert response.headers["Location"] == "/mi-area"
+
+
+@pytest.mark.parametrize("typed", ["12345x", "١٢٣٤٥", "½½½½½½", "１２３４５６７"])
+def test_a_malformed_code_is_refused_without_spending_a_try(app, client, member, typed):
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "sms"})
+    response = post(client, "/login/code", {"code": typed})
+    assert response.status_code == 422 and "The code has 6 digits." in text(response)
+    assert audit(app, "login.code_refused") == []
+    assert f'value="{typed}"' in text(response)  # what was typed stays in the field

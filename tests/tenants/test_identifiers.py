@@ -8,9 +8,11 @@ from stdnum.es import ccc
 from mgd.tenants.identifiers import (
     InvalidIdentifier,
     _parse_phone,
+    normalize_email,
     normalize_fiscal_id,
     normalize_iban,
     normalize_phone,
+    to_ascii,
 )
 
 
@@ -123,3 +125,70 @@ def test_spanish_iban_shortcut_agrees_with_stdnum():
         except InvalidIdentifier:
             ours = None
         assert ours == (number if iban.is_valid(number) else None), number
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("+34 6١٢٣٤٥٦٧٨", "+34612345678"),  # Arabic-Indic digits
+        ("６１２ ３４５ ６７８", "+34612345678"),  # fullwidth digits
+        ("+34 ۶۱۲۳۴۵۶۷۸", "+34612345678"),  # Persian digits
+        ("＋３４９１２３４５６７８", "+34912345678"),
+    ],
+)
+def test_phone_digits_of_any_script_are_stored_in_ascii(raw, e164):
+    phone = normalize_phone(raw)
+    assert phone.e164 == e164 and phone.e164.isascii()
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("１２３４５６７８Ｚ", "12345678Z"), ("Ｂ１２３４５６７４", "B12345674"), ("١٢٣٤٥٦٧٨Z", "12345678Z")],
+)
+def test_fiscal_ids_in_other_scripts_are_stored_in_ascii(raw, value):
+    assert normalize_fiscal_id(raw).value == value
+
+
+def test_ibans_in_fullwidth_are_stored_in_ascii():
+    assert (
+        normalize_iban("ＥＳ９１ ２１００ ０４１８ ４５０２ ０００５ １３３２") == "ES9121000418450200051332"
+    )
+
+
+@pytest.mark.parametrize("raw", ["6123456٧x", "612345678\u200b", "B1234567Ж", "61234567８é"])
+def test_other_non_ascii_characters_are_refused(raw):
+    with pytest.raises(InvalidIdentifier):
+        normalize_phone(raw) if raw[0] == "6" else normalize_fiscal_id(raw)
+
+
+def test_to_ascii_leaves_ascii_alone_and_refuses_the_rest():
+    assert to_ascii("ES-12 x") == "ES-12 x"
+    assert to_ascii("٠١٢٣٤٥٦٧٨٩") == "0123456789"
+    with pytest.raises(InvalidIdentifier):
+        to_ascii("ñ")
+
+
+@pytest.mark.parametrize(
+    ("raw", "email"),
+    [("Ana@Example.ES", "ana@example.es"), ("  ana.ruiz+mgd@example.es ", "ana.ruiz+mgd@example.es")],
+)
+def test_an_email_is_stored_in_lower_case(raw, email):
+    assert normalize_email(raw) == email
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a@x.es, b@y.es, c@z.es",
+        "a@x.es; b@y.es",
+        "Ana <ana@example.es>",
+        "ana@example.es\r\nBcc: x@evil.example",
+        "ana@example.es\nx",
+        "añá@example.es",
+        "ana@",
+        "",
+    ],
+)
+def test_anything_but_one_plain_email_address_is_refused(raw):
+    with pytest.raises(InvalidIdentifier):
+        normalize_email(raw)

@@ -278,7 +278,9 @@ def test_all_errors_are_reported_at_once(db_session):
     assert [m.split(":")[0] for m in messages] == [f"companies[0].lines[{i}].number" for i in range(3)]
 
 
-def test_a_number_of_another_stored_company_is_refused(db_session):
+@pytest.mark.parametrize("number", ["612345679", "+34 6١٢٣٤٥٦٧٩", "６１２３４５６７９"])
+def test_a_number_of_another_stored_company_is_refused(db_session, number):
+    """Digits of other scripts are the same number: never a second spelling of another company's line."""
     run_import(db_session, example())
     other = {
         "companies": [
@@ -289,7 +291,7 @@ def test_a_number_of_another_stored_company_is_refused(db_session):
                 "billing_accounts": [{"ref": "M", "kind": "mobile", "iban": "ES9121000418450200051332"}],
                 "lines": [
                     {
-                        "number": "612345679",
+                        "number": number,
                         "kind": "mobile",
                         "product": "mobile",
                         "tariff": "MOVIL-10GB",

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import Length, Optional
 
-from mgd.registration.forms import REQUIRED
+from mgd.registration.forms import REQUIRED, email_address, one_line
 from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
 
 ROLE_LABELS = {
@@ -29,10 +29,8 @@ ROLE_NAMES = {
 
 
 class InviteForm(FlaskForm):
-    email = StringField(
-        _l("Email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
-    )
-    name = StringField(_l("Name and surname"), [REQUIRED, Length(max=200)])
+    email = StringField(_l("Email"), [REQUIRED, Length(max=254), email_address])
+    name = StringField(_l("Name and surname"), [REQUIRED, Length(max=200), one_line])
     role = SelectField(
         _l("Role"),
         choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()],

@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,10 +25,12 @@ from mgd.db import increment, operator_scope, set_tenant, utcnow
 from mgd.links import external_url
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester, count_send
 from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import ROLES, Membership, User
 from mgd.security.passwords import hash_password
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_email
 from mgd.tenants.models import Company
 
 LIFETIME = timedelta(days=7)
@@ -91,6 +92,9 @@ def _new_link(invitation: Invitation) -> str:
 
 
 def _send(session: Session, tenant: Tenant, invitation: Invitation, *, token: str, actor: User) -> None:
+    # The company's caps and the invitee's address count it; the admin's own limit does not, so that a CSV of
+    # a few hundred colleagues can go at once (each invitation is bounded by MAX_SENDS).
+    count_send(session, invitation.email, Requester(company_ids=(tenant.company.id,)))
     mail = templated_mail(
         invitation.email,
         _("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
@@ -114,7 +118,7 @@ def invite(
     actor: User,
     origin: Origin,
 ) -> Invitation:
-    """Invite one person (email already normalised); raises InvitationRefused.
+    """Invite one person (email already normalised); raises InvitationRefused or SendLimited.
 
     The database keeps one pending invitation per company and email: of the same invitation sent twice at
     once, the second is refused as ``pending``.
@@ -144,7 +148,7 @@ def invite(
 
 def invite_rows(session: Session, tenant: Tenant, rows: list[CsvRow], *, actor: User, origin: Origin) -> None:
     """Invite every row of a CSV that ``read_csv`` found correct; raises InvitationRefused if one became
-    impossible since (the caller rolls back: all or none)."""
+    impossible since, SendLimited if the company's caps are spent (the caller rolls back: all or none)."""
     for row in rows:
         invite(
             session,
@@ -171,7 +175,7 @@ def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Inv
 
 def resend(session: Session, tenant: Tenant, invitation: Invitation, *, actor: User, origin: Origin) -> None:
     """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all, counted
-    by the database."""
+    by the database. Raises InvitationRefused or SendLimited."""
     pending = Invitation.status == "pending"
     if increment(session, invitation, "sent_count", pending, below=MAX_SENDS) is None:
         raise InvitationRefused("sends")
@@ -284,10 +288,10 @@ def read_csv(session: Session, tenant: Tenant, text: str) -> list[CsvRow]:
         if len(values) > 3:
             row.problems.append(_("Too many columns: expected email, name and role."))
         try:
-            row.email = validate_email(email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
+            row.email = normalize_email(email)
+        except InvalidIdentifier:
             row.problems.append(_("The email is not valid."))
-        if not name or len(name) > 200:
+        if not name or len(name) > 200 or not name.isprintable():
             row.problems.append(_("Give a name of up to 200 characters."))
         if row.role not in ROLES:
             row.problems.append(_("The role must be one of: %(roles)s.", roles=", ".join(ROLES)))

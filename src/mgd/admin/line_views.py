@@ -34,7 +34,7 @@ def _filters() -> lines.LineFilters:
         kind=args.get("kind", "") if args.get("kind") in LINE_KINDS else "",
         product=args.get("product", "") if args.get("product") in PRODUCTS else "",
         status=args.get("status", "") if args.get("status") in LINE_STATUSES else "",
-        tariff_id=int(tariff) if tariff.isdigit() and len(tariff) < 19 else None,
+        tariff_id=int(tariff) if tariff.isascii() and tariff.isdigit() and len(tariff) < 19 else None,
         sort=sort.lstrip("-") if sort.lstrip("-") in lines.SORTS else "number",
         descending=descending,
     )

@@ -20,7 +20,7 @@ from mgd.admin.models import MembershipScope
 from mgd.paging import Page
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
-from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone, to_ascii
 from mgd.tenants.models import Line, Tariff
 
 PAGE_SIZE = 50
@@ -64,7 +64,10 @@ def visible_lines(membership: Membership) -> Select:
 
 def _searched(query: Select, q: str) -> Select:
     """A number (or part of one) searches numbers only; words search aliases, cost centres and users."""
-    compact = q.replace(" ", "").removeprefix("+")
+    try:
+        compact = to_ascii(q.replace(" ", "")).removeprefix("+")
+    except InvalidIdentifier:
+        compact = ""
     if compact.isdigit():
         return query.where(Line.number.like(f"%{compact}%"))
     like = f"%{q.lower()}%"

@@ -16,6 +16,7 @@ from mgd.admin.models import MembershipScope
 from mgd.db import operator_scope, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester, count_send
 from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
@@ -248,9 +249,10 @@ def reset_member_password(
     session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
 ) -> None:
     """A new temporary password, emailed to the person; their sessions end. Raises SharedPerson for someone
-    who also belongs to other companies."""
+    who also belongs to other companies, SendLimited."""
     _only_ours(session, tenant, member)
     user = member.user
+    count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
     password = temporary_password()
     user.password_hash = hash_password(password)
     user.password_is_temporary = True
@@ -276,6 +278,7 @@ def reset_second_factor(
     Raises SharedPerson for someone who also belongs to other companies."""
     _only_ours(session, tenant, member)
     user = member.user
+    count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
     user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
     mail = templated_mail(

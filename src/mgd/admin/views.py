@@ -22,6 +22,8 @@ from mgd.admin.forms import (
 from mgd.admin.uploads import checked_upload
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.paging import page_number
 from mgd.security.audit import Origin
 from mgd.security.login import fresh_login_required
@@ -103,6 +105,10 @@ def invite() -> Response | str:
             )
         except invitations.InvitationRefused as refused:
             form.email.errors.append(invitations.refusal_message(refused.reason))
+        except SendLimited as limited:
+            db.rollback()
+            form.email.errors.append(send_refusal(limited))
+            return render_template("admin/invite.html", form=form), 429
         else:
             db.commit()
             flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
@@ -129,6 +135,10 @@ def invite_csv() -> Response | str:
         db.rollback()
         flash(invitations.refusal_message(refused.reason), "error")
         return redirect(url_for("admin.invite_csv"))
+    except SendLimited as limited:
+        db.rollback()
+        flash(send_refusal(limited), "error")
+        return redirect(url_for("admin.invite_csv"))
     db.commit()
     flash(_("%(count)s invitations sent.", count=len(upload.rows)), "success")
     return redirect(url_for("admin.members"))
@@ -150,6 +160,10 @@ def invitation_action(invitation_id: int, action: str) -> Response | str:
             invitations.revoke(db, tenant, invitation, actor=current_user, origin=Origin.of_request())
     except invitations.InvitationRefused as refused:
         flash(invitations.refusal_message(refused.reason), "error")
+        return redirect(url_for("admin.members"))
+    except SendLimited as limited:
+        db.rollback()
+        flash(send_refusal(limited), "error")
         return redirect(url_for("admin.members"))
     db.commit()
     flash(_("Invitation sent again.") if action == "resend" else _("Invitation revoked."), "success")
@@ -198,6 +212,8 @@ def _apply(action: str, found, role_form: RoleForm, limit_form: LimitForm) -> st
             "authenticator app (in My profile), or the operator on %(phone)s.",
             phone=current_app.config["HELP_PHONE"],
         )
+    except SendLimited as limited:
+        return send_refusal(limited)
     return None
 
 

@@ -1,11 +1,12 @@
-"""The outbox: every SMS and email, written in the transaction of the change that causes it. Bodies carry
-codes and temporary passwords: they are stored encrypted, and erased some days after sending."""
+"""The outbox: every SMS and email, written in the transaction of the change that causes it (bodies carry
+codes and temporary passwords: stored encrypted, erased some days after sending); and the counters that limit
+how many are sent per user, destination and company (``throttle.py``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, String, Text
+from sqlalchemy import Enum, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mgd.crypto import EncryptedText
@@ -38,3 +39,16 @@ class OutboxMessage(Timestamped, Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SendCount(Base):
+    """How many messages one key (``user:42``, ``destination:+34612345678``, ``company:7``) was sent in one
+    window of ``window_seconds`` starting at ``window_start``. Not tenant-owned: it holds no company data."""
+
+    __tablename__ = "send_counts"
+    __table_args__ = (Index("ix_send_counts_window_start", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,12 +1,14 @@
 """The ways an SMS or an email leaves the portal: console and file for development, Twilio and SMTP for real.
 
 A sender returns the provider's reference for the message or raises ``DeliveryError``; ``permanent`` errors
-(a refused number, a rejected address) are not retried.
+(a refused number, a rejected address, a message that cannot be written) are not retried. Subjects are made
+one line here whatever they hold (a person's name), so no value can add a header.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 import sys
 import threading
@@ -36,10 +38,18 @@ class Mail:
     html: str | None = None
 
 
+_CONTROL_RUN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """``value`` on one line: every run of control characters (CR, LF, tab…) becomes one space."""
+    return _CONTROL_RUN.sub(" ", value).strip()
+
+
 def templated_mail(to: str, subject: str, template: str, **context: object) -> Mail:
     """A mail from ``templates/mail/<template>.txt`` and ``.html``, rendered in the current language."""
     text = render_template(f"mail/{template}.txt", **context)
-    return Mail(to, subject, text, render_template(f"mail/{template}.html", **context))
+    return Mail(to, header_text(subject), text, render_template(f"mail/{template}.html", **context))
 
 
 class SmsSender(Protocol):
@@ -142,8 +152,8 @@ class SmtpSender:
     def _message(self, mail: Mail) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.mail_from
-        message["To"] = mail.to
-        message["Subject"] = mail.subject
+        message["To"] = mail.to  # a value with a line break raises: refused for good below
+        message["Subject"] = header_text(mail.subject)
         message["Message-ID"] = make_msgid(domain=self.mail_from.rpartition("@")[2].strip("> ") or None)
         message.set_content(mail.text)
         if mail.html:
@@ -152,7 +162,10 @@ class SmtpSender:
         return message
 
     def send_mail(self, mail: Mail) -> str:
-        message = self._message(mail)
+        try:
+            message = self._message(mail)
+        except (ValueError, UnicodeError) as exc:
+            raise DeliveryError(f"not a valid email: {exc}", permanent=True) from exc
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:

@@ -71,22 +71,37 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"
 
 
-def claim_message(session: Session, message_id: int, lease: timedelta, now: datetime | None = None) -> bool:
-    """Mark a pending message (or one whose worker's lease ran out) as being sent; False if it is not ours."""
+def claim_message(
+    session: Session, message_id: int, lease: timedelta, max_attempts: int, now: datetime | None = None
+) -> bool:
+    """Mark a pending message (or one whose worker's lease ran out) as being sent; False if it is not ours.
+
+    A message that has had its ``max_attempts`` is never claimed again, however it comes back (a dramatiq
+    retry, the relay, a worker that died mid-send): it is marked failed instead.
+    """
     now = now or utcnow()
+    claimable = (
+        OutboxMessage.id == message_id,
+        or_(
+            OutboxMessage.status == "pending",
+            (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - lease),
+        ),
+    )
     result = session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            or_(
-                OutboxMessage.status == "pending",
-                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - lease),
-            ),
-        )
+        .where(*claimable, OutboxMessage.attempts < max_attempts)
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        return True
+    session.execute(
+        update(OutboxMessage)
+        .where(*claimable, OutboxMessage.attempts >= max_attempts)
+        .values(status="failed", claimed_at=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return False
 
 
 def send_claimed(
@@ -101,9 +116,13 @@ def send_claimed(
             ref = mail.send_mail(
                 Mail(message.recipient, message.subject or "", message.body_text, message.body_html)
             )
-    except DeliveryError as exc:
+    except Exception as exc:  # whatever a sender raises is recorded and counts as an attempt
+        permanent = isinstance(exc, DeliveryError) and exc.permanent
+        if not isinstance(exc, DeliveryError):
+            log.exception("outbox message %s: unexpected error from the sender", message_id)
+            exc = DeliveryError(f"{type(exc).__name__}: {exc}")
         message.last_error = str(exc)[:2000]
-        final = exc.permanent or message.attempts >= max_attempts
+        final = permanent or message.attempts >= max_attempts
         message.status = "failed" if final else "pending"
         message.claimed_at = None
         message.next_attempt_at = None if final else utcnow() + retry_delay(message.attempts)

@@ -20,6 +20,7 @@ from mgd.notify.services import (
     send_claimed,
     stale_message_ids,
 )
+from mgd.notify.throttle import purge_send_counts
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,9 @@ def deliver_message(message_id: int) -> None:
     """Send one outbox message. Safe to run twice: a message sent, failed for good or in flight is skipped."""
     config = current_app.config
     session = get_session()
-    if not claim_message(session, message_id, timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])):
-        session.rollback()
+    lease = timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
+    if not claim_message(session, message_id, lease, config["OUTBOX_MAX_ATTEMPTS"]):
+        session.commit()  # a message out of attempts was marked failed
         log.info("outbox message %s skipped: sent, failed for good or in flight", message_id)
         return
     session.commit()
@@ -51,13 +53,15 @@ def deliver_message(message_id: int) -> None:
 
 @actor(queue_name="outbox", max_retries=0)
 def relay_outbox() -> None:
-    """Enqueue delivery of messages left pending (a lost enqueue) or claimed by a worker that died."""
+    """Enqueue delivery of messages left pending (a lost enqueue) or claimed by a worker that died; forget
+    send counters of windows long over."""
     config = current_app.config
     session = get_session()
     ids = stale_message_ids(
         session, pending_for=timedelta(seconds=60), lease=timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
     )
-    session.rollback()
+    purge_send_counts(session)
+    session.commit()
     for message_id in ids:
         deliver_message.send(message_id)
     if ids:

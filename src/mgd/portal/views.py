@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from mgd.web import LOCALES
+from mgd.web import LOCALES, local_path
 
 bp = Blueprint("portal", __name__)
 
@@ -21,11 +21,4 @@ def set_language() -> Response:
     if locale not in LOCALES:
         abort(400)
     session["locale"] = locale
-    return redirect(_safe_next(request.form.get("next")))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never redirect a visitor elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("portal.home")
+    return redirect(local_path(request.form.get("next"), url_for("portal.home")))

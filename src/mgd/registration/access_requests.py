@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester, count_send
 from mgd.registration.models import AccessRequest
 from mgd.security.audit import Origin, record_event
 from mgd.tenants.services import find_company
@@ -42,7 +43,8 @@ def new_reference() -> str:
 
 
 def submit_access_request(session: Session, details: RequestDetails, origin: Origin) -> AccessRequest:
-    """Record the request and email the requester its reference. Raises ``DuplicateRequest``."""
+    """Record the request and email the requester its reference. Raises ``DuplicateRequest`` or
+    ``SendLimited``."""
     email = details.email.strip().lower()
     pending = session.scalar(
         select(AccessRequest.reference).where(
@@ -54,6 +56,7 @@ def submit_access_request(session: Session, details: RequestDetails, origin: Ori
     if pending is not None:
         raise DuplicateRequest(pending)
     company = find_company(session, details.fiscal_id)
+    count_send(session, email, Requester(company_ids=(company.id,) if company else ()))
     request = AccessRequest(
         reference=new_reference(),
         fiscal_id=details.fiscal_id,

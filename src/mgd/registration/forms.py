@@ -1,13 +1,18 @@
-"""Forms of the registration steps: they check the shape of what is typed, never who typed it."""
+"""Forms of the registration steps: they check the shape of what is typed, never who typed it.
+
+The field validators shared by every form of the portal (phone, fiscal ID, IBAN, email, code, plain text) live
+here too.
+"""
 
 from __future__ import annotations
+
+import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TelField, TextAreaField
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -18,9 +23,11 @@ from wtforms.validators import (
 from mgd.tenants.identifiers import (
     MOBILE,
     InvalidIdentifier,
+    normalize_email,
     normalize_fiscal_id,
     normalize_iban,
     normalize_phone,
+    to_ascii,
 )
 
 
@@ -50,11 +57,37 @@ IBAN = _normalized(normalize_iban, _l("This is not a valid IBAN or account numbe
 REQUIRED = DataRequired(_l("This field is required."))
 
 
+def email_address(form, field):
+    """One email address, nothing else (no list, no name, no line break), in its stored lower-case form."""
+    try:
+        field.data = normalize_email(field.data or "")
+    except InvalidIdentifier:
+        raise ValidationError(_l("This is not a valid email address.")) from None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(form, field):
+    """One line of text: no control characters or line breaks (names end up in email subjects)."""
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError(_l("Use letters, digits and punctuation only, on one line."))
+
+
+def six_digits(form, field):
+    """Six digits, typed in any script (fullwidth ``１２３``, Arabic-Indic ``١٢٣``), kept as ASCII."""
+    try:
+        digits = to_ascii((field.data or "").strip())
+    except InvalidIdentifier:
+        digits = ""
+    if not re.fullmatch(r"[0-9]{6}", digits):
+        raise ValidationError(_l("The code has 6 digits."))
+    field.data = digits
+
+
 class IdentifyForm(FlaskForm):
     fiscal_id = StringField(_l("Company fiscal ID (CIF or NIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
-    email = EmailField(
-        _l("Your email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
-    )
+    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address])
 
 
 class PhoneForm(FlaskForm):
@@ -81,7 +114,7 @@ class AccountsForm(FlaskForm):
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Security code"),
-        [REQUIRED, Length(min=6, max=6, message=_l("The code has 6 digits."))],
+        [REQUIRED, six_digits],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"},
     )
 
@@ -92,11 +125,9 @@ class ResendForm(FlaskForm):
 
 class AccessRequestForm(FlaskForm):
     fiscal_id = StringField(_l("Company fiscal ID (CIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
-    requester_name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200)])
-    position = StringField(_l("Your position in the company"), [REQUIRED, Length(max=120)])
-    email = EmailField(
-        _l("Your email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
-    )
+    requester_name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200), one_line])
+    position = StringField(_l("Your position in the company"), [REQUIRED, Length(max=120), one_line])
+    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address])
     phone = TelField(_l("Your phone"), [REQUIRED, PHONE])
     users_needed = IntegerField(
         _l("How many users do you need?"),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mgd.db import increment, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester
 from mgd.registration.machine import machine
 from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
@@ -265,7 +266,12 @@ def _send_code(session: Session, flow: RegistrationFlow) -> None:
     channel, destination = ("sms", flow.code_mobile) if flow.code_mobile else ("email", flow.email)
     message = CodeMessage(REGISTRATION_CODE, _("Your MGD registration code"))
     challenge = issue_code(
-        session, purpose="registration", channel=channel, destination=destination, message=message
+        session,
+        purpose="registration",
+        channel=channel,
+        destination=destination,
+        message=message,
+        requester=Requester(company_ids=(flow.company_id,)),
     )
     flow.challenge_id = challenge.id
     flow.code_sent_at = utcnow()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -9,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration import services
 from mgd.registration.access_requests import DuplicateRequest, RequestDetails, submit_access_request
 from mgd.registration.forms import (
@@ -23,6 +27,7 @@ from mgd.registration.forms import (
 from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
 from mgd.security.login import sign_in
+from mgd.tenants.identifiers import InvalidIdentifier, normalize_fiscal_id
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -36,9 +41,13 @@ STEP_PAGES = {
 
 
 def _fiscal_id_key() -> str:
-    return (
-        "fiscal:" + "".join(ch for ch in (request.form.get("fiscal_id") or "").upper() if ch.isalnum())[-9:]
-    )
+    """The typed fiscal ID in its stored form (fullwidth or dotted spellings share it), valid or not."""
+    raw = request.form.get("fiscal_id") or ""
+    try:
+        return "fiscal:" + normalize_fiscal_id(raw).value
+    except InvalidIdentifier:
+        folded = unicodedata.normalize("NFKC", raw).upper()
+        return "fiscal:" + "".join(ch for ch in folded if ch.isascii() and ch.isalnum())[-9:]
 
 
 def refusal_message(error: services.Refused) -> str:
@@ -150,11 +159,14 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
     form = form_class()
     if hasattr(form, "require"):
         form.require(flow.needs_fixed_iban, flow.needs_mobile_iban)
-    status = 200
+    status, message = 200, None
     if form.validate_on_submit():
         db = get_session()
         try:
             submit(db, flow, form)
+        except SendLimited as limited:  # the step is right, but its code cannot go yet
+            db.rollback()
+            message, status = send_refusal(limited), 429
         except services.Refused as error:
             db.commit()
             if error.reason in ("locked", "moved"):
@@ -167,7 +179,7 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
             return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
     elif form.errors:
         status = 422
-    return render_template(template, form=form, flow=flow), status
+    return render_template(template, form=form, flow=flow, message=message), status
 
 
 @bp.route("/phone", methods=["GET", "POST"])
@@ -254,6 +266,9 @@ def resend() -> Response | str:
         if flow.state != "code":  # registered or locked by a parallel request
             return redirect(url_for("registration.end"))
         return _code_page(flow, CodeForm(formdata=None), message=refusal_message(error), status=429)
+    except SendLimited as limited:
+        db.rollback()
+        return _code_page(flow, CodeForm(formdata=None), message=send_refusal(limited), status=429)
     db.commit()
     return _code_page(flow, CodeForm(formdata=None), message=_("We have sent you a new code."))
 
@@ -298,6 +313,10 @@ def access_request() -> Response | str:
     db = get_session()
     try:
         created = submit_access_request(db, details, Origin.of_request())
+    except SendLimited as limited:
+        db.rollback()
+        form.email.errors.append(send_refusal(limited))
+        return render_template("registration/access_request.html", form=form), 429
     except DuplicateRequest as error:
         form.email.errors.append(
             _(

@@ -1,8 +1,8 @@
 """One-time codes: six random digits, stored as a keyed hash, single use, short-lived, a few tries.
 
-A challenge is created with ``issue_code`` (which also queues the SMS or email) and checked with
-``check_code``. Every comparison spends one of the challenge's ``MAX_ATTEMPTS`` tries, counted by the
-database; after the last one the code is dead.
+A challenge is created with ``issue_code`` (which counts the send against its limits and queues the SMS or
+email) and checked with ``check_code``. Every comparison spends one of the challenge's ``MAX_ATTEMPTS`` tries,
+counted by the database; after the last one the code is dead.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, render_template
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mgd.db import increment, utcnow
+from mgd.db import increment, operator_scope, utcnow
 from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail, queue_sms
-from mgd.security.models import CodeChallenge
+from mgd.notify.throttle import Requester, count_send
+from mgd.security.models import CodeChallenge, Membership
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -45,9 +46,15 @@ def issue_code(
     channel: str,
     destination: str,
     message: CodeMessage,
+    requester: Requester,
     user_id: int | None = None,
 ) -> CodeChallenge:
-    """Create a challenge and queue its code by SMS or email; the code itself is never stored."""
+    """Create a challenge and queue its code by SMS or email; the code itself is never stored.
+
+    Raises ``SendLimited`` (nothing created or queued) when a send limit of ``requester`` or of the
+    destination is spent.
+    """
+    count_send(session, destination, requester)
     code = f"{secrets.randbelow(10**6):06d}"
     challenge = CodeChallenge(
         purpose=purpose,
@@ -66,6 +73,13 @@ def issue_code(
         queue_mail(session, message.mail(destination, code))
     session.flush()
     return challenge
+
+
+def signed_in_requester(session: Session, user_id: int) -> Requester:
+    """Sends for a signed-in user: their own limit, and the caps of every company where they are active."""
+    query = select(Membership.tenant_id).where(Membership.user_id == user_id, Membership.is_active.is_(True))
+    with operator_scope(session, "the companies whose send caps count a user's message"):
+        return Requester(user_id, tuple(session.scalars(query)))
 
 
 def check_code(session: Session, challenge: CodeChallenge, code: str) -> CodeCheck:

@@ -7,11 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from mgd.registration.forms import REQUIRED
+from mgd.registration.forms import REQUIRED, email_address
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), [REQUIRED, Length(max=254)], render_kw={"autocomplete": "username"})
+    email = EmailField(
+        _l("Email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "username"}
+    )
     password = PasswordField(
         _l("Password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "current-password"}
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
-from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
+from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
 from mgd.security.models import AuditEvent, CodeChallenge, User, UserSession
 from mgd.security.passwords import Policy, verify_password
 from mgd.security.services import change_password
@@ -54,6 +54,7 @@ def request_email_change(session: Session, user: User, new_email: str, origin: O
 
     An address that already has an account gets a notice instead of the code, and the challenge can never be
     confirmed: the requester sees the same pages either way, so the form does not tell who has an account.
+    Raises ``SendLimited``.
     """
     new_email = new_email.strip().lower()
     taken = session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None
@@ -64,6 +65,7 @@ def request_email_change(session: Session, user: User, new_email: str, origin: O
         channel="email",
         destination=new_email,
         message=message,
+        requester=signed_in_requester(session, user.id),
         user_id=user.id,
     )
     record_event(session, "email.code_sent", origin, user_id=user.id)

@@ -12,11 +12,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField, TelField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
-from mgd.registration.forms import PHONE, REQUIRED, CodeForm, mobile_only
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
+from mgd.registration.forms import PHONE, REQUIRED, CodeForm, email_address, mobile_only
 from mgd.security import profile, sessions, totp
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
@@ -43,9 +45,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class EmailChangeForm(FlaskForm):
-    email = EmailField(
-        _l("New email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
-    )
+    email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address])
 
 
 class MobileChangeForm(FlaskForm):
@@ -121,7 +121,12 @@ def email() -> Response | tuple[str, int]:
     form = EmailChangeForm(prefix="em")
     if form.validate_on_submit():
         db = get_session()
-        challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
+        try:
+            challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
+        except SendLimited as limited:
+            db.rollback()
+            form.email.errors.append(send_refusal(limited))
+            return _page(429, email_form=form)
         db.commit()
         session["email_challenge"] = challenge.id
         return redirect(url_for("profile.confirm_email"))
@@ -159,7 +164,12 @@ def mobile() -> Response | tuple[str, int]:
     form = MobileChangeForm(prefix="mo")
     if form.validate_on_submit():
         db = get_session()
-        challenge = request_mobile_change(db, current_user, form.mobile.normalized, Origin.of_request())
+        try:
+            challenge = request_mobile_change(db, current_user, form.mobile.normalized, Origin.of_request())
+        except SendLimited as limited:
+            db.rollback()
+            form.mobile.errors.append(send_refusal(limited))
+            return _page(429, mobile_form=form)
         db.commit()
         if challenge is None:
             return redirect(url_for("profile.show"))

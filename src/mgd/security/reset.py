@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
+from mgd.notify.throttle import Requester, count_send
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
 from mgd.security.models import CodeChallenge, User
@@ -25,10 +26,12 @@ def request_reset(session: Session, email: str, channel: str, origin: Origin) ->
     """Send a reset code by ``channel`` ("sms" or "email"); returns the challenge id, None for unknown emails.
 
     An account without a mobile gets its code by email. An unknown email gets a note instead of a code.
+    Raises ``SendLimited`` when the destination has been sent too many messages lately.
     """
     email = email.strip().lower()
     user = session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
     if user is None:
+        count_send(session, email, Requester())
         queue_mail(session, templated_mail(email, _("Your MGD password"), "reset_unknown", email=email))
         record_event(session, "password.reset_requested", origin, known=False)
         return None
@@ -40,6 +43,7 @@ def request_reset(session: Session, email: str, channel: str, origin: Origin) ->
         channel="sms" if sms else "email",
         destination=user.mobile if sms else user.email,
         message=message,
+        requester=Requester(),  # anonymous: a stranger must not spend the user's or the company's limits
         user_id=user.id,
     )
     record_event(session, "password.reset_requested", origin, user_id=user.id, known=True)

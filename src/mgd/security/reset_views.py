@@ -15,7 +15,9 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.registration.forms import REQUIRED, CodeForm
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
+from mgd.registration.forms import REQUIRED, CodeForm, email_address
 from mgd.security import reset
 from mgd.security.audit import Origin
 from mgd.security.codes import MAX_ATTEMPTS, CodeCheck
@@ -30,7 +32,9 @@ LIFETIME = 900  # seconds from the request to the new password
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254)], render_kw={"autocomplete": "username"})
+    email = EmailField(
+        _l("Your email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "username"}
+    )
     channel = RadioField(
         _l("Where do we send your code?"),
         [DataRequired(_l("Choose where to receive it."))],
@@ -57,7 +61,12 @@ def request_code() -> Response | str:
     if not form.validate_on_submit():
         return render_template("security/reset_request.html", form=form), 422 if form.errors else 200
     db = get_session()
-    challenge_id = reset.request_reset(db, form.email.data, form.channel.data, Origin.of_request())
+    try:
+        challenge_id = reset.request_reset(db, form.email.data, form.channel.data, Origin.of_request())
+    except SendLimited as limited:
+        db.rollback()
+        form.email.errors.append(send_refusal(limited))
+        return render_template("security/reset_request.html", form=form), 429
     db.commit()
     session[STATE] = {"challenge_id": challenge_id, "since": int(time.time()), "tries": 0, "verified": False}
     return redirect(url_for("password_reset.enter_code"))

@@ -19,7 +19,7 @@ from mgd.db import increment, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
-from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
+from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
 from mgd.security.models import CodeChallenge, User, UserSession
 from mgd.security.passwords import Policy, hash_password, needs_rehash, temporary_password, verify_password
 from mgd.security.sessions import end_sessions, mark_reauthenticated
@@ -129,7 +129,7 @@ def channels(user: User) -> list[str]:
 
 
 def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin) -> CodeChallenge:
-    """A sign-in code by SMS to the verified mobile or by email."""
+    """A sign-in code by SMS to the verified mobile or by email; raises ``SendLimited``."""
     if channel not in channels(user) or channel == "app":
         raise ValueError(f"no code can be sent by {channel!r} to this user")
     destination = user.mobile if channel == "sms" else user.email
@@ -140,6 +140,7 @@ def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin
         channel=channel,
         destination=destination,
         message=message,
+        requester=signed_in_requester(session, user.id),
         user_id=user.id,
     )
     record_event(session, "login.code_sent", origin, user_id=user.id, channel=channel)

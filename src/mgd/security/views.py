@@ -13,6 +13,8 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration.forms import CodeForm
 from mgd.security import services
 from mgd.security.audit import Origin
@@ -103,7 +105,12 @@ def choose_channel() -> Response | str:
         session[PENDING] = {**session[PENDING], "challenge_id": None, "app": True}
         return redirect(url_for("security.enter_code"))
     db = get_session()
-    challenge = services.send_sign_in_code(db, user, form.channel.data, Origin.of_request())
+    try:
+        challenge = services.send_sign_in_code(db, user, form.channel.data, Origin.of_request())
+    except SendLimited as limited:
+        db.rollback()
+        form.channel.errors.append(send_refusal(limited))
+        return render_template("security/channel.html", form=form), 429
     db.commit()
     session[PENDING] = {**session[PENDING], "challenge_id": challenge.id, "app": False}
     return redirect(url_for("security.enter_code"))

@@ -7,14 +7,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import DataRequired, Length
 
-from mgd.registration.forms import PHONE, REQUIRED, mobile_only
+from mgd.registration.forms import PHONE, REQUIRED, mobile_only, one_line
 
 
 class OnboardingForm(FlaskForm):
     accept_terms = BooleanField(
         _l("I have read and accept the terms of use"), [DataRequired(_l("You must accept the terms of use."))]
     )
-    name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200)])
+    name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200), one_line])
     mobile = TelField(
         _l("Your mobile number (we will send your security codes here)"), [REQUIRED, PHONE, mobile_only]
     )

@@ -10,7 +10,7 @@ from mgd.db import operator_scope, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
-from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code
+from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
 from mgd.security.models import CodeChallenge, Membership, User
 from mgd.tenants.identifiers import Phone
 from mgd.tenants.models import Company
@@ -26,7 +26,8 @@ def onboarding_pending(user: User, terms_version: str) -> bool:
 def save_onboarding(
     session: Session, user: User, *, name: str, mobile: Phone, terms_version: str, origin: Origin
 ) -> CodeChallenge | None:
-    """Record the accepted terms and confirmed data; a new mobile gets a code (returned) before it counts."""
+    """Record the accepted terms and confirmed data; a new mobile gets a code (returned) before it counts.
+    Raises ``SendLimited`` (the caller rolls back: nothing is kept)."""
     now = utcnow()
     if user.terms_version != terms_version:
         user.terms_version, user.terms_accepted_at = terms_version, now
@@ -40,7 +41,8 @@ def save_onboarding(
 def request_mobile_change(
     session: Session, user: User, mobile: Phone, origin: Origin
 ) -> CodeChallenge | None:
-    """A code to a new mobile (returned); the number becomes the user's once the code comes back."""
+    """A code to a new mobile (returned); the number becomes the user's once the code comes back. Raises
+    ``SendLimited``."""
     if mobile.e164 == user.mobile:
         return None
     message = CodeMessage("mobile_code", _("Confirm your mobile"))
@@ -50,6 +52,7 @@ def request_mobile_change(
         channel="sms",
         destination=mobile.e164,
         message=message,
+        requester=signed_in_requester(session, user.id),
         user_id=user.id,
     )
     record_event(session, "mobile.code_sent", origin, user_id=user.id, mobile=mobile.e164)

@@ -11,6 +11,8 @@ from mgd.admin.context import current_tenant, tenant_blueprint
 from mgd.admin.lines import line_counts
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.notify.throttle import SendLimited
+from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration.forms import CodeForm
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
@@ -57,14 +59,19 @@ def onboarding() -> Response | str:
     if not form.validate_on_submit():
         return render_template("selfcare/onboarding.html", form=form, user=user), 422 if form.errors else 200
     db = get_session()
-    challenge = services.save_onboarding(
-        db,
-        user,
-        name=form.name.data.strip(),
-        mobile=form.mobile.normalized,
-        terms_version=current_app.config["TERMS_VERSION"],
-        origin=Origin.of_request(),
-    )
+    try:
+        challenge = services.save_onboarding(
+            db,
+            user,
+            name=form.name.data.strip(),
+            mobile=form.mobile.normalized,
+            terms_version=current_app.config["TERMS_VERSION"],
+            origin=Origin.of_request(),
+        )
+    except SendLimited as limited:
+        db.rollback()
+        form.mobile.errors.append(send_refusal(limited))
+        return render_template("selfcare/onboarding.html", form=form, user=user), 429
     db.commit()
     if challenge is None:
         return redirect(url_for("selfcare.home"))

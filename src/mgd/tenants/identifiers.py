@@ -1,15 +1,18 @@
 """Spanish identifiers the operator's records use: fiscal IDs, bank accounts and phone numbers.
 
-Each ``normalize_*`` returns the canonical stored form or raises ``InvalidIdentifier`` with a reason a person
-can act on. Fiscal IDs and IBANs are checked with python-stdnum, phone numbers with phonenumbers' metadata.
+Each ``normalize_*`` returns the canonical stored form, always ASCII, or raises ``InvalidIdentifier`` with a
+reason a person can act on. Fiscal IDs and IBANs are checked with python-stdnum, phone numbers with
+phonenumbers' metadata, email addresses with email-validator.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 from stdnum import iban as stdnum_iban
 from stdnum.es import ccc, cif, nie, nif
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
@@ -17,6 +20,24 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 class InvalidIdentifier(ValueError):
     """The value is not a valid identifier of its kind; ``str()`` says why."""
+
+
+def to_ascii(raw: str) -> str:
+    """``raw`` with fullwidth and other compatibility forms folded (NFKC) and the decimal digits of every
+    script made ASCII (``٦`` → ``6``); raises ``InvalidIdentifier`` if anything non-ASCII is left.
+
+    Python's ``isdigit``, ``int`` and regular expressions accept such digits, so without this one number could
+    be stored, counted or looked up under several spellings.
+    """
+    if raw.isascii():
+        return raw
+    folded = "".join(
+        str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else ch
+        for ch in unicodedata.normalize("NFKC", raw)
+    )
+    if not folded.isascii():
+        raise InvalidIdentifier("only Latin letters and digits are accepted")
+    return folded
 
 
 @dataclass(frozen=True)
@@ -37,7 +58,7 @@ def _reason(exc: ValidationError, what: str) -> str:
 
 def normalize_fiscal_id(raw: str) -> FiscalId:
     """A CIF, DNI-NIF or NIE (optional ``ES`` prefix, spaces, dots, dashes) in compact upper-case form."""
-    compact = nif.compact((raw or "").replace(".", ""))
+    compact = nif.compact(to_ascii(raw or "").replace(".", ""))
     if not compact:
         raise InvalidIdentifier("a fiscal ID (CIF, NIF or NIE) is required")
     first = compact[0]
@@ -54,7 +75,7 @@ def normalize_fiscal_id(raw: str) -> FiscalId:
 
 def normalize_iban(raw: str) -> str:
     """An IBAN, or a Spanish 20-digit CCC converted to its IBAN, in compact upper-case form."""
-    compact = stdnum_iban.compact(raw or "")
+    compact = stdnum_iban.compact(to_ascii(raw or ""))
     if not compact:
         raise InvalidIdentifier("a bank account (IBAN) is required")
     if compact.isdigit():
@@ -87,7 +108,7 @@ _ES = phonenumbers.PhoneMetadata.metadata_for_region("ES")
 _ES_FIXED = re.compile(_ES.fixed_line.national_number_pattern)
 _ES_MOBILE = re.compile(_ES.mobile.national_number_pattern)
 _SEPARATORS = re.compile(r"[\s\-.()]")
-_SPANISH_PREFIXED = re.compile(r"(?:\+34|0034)?(\d{9})")
+_SPANISH_PREFIXED = re.compile(r"(?:\+34|0034)?([0-9]{9})")
 _KIND_BY_TYPE = {
     phonenumbers.PhoneNumberType.FIXED_LINE: FIXED,
     phonenumbers.PhoneNumberType.VOIP: FIXED,
@@ -108,7 +129,7 @@ def normalize_phone(raw: str) -> Phone:
     Plain nine-digit numbers are matched against phonenumbers' Spanish patterns directly: the import reads
     hundreds of thousands of them and a full parse is ten times slower. Anything else takes the full parse.
     """
-    cleaned = _SEPARATORS.sub("", raw or "")
+    cleaned = _SEPARATORS.sub("", to_ascii(raw or ""))
     if not cleaned:
         raise InvalidIdentifier("a phone number is required")
     match = _SPANISH_PREFIXED.fullmatch(cleaned)
@@ -132,6 +153,20 @@ def _parse_phone(cleaned: str) -> Phone:
     if kind is None:
         raise InvalidIdentifier("this is not a Spanish fixed or mobile number")
     return Phone(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), kind)
+
+
+def normalize_email(raw: str) -> str:
+    """One email address, without a display name, in the lower-case form users are stored and found by.
+
+    Lists (``a@x, b@y``), names (``Ana <a@x>``), control characters and non-ASCII mailbox names are refused.
+    """
+    try:
+        checked = validate_email(
+            (raw or "").strip(), check_deliverability=False, allow_smtputf8=False, allow_display_name=False
+        )
+    except EmailNotValidError as exc:
+        raise InvalidIdentifier(f"not a valid email address ({exc})") from None
+    return (checked.ascii_email or checked.normalized).lower()
 
 
 def format_phone(e164: str) -> str:

@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
-from mgd.tenants.identifiers import InvalidIdentifier, normalize_fiscal_id, normalize_iban, normalize_phone
+from mgd.tenants.identifiers import (
+    InvalidIdentifier,
+    normalize_email,
+    normalize_fiscal_id,
+    normalize_iban,
+    normalize_phone,
+)
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS, SEGMENTS
 
 MAX_ERRORS = 200
@@ -282,7 +286,7 @@ def _interlocutors(check: _Checker, items: list, company_path: str) -> list[dict
         if not check.obj(raw, path, INTERLOCUTOR):
             continue
         name = check.text(raw, "name", path, 200)
-        email = check.identifier(raw, "email", path, _normalize_email)
+        email = check.identifier(raw, "email", path, normalize_email)
         phone = (
             check.identifier(raw, "phone", path, normalize_phone) if raw.get("phone") is not None else None
         )
@@ -294,13 +298,6 @@ def _interlocutors(check: _Checker, items: list, company_path: str) -> list[dict
         if name and email and (phone is not None or raw.get("phone") is None):
             result.append({"name": name, "email": email, "phone": phone.e164 if phone else None})
     return result
-
-
-def _normalize_email(raw: str) -> str:
-    try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InvalidIdentifier(f"not a valid email address ({exc})") from None
 
 
 def _billing_accounts(check: _Checker, items: list, company_path: str) -> list[dict]:
