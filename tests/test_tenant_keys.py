@@ -1,5 +1,5 @@
 """Tenant tables are shaped for Citus, which distributes them by ``tenant_id``: a distributed table can only
-enforce unique keys and foreign keys that include its distribution column (docs/scaling.md)."""
+enforce unique keys and foreign keys that include its distribution column (docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_tenant_id_and_id_are_a_key_of_every_tenant_table(table):
 
 @pytest.mark.parametrize("table", TENANT_TABLES, ids=lambda table: table.name)
 def test_every_unique_key_of_a_tenant_table_includes_tenant_id(table):
-    """The primary key ``id`` alone is the one exception: it becomes (tenant_id, id) on Citus (docs/scaling.md)."""
+    """The primary key ``id`` alone is the one exception: it becomes (tenant_id, id) on Citus (docs/deployment.md)."""
     keys = [
         (name, columns) for name, columns in unique_keys(table) if (name, columns) != ("primary key", ["id"])
     ]

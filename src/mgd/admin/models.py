@@ -38,7 +38,7 @@ class Invitation(TenantOwned, Timestamped, Base):
             sqlite_where=text("status = 'pending'"),
         ),
         Index("ix_invitations_tenant_id_status", "tenant_id", "status"),
-        UniqueConstraint("tenant_id", "id"),  # the key Citus distributes by (docs/scaling.md)
+        UniqueConstraint("tenant_id", "id"),  # the key Citus distributes by (docs/deployment.md)
         # Unique within the company (a distributed table can only enforce that); the link has no company, so
         # it is found by the hash alone. A 256-bit random token does not repeat.
         UniqueConstraint("tenant_id", "token_hash"),
