@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, render_template, request, session
+from flask import Flask, Response, abort, current_app, g, render_template, request, session
 from flask_babel import get_locale
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from mgd.extensions import babel, csrf, limiter
+from mgd.forms import unusable_character
 from mgd.tenants.identifiers import format_phone
 
 LOCALES = ("es", "en")
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     login.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Madrid")
+    app.before_request(_refuse_unusable_address)
     app.after_request(_add_security_headers)
     _register_error_pages(app)
     _register_blueprints(app)
@@ -57,6 +59,25 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return chosen
     return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
+
+
+class BadParameter(BadRequest):
+    """A query parameter no page can use: the error page names it, and says why when ``message`` is given."""
+
+    def __init__(self, name: str, message: str | None = None) -> None:
+        super().__init__()
+        self.parameter = ascii(name)[1:-1] if unusable_character(name) else name
+        self.message = message
+
+
+def _refuse_unusable_address() -> None:
+    """Control characters (NUL first: PostgreSQL cannot store it) and lone surrogates in the address reach
+    no view: 404 in the path (no page has such an address), 400 naming the query parameter."""
+    if unusable_character(request.path):
+        abort(404)
+    for name, values in request.args.lists():
+        if unusable_character(name) or any(unusable_character(value) for value in values):
+            raise BadParameter(name)
 
 
 def _add_security_headers(response: Response) -> Response:

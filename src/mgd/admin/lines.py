@@ -6,8 +6,6 @@ tenant (the session guard) and to the membership's scopes.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import MembershipScope
+from mgd.admin.uploads import csv_rows
 from mgd.paging import Page
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
@@ -65,7 +64,7 @@ def visible_lines(membership: Membership) -> Select:
 def _searched(query: Select, q: str) -> Select:
     """A number (or part of one) searches numbers only; words search aliases, cost centres and users."""
     compact = q.replace(" ", "").removeprefix("+")
-    if compact.isdigit():
+    if compact.isascii() and compact.isdigit():
         return query.where(Line.number.like(f"%{compact}%"))
     like = f"%{q.lower()}%"
     return query.outerjoin(User, User.id == Line.user_id).where(
@@ -209,7 +208,7 @@ def read_assignments(session: Session, tenant: Tenant, text: str) -> list[Assign
     would stop it; nothing is written. Empty cells clear the value. Raises ValueError for an unusable file."""
     rows: list[AssignmentRow] = []
     members = {user.email: user.id for user in assignable_users(session, tenant)}
-    for number, values in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), 1):
+    for number, values in csv_rows(text):
         if not any(v.strip() for v in values):
             continue
         if number == 1 and values[0].strip().lower() in ("number", "número", "numero", "línea", "linea"):

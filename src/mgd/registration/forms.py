@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TelField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -15,6 +14,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from mgd.forms import Form
 from mgd.tenants.identifiers import (
     MOBILE,
     InvalidIdentifier,
@@ -50,22 +50,22 @@ IBAN = _normalized(normalize_iban, _l("This is not a valid IBAN or account numbe
 REQUIRED = DataRequired(_l("This field is required."))
 
 
-class IdentifyForm(FlaskForm):
+class IdentifyForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF or NIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
     email = EmailField(
         _l("Your email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
     )
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(Form):
     phone = TelField(_l("A phone number of your company (fixed or mobile)"), [REQUIRED, PHONE])
 
 
-class MobileForm(FlaskForm):
+class MobileForm(Form):
     phone = TelField(_l("A mobile line of your company"), [REQUIRED, PHONE, mobile_only])
 
 
-class AccountsForm(FlaskForm):
+class AccountsForm(Form):
     fixed_iban = StringField(_l("Bank account (IBAN) where your fixed lines are paid"), [Optional(), IBAN])
     mobile_iban = StringField(_l("Bank account (IBAN) where your mobile lines are paid"), [Optional(), IBAN])
 
@@ -78,7 +78,7 @@ class AccountsForm(FlaskForm):
                 delattr(self, name)
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         _l("Security code"),
         [REQUIRED, Length(min=6, max=6, message=_l("The code has 6 digits."))],
@@ -86,11 +86,11 @@ class CodeForm(FlaskForm):
     )
 
 
-class ResendForm(FlaskForm):
+class ResendForm(Form):
     pass
 
 
-class AccessRequestForm(FlaskForm):
+class AccessRequestForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
     requester_name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200)])
     position = StringField(_l("Your position in the company"), [REQUIRED, Length(max=120)])

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from mgd.forms import Form
 from mgd.registration.forms import REQUIRED
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), [REQUIRED, Length(max=254)], render_kw={"autocomplete": "username"})
     password = PasswordField(
         _l("Password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "current-password"}
     )
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(Form):
     channel = RadioField(
         _l("Where do we send your security code?"), [DataRequired(_l("Choose where to receive it."))]
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(
         _l("New password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "new-password"}
     )

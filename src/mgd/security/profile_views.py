@@ -6,13 +6,13 @@ from flask import Blueprint, current_app, redirect, render_template, session, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.forms import Form
 from mgd.registration.forms import PHONE, REQUIRED, CodeForm, mobile_only
 from mgd.security import profile, totp
 from mgd.security.audit import Origin
@@ -25,7 +25,7 @@ from mgd.selfcare.services import request_mobile_change
 bp = Blueprint("profile", __name__, url_prefix="/perfil")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField(
         _l("Current password"), [REQUIRED], render_kw={"autocomplete": "current-password"}
     )
@@ -39,17 +39,17 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(Form):
     email = EmailField(
         _l("New email"), [REQUIRED, Length(max=254), Email(_l("This is not a valid email address."))]
     )
 
 
-class MobileChangeForm(FlaskForm):
+class MobileChangeForm(Form):
     mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only])
 
 
-class RemoveAppForm(FlaskForm):
+class RemoveAppForm(Form):
     confirm = BooleanField(
         _l("Yes, stop using my authenticator app"), [DataRequired(_l("Confirm it first."))]
     )
