@@ -26,6 +26,13 @@ def set_language() -> Response:
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never redirect a visitor elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Printable only: a line break would end up in the Location header.
+    if (
+        target
+        and target.isprintable()
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
         return target
     return url_for("portal.home")
