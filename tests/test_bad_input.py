@@ -28,10 +28,18 @@ from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.forms import unusable_character
 from tests.admin.conftest import acme, signed_in, token  # noqa: F401 (a company with members of every role)
-from tests.registration.conftest import companies, outbox, post  # noqa: F401 (records for the back office)
+from tests.registration.conftest import (  # noqa: F401 (companies: records to register and to request access)
+    COMPANIES,
+    companies,
+    outbox,
+    post,
+)
+from tests.security.conftest import PASSWORD
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
 
-ROLES = ("anonymous", "viewer", "admin", "staff")
+# "registering" is a visitor at the phone step of a registration, "signing_in" one between the password and the
+# choice of channel: their forms are reachable only then.
+ROLES = ("anonymous", "registering", "signing_in", "viewer", "admin", "staff")
 PASSES = 6  # hypothesis examples per role; each is a pass over every route
 
 #: The query parameters each page reads (``test_query_parameters_are_all_known`` keeps this complete).
@@ -52,7 +60,7 @@ QUERY = {
 }
 GENERIC = ("page", "next", "q")  # sent to every page: a link or a script may add them anywhere
 
-#: Routes a signed-in role leaves alone: signing out would end the walk's session.
+#: Routes a role with a session to keep leaves alone: signing out would end it.
 NOT_WALKED = {"security.logout"}
 
 NASTY = [
@@ -189,15 +197,18 @@ def _objects(app, acme, companies) -> dict:  # noqa: F811 (fixtures)
 
 
 def _client(app, role: str):
-    if role == "anonymous":
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-        return client
-    if role == "staff":
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    if role == "registering":
+        both = COMPANIES["both"]
+        identified = post(client, "/register", {"fiscal_id": both["fiscal_id"], "email": "ambos@example.es"})
+        assert identified.headers["Location"] == "/register/phone"
+    elif role == "signing_in":
+        assert post(client, "/login", {"email": "ana@acme.es", "password": PASSWORD}).status_code == 302
+    elif role == "staff":
         _, password = staff(app)
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         sign_in_staff(app, client, password)
+    if role in ("anonymous", "registering", "signing_in", "staff"):
         return client
     return signed_in(app, {"viewer": "carla@acme.es", "admin": "ana@acme.es"}[role])
 
@@ -221,6 +232,13 @@ def walk(request, app, acme, companies) -> Walk:  # noqa: F811 (fixtures)
                 for form in forms_of(url, response.get_data(as_text=True)):
                     if form.method == "post" and form not in forms.setdefault(form.action, []):
                         forms[form.action].append(form)
+    reached = {
+        "registering": "/register/phone",
+        "signing_in": "/login/channel",
+        "staff": "/backoffice/requests/",
+    }
+    if request.param in reached:  # the role's own forms were found
+        assert any(action.startswith(reached[request.param]) for action in forms), sorted(forms)
     return Walk(client, request.param, urls, forms)
 
 
