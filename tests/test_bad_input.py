@@ -1,11 +1,12 @@
 """Bad input never gives a 500, walked over the app's whole URL map.
 
 As an anonymous visitor, a visitor in the middle of a registration or of a sign-in, a viewer, a company
-administrator and operator staff, every route is called with every method: GET with generated values in each query parameter the page reads (``QUERY``, checked against the
-code) and in a few that any page might be sent; POST with generated values in the fields of the route's forms,
-found by reading the pages as a browser does (real CSRF token). Values: NUL and other control characters, lone
-surrogates, huge and negative numbers, digits of other scripts, texts of up to 200,000 characters, binary files.
-No answer is a 500, and a form that comes back refusing a value it must refuse names the field.
+administrator and operator staff, every route is called with every method: GET with generated values in each
+query parameter the page reads (``QUERY``, checked against the code) and in a few that any page might be sent;
+POST with generated values in the fields of the route's forms, found by reading the pages as a browser does
+(real CSRF token). Values: NUL and other control characters, lone surrogates, huge and negative numbers, digits
+of other scripts, texts of up to 200,000 characters, binary files. No answer is a 500, and a form that comes
+back refusing a value it must refuse names the field.
 
 Bounded for CI: hypothesis draws ``PASSES`` passes per role, derandomized (the same values on every run).
 """
