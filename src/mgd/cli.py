@@ -138,6 +138,8 @@ def records_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
 
 def _import(text: str, *, dry_run: bool = False):
     """Validate and import one document in one transaction: committed whole, or not at all."""
+    from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
+
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.tenants.records.importer import import_records  # noqa: PLC0415
     from mgd.tenants.records.validate import RecordsInvalid, parse_document  # noqa: PLC0415
@@ -145,6 +147,11 @@ def _import(text: str, *, dry_run: bool = False):
     session = get_session()
     try:
         report = import_records(session, parse_document(text))
+    except DBAPIError as exc:  # what validation missed, the database refuses: no traceback, nothing kept
+        session.rollback()
+        click.echo(f"error: the database refused the records: {str(exc.orig).splitlines()[0]}", err=True)
+        click.echo("Nothing was imported.", err=True)
+        raise click.exceptions.Exit(1) from None
     except RecordsInvalid as exc:
         session.rollback()
         for error in exc.errors:

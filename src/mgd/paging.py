@@ -1,4 +1,5 @@
-"""Pages of long lists: a counted page of a query, and the page number a request asks for."""
+"""Pages of long lists: a counted page of a query, the page number a request asks for, and whole numbers read
+from a query string."""
 
 from __future__ import annotations
 
@@ -29,7 +30,18 @@ def paginate(session: Session, query: Select, number: int, size: int = 25, *, ro
     return Page(items, number, total, size)
 
 
+MAX_PAGE = 10**6
+
+
+def whole_number(value: str | None, low: int, high: int) -> int | None:
+    """``value`` as an integer when it is only ASCII digits and within ``low``..``high``; else None.
+    (``str.isdigit`` is true for "²" and "٣", which ``int`` refuses or reads as digits of another script.)"""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > len(str(high)):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
 def page_number(args) -> int:
     """The ``page`` query argument: a positive integer, 1 for anything else."""
-    value = args.get("page", "1")
-    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 10**6 else 1
+    return whole_number(args.get("page"), 1, MAX_PAGE) or 1

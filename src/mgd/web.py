@@ -10,15 +10,16 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, render_template, request, session
+from flask import Flask, Response, abort, current_app, g, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
 from mgd.extensions import babel, csrf, limiter, login_manager
+from mgd.forms import unusable_character
 from mgd.tenants.identifiers import format_phone
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
     login.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Madrid")
+    app.before_request(_refuse_unusable_address)
     app.after_request(_add_security_headers)
     app.after_request(_keep_private_pages_out_of_caches)
     app.url_defaults(_version_static_urls)
@@ -133,6 +135,25 @@ def local_path(target: str | None, fallback: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return fallback
     return target
+
+
+class BadParameter(BadRequest):
+    """A query parameter no page can use: the error page names it, and says why when ``message`` is given."""
+
+    def __init__(self, name: str, message: str | None = None) -> None:
+        super().__init__()
+        self.parameter = ascii(name)[1:-1] if unusable_character(name) else name
+        self.message = message
+
+
+def _refuse_unusable_address() -> None:
+    """Control characters (NUL first: PostgreSQL cannot store it) and lone surrogates in the address reach
+    no view: 404 in the path (no page has such an address), 400 naming the query parameter."""
+    if unusable_character(request.path):
+        abort(404)
+    for name, values in request.args.lists():
+        if unusable_character(name) or any(unusable_character(value) for value in values):
+            raise BadParameter(name)
 
 
 def _add_security_headers(response: Response) -> Response:

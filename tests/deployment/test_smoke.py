@@ -25,6 +25,7 @@ import redis
 import requests
 from sqlalchemy import Engine, text
 
+from mgd.crypto import Keyring
 from mgd.db import make_engine
 from tests.conftest import as_app_role, private_schema
 from tests.deployment.stack import (
@@ -92,6 +93,9 @@ class Deployment:
             return rows if all(row["status"] == "sent" for row in rows) else None
 
         rows = wait_until(all_sent, "every outbox message sent", DELIVERY_TIMEOUT, every=0.5)
+        keyring = Keyring.parse(self.stack.env["MGD_ENCRYPTION_KEYS"])  # bodies are stored encrypted
+        for row in rows:
+            row["body_text"] = keyring.decrypt(row["body_text"])
         received = Counter(("sms", form["To"], form["Body"]) for form in list(self.twilio.received))
         received.update(("email", to, _plain(body)) for to, body in self.mails())
         counts = [

@@ -129,7 +129,7 @@ def test_a_name_on_more_than_one_line_is_refused(app, client, companies):
     response = post(
         client,
         "/mi-area/bienvenida",
-        {"name": "Lucía\r\nBcc: x@evil.example", "mobile": "611111111", "accept_terms": "y"},
+        {"name": "Lucía\u2028Bcc: x@evil.example", "mobile": "611111111", "accept_terms": "y"},  # a line separator
     )
     assert response.status_code == 422
     assert "Use letters, digits and punctuation only, on one line." in text(response)

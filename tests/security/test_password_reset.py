@@ -117,14 +117,14 @@ def test_reset_requests_from_one_address_are_limited(app, client, member):
 
 
 @pytest.mark.parametrize(
-    "email",
+    ("email", "refusal"),
     [
-        "ana@example.es, b@example.es, c@example.es",
-        "Ana <ana@example.es>",
-        "ana@example.es\r\nBcc: x@evil.es",
+        ("ana@example.es, b@example.es, c@example.es", "This is not a valid email address."),
+        ("Ana <ana@example.es>", "This is not a valid email address."),
+        ("ana@example.es\r\nBcc: x@evil.es", "Your email must be on one line."),
     ],
 )
-def test_only_one_plain_address_is_accepted(app, client, member, email):
+def test_only_one_plain_address_is_accepted(app, client, member, email, refusal):
     response = ask(client, email)
-    assert response.status_code == 422 and "This is not a valid email address." in text(response)
+    assert response.status_code == 422 and refusal in text(response)
     assert outbox(app) == []

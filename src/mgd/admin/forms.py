@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
+from wtforms.widgets import HiddenInput
 
+from mgd.forms import Form
 from mgd.registration.forms import REQUIRED, email_address, one_line
 from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
 
@@ -28,7 +29,7 @@ ROLE_NAMES = {
 }
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = StringField(_l("Email"), [REQUIRED, Length(max=254), email_address])
     name = StringField(_l("Name and surname"), [REQUIRED, Length(max=200), one_line])
     role = SelectField(
@@ -38,21 +39,22 @@ class InviteForm(FlaskForm):
     )
 
 
-class InviteCsvForm(FlaskForm):
+class InviteCsvForm(Form):
     file = FileField(_l("CSV file (email, name, role)"), [FileRequired(_l("Choose a file."))])
 
 
-class ConfirmCsvForm(FlaskForm):
-    content = HiddenField()
+class ConfirmCsvForm(Form):
+    # The uploaded CSV carried back by the preview: multi-line text in a hidden input.
+    content = TextAreaField(_l("CSV file"), widget=HiddenInput())
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(
         _l("Role"), choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()]
     )
 
 
-class LimitForm(FlaskForm):
+class LimitForm(Form):
     numbers = TextAreaField(
         _l("Lines this person may see (one number per line; empty: no limit by line)"), [Length(max=20000)]
     )
@@ -76,13 +78,13 @@ class LimitForm(FlaskForm):
         return [c.strip()[:40] for c in (self.cost_centres.data or "").split(",") if c.strip()]
 
 
-class LineForm(FlaskForm):
+class LineForm(Form):
     alias = StringField(_l("Alias"), [Optional(), Length(max=60)])
     cost_centre = StringField(_l("Cost centre"), [Optional(), Length(max=40)])
     user_id = SelectField(_l("Assigned to"), coerce=str, choices=[])
 
 
-class LinesCsvForm(FlaskForm):
+class LinesCsvForm(Form):
     file = FileField(
         _l("CSV file (number, alias, cost centre, user email)"), [FileRequired(_l("Choose a file."))]
     )
@@ -91,14 +93,18 @@ class LinesCsvForm(FlaskForm):
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-class DomainsForm(FlaskForm):
+class DomainsForm(Form):
     domains = StringField(
         _l("Email domains allowed for invitations (separated by spaces; empty: any domain)"),
         [Optional(), Length(max=500)],
     )
 
+    @property
+    def parsed(self) -> list[str]:
+        """The domains typed, without repeats; none when the field was emptied (no restriction)."""
+        return list(dict.fromkeys(d.strip().lower().lstrip("@") for d in (self.domains.data or "").split()))
+
     def validate_domains(self, field) -> None:
-        self.parsed = list(dict.fromkeys(d.strip().lower().lstrip("@") for d in (field.data or "").split()))
         bad = [d for d in self.parsed if not DOMAIN.match(d)]
         if bad:
             field.errors.append(_l("These are not email domains: %(domains)s", domains=", ".join(bad[:10])))

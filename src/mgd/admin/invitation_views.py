@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
 
 from mgd.admin import invitations
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.forms import Form
 from mgd.registration.forms import REQUIRED
 from mgd.security import services
 from mgd.security.audit import Origin
@@ -24,7 +24,7 @@ from mgd.security.views import policy_messages, refusal_message
 bp = Blueprint("invitations", __name__)
 
 
-class ExistingUserForm(FlaskForm):
+class ExistingUserForm(Form):
     password = PasswordField(
         _l("Your MGD password"), [REQUIRED], render_kw={"autocomplete": "current-password"}
     )

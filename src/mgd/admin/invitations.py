@@ -7,9 +7,7 @@ bounded; revoking kills the link. CSV invitations are checked row by row before 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import Invitation
+from mgd.admin.uploads import csv_rows
 from mgd.db import increment, operator_scope, set_tenant, utcnow
 from mgd.links import external_url
 from mgd.notify.senders import templated_mail
@@ -273,9 +272,8 @@ class CsvRow:
 def read_csv(session: Session, tenant: Tenant, text: str) -> list[CsvRow]:
     """Rows of an ``email,name,role`` CSV (a header row is optional), each with the problems that would stop
     its invitation; nothing is written. Raises ValueError when the file itself cannot be used."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     rows, seen = [], set()
-    for number, values in enumerate(reader, 1):
+    for number, values in csv_rows(text):
         if not any(v.strip() for v in values):
             continue
         if number == 1 and values and values[0].strip().lower() in ("email", "correo", "correo electrónico"):

@@ -16,7 +16,7 @@ from mgd.admin.forms import LineForm, LinesCsvForm
 from mgd.admin.uploads import checked_upload
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.paging import page_number
+from mgd.paging import page_number, whole_number
 from mgd.security.audit import Origin
 from mgd.tenants.identifiers import format_phone
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS
@@ -28,13 +28,12 @@ def _filters() -> lines.LineFilters:
     args = request.args
     sort = args.get("sort", "number")
     descending = sort.startswith("-")
-    tariff = args.get("tariff", "")
     return lines.LineFilters(
         q=args.get("q", "").strip()[:60],
         kind=args.get("kind", "") if args.get("kind") in LINE_KINDS else "",
         product=args.get("product", "") if args.get("product") in PRODUCTS else "",
         status=args.get("status", "") if args.get("status") in LINE_STATUSES else "",
-        tariff_id=int(tariff) if tariff.isascii() and tariff.isdigit() and len(tariff) < 19 else None,
+        tariff_id=whole_number(args.get("tariff"), 1, 2**63 - 1),
         sort=sort.lstrip("-") if sort.lstrip("-") in lines.SORTS else "number",
         descending=descending,
     )

@@ -6,8 +6,6 @@ tenant (the session guard) and to the membership's scopes.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mgd.admin.context import Tenant
 from mgd.admin.models import MembershipScope
+from mgd.admin.uploads import csv_rows
 from mgd.paging import Page
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import Membership, User
@@ -212,7 +211,7 @@ def read_assignments(session: Session, tenant: Tenant, text: str) -> list[Assign
     would stop it; nothing is written. Empty cells clear the value. Raises ValueError for an unusable file."""
     rows: list[AssignmentRow] = []
     members = {user.email: user.id for user in assignable_users(session, tenant)}
-    for number, values in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff"))), 1):
+    for number, values in csv_rows(text):
         if not any(v.strip() for v in values):
             continue
         if number == 1 and values[0].strip().lower() in ("number", "número", "numero", "línea", "linea"):

@@ -3,7 +3,11 @@ confirmation that carries the same content back. Nothing is written unless every
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask import request
@@ -11,6 +15,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from mgd.admin.forms import ConfirmCsvForm
+from mgd.forms import unusable_character
 
 
 @dataclass
@@ -29,33 +34,70 @@ class Upload:
 
 def checked_upload(form: FlaskForm, read: Callable[[str], list], *, limit: int, button: str) -> Upload:
     """The uploaded file (or the content a preview carried back), read into rows with their problems by
-    ``read``, which raises ValueError for a file it cannot use."""
+    ``read``, which raises ValueError for a file it cannot use; that refusal names the file."""
     carried = ConfirmCsvForm()
     content = carried.content.data or None
+    name = None
     try:
         if content is None and form.validate_on_submit():
+            name = form.file.data.filename
             content = _text_of(form.file.data.read(limit + 1), limit)
         if content is None:
             return Upload(None, None, False)
+        _check_text(content)
         rows = read(content)
     except ValueError as problem:
-        form.file.errors = [str(problem)]
+        form.file.errors = [f"{name}: {problem}" if name else str(problem)]
         return Upload(None, None, False)
     upload = Upload(rows, content, False)
     upload.confirmed = upload.ready and request.form.get(button) == "yes"
     return upload
 
 
+def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV text with the number of the line each starts on. Any line ending is read (CR
+    alone too); a row that cannot be read (an unclosed quote, a value over the size limit) is a ValueError
+    naming its line."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise ValueError(
+                _(
+                    "Line %(line)s cannot be read as CSV: a value is too long or a quote is not closed.",
+                    line=start,
+                )
+            ) from None
+        yield start, values
+
+
 def _text_of(data: bytes, limit: int) -> str:
-    """The file as text: UTF-8 (with or without a BOM), or Windows-1252 as spreadsheets save CSV in Spain.
-    A file over ``limit`` bytes is refused whole rather than cut."""
+    """The file as text: UTF-16 with its BOM, UTF-8 (with or without a BOM), or Windows-1252 as spreadsheets
+    save CSV in Spain. A file over ``limit`` bytes is refused whole rather than cut."""
     if len(data) > limit:
         raise ValueError(_("The file is larger than %(size)s KB: split it.", size=limit // 1000))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        raise ValueError(_("The file is not text: save it as CSV (UTF-8).")) from None
+    encodings = ["utf-16"] if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else []
+    for encoding in [*encodings, "utf-8-sig", "cp1252"]:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError(_("The file is not text: save it as CSV (UTF-8)."))
+
+
+def _check_text(text: str) -> None:
+    """Refuse text with characters no CSV of ours holds: NUL and other controls are a binary file, or UTF-16
+    without its BOM (every other byte NUL)."""
+    for number, line in enumerate(re.split("\r\n|\r|\n", text), 1):
+        if unusable_character(line, multiline=True):
+            raise ValueError(
+                _(
+                    "Line %(line)s has characters that are not text (such as NUL): save the file as CSV "
+                    "(UTF-8).",
+                    line=number,
+                )
+            )

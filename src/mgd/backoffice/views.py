@@ -8,16 +8,16 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from mgd.admin import audit
-from mgd.admin.audit_views import audit_filters, filter_args
+from mgd.admin.audit_views import audit_filters, export_filters, filter_args
 from mgd.admin.exports import csv_response, own_session
 from mgd.backoffice import services
 from mgd.db import get_session
+from mgd.forms import Form
 from mgd.paging import page_number
 from mgd.registration.models import REQUEST_STATUSES
 from mgd.security.audit import Origin
@@ -25,14 +25,14 @@ from mgd.security.audit import Origin
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(Form):
     confirm = BooleanField(
         _l("I have checked the requester's details with the company"),
         [DataRequired(_l("Confirm that you have checked the details."))],
     )
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(
         _l("Reason, sent to the requester"), [DataRequired(_l("Give the reason.")), Length(max=1000)]
     )
@@ -112,16 +112,18 @@ def follow_ups() -> str:
 
 @bp.get("/activity")
 @staff_required
-def activity() -> str:
-    filters = audit_filters(request.args)
+def activity() -> tuple[str, int]:
+    filters, problems = audit_filters(request.args)
     page = audit.all_events(get_session(), filters, page_number(request.args))
-    return render_template("backoffice/activity.html", page=page, filters=filters, args=filter_args(filters))
+    return render_template(
+        "backoffice/activity.html", page=page, filters=filters, problems=problems, args=filter_args(filters)
+    ), 422 if problems else 200
 
 
 @bp.get("/activity/export.csv")
 @staff_required
 def activity_export() -> Response:
-    filters = audit_filters(request.args)
+    filters = export_filters(request.args)
 
     def rows():
         with own_session(None) as session:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TelField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -20,6 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from mgd.forms import Form
 from mgd.tenants.identifiers import (
     MOBILE,
     InvalidIdentifier,
@@ -85,20 +85,20 @@ def six_digits(form, field):
     field.data = digits
 
 
-class IdentifyForm(FlaskForm):
+class IdentifyForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF or NIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
     email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address])
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(Form):
     phone = TelField(_l("A phone number of your company (fixed or mobile)"), [REQUIRED, PHONE])
 
 
-class MobileForm(FlaskForm):
+class MobileForm(Form):
     phone = TelField(_l("A mobile line of your company"), [REQUIRED, PHONE, mobile_only])
 
 
-class AccountsForm(FlaskForm):
+class AccountsForm(Form):
     fixed_iban = StringField(_l("Bank account (IBAN) where your fixed lines are paid"), [Optional(), IBAN])
     mobile_iban = StringField(_l("Bank account (IBAN) where your mobile lines are paid"), [Optional(), IBAN])
 
@@ -111,7 +111,7 @@ class AccountsForm(FlaskForm):
                 delattr(self, name)
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         _l("Security code"),
         [REQUIRED, six_digits],
@@ -119,11 +119,11 @@ class CodeForm(FlaskForm):
     )
 
 
-class ResendForm(FlaskForm):
+class ResendForm(Form):
     pass
 
 
-class AccessRequestForm(FlaskForm):
+class AccessRequestForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
     requester_name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200), one_line])
     position = StringField(_l("Your position in the company"), [REQUIRED, Length(max=120), one_line])

@@ -21,7 +21,9 @@ class Origin:
     def of_request(cls) -> Origin:
         if not has_request_context():
             return cls()
-        return cls(ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:300] or None)
+        # A client can send anything in a header: control characters would not fit the audit table.
+        agent = "".join(ch for ch in (request.user_agent.string or "")[:300] if ch.isprintable())
+        return cls(ip=request.remote_addr, user_agent=agent or None)
 
 
 def record_event(

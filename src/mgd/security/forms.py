@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, RadioField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from mgd.forms import Form
 from mgd.registration.forms import REQUIRED, email_address
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("Email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "username"}
     )
@@ -19,13 +19,13 @@ class LoginForm(FlaskForm):
     )
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(Form):
     channel = RadioField(
         _l("Where do we send your security code?"), [DataRequired(_l("Choose where to receive it."))]
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(
         _l("New password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "new-password"}
     )
@@ -36,7 +36,7 @@ class NewPasswordForm(FlaskForm):
     )
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     password = PasswordField(
         _l("Password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "current-password"}
     )

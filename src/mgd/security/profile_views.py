@@ -9,13 +9,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, sess
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
+from mgd.forms import Form
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration.forms import PHONE, REQUIRED, CodeForm, email_address, mobile_only
@@ -30,7 +30,7 @@ from mgd.selfcare.services import request_mobile_change
 bp = Blueprint("profile", __name__, url_prefix="/perfil")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField(
         _l("Current password"), [REQUIRED], render_kw={"autocomplete": "current-password"}
     )
@@ -44,21 +44,21 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(Form):
     email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address])
 
 
-class MobileChangeForm(FlaskForm):
+class MobileChangeForm(Form):
     mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only])
 
 
-class RemoveAppForm(FlaskForm):
+class RemoveAppForm(Form):
     confirm = BooleanField(
         _l("Yes, stop using my authenticator app"), [DataRequired(_l("Confirm it first."))]
     )
 
 
-class EndOthersForm(FlaskForm):
+class EndOthersForm(Form):
     confirm = BooleanField(_l("Yes, close every other session"), [DataRequired(_l("Confirm it first."))])
 
 

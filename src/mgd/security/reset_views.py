@@ -7,7 +7,6 @@ import time
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import EmailField, RadioField
 from wtforms.fields.choices import SelectChoice
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.forms import Form
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration.forms import REQUIRED, CodeForm, email_address
@@ -31,7 +31,7 @@ STATE = "password_reset"
 LIFETIME = 900  # seconds from the request to the new password
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = EmailField(
         _l("Your email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "username"}
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import DataRequired, Length
 
+from mgd.forms import Form
 from mgd.registration.forms import PHONE, REQUIRED, mobile_only, one_line
 
 
-class OnboardingForm(FlaskForm):
+class OnboardingForm(Form):
     accept_terms = BooleanField(
         _l("I have read and accept the terms of use"), [DataRequired(_l("You must accept the terms of use."))]
     )

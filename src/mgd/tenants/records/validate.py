@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mgd.forms import unusable_character
 from mgd.tenants.identifiers import (
     InvalidIdentifier,
     normalize_email,
@@ -25,6 +26,13 @@ from mgd.tenants.identifiers import (
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS, SEGMENTS
 
 MAX_ERRORS = 200
+# Longer integers are read as Decimal (then refused by range, with their place): ``int`` refuses over 4,300
+# digits with an error that names no place.
+MAX_INTEGER_DIGITS = 30
+_INVISIBLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+# JSON refuses raw control characters but DEL: the others, and surrogates, can only come as \u escapes. A
+# document without any (the usual one) skips the walk over its texts.
+_MAY_HOLD_UNUSABLE = re.compile(r"\\u(?:00[01]|007[fF]|[dD][89a-fA-F])|\x7f")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 _KINDS_OF_PRODUCT = {"fixed": {"fixed"}, "mobile": {"mobile"}, "convergent": {"fixed", "mobile"}}
 
@@ -37,12 +45,19 @@ class RecordError:
 
     def __str__(self) -> str:
         value = self.value
-        shown = (
-            str(value) if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False, default=str)
-        )
+        if isinstance(value, Decimal):
+            shown = str(value)
+        elif isinstance(value, dict | list) and len(value) > 20:
+            shown = "{…}" if isinstance(value, dict) else "[…]"
+        else:
+            try:
+                shown = json.dumps(value, ensure_ascii=False, default=str)
+            except RecursionError:
+                shown = "[…]"
         if len(shown) > 60:
             shown = shown[:57] + "…"
-        return f"{self.path}: {shown} — {self.rule}"
+        # Control characters and lone surrogates are shown as escapes: a terminal can print the line.
+        return _INVISIBLE.sub(lambda m: ascii(m.group())[1:-1], f"{self.path}: {shown} — {self.rule}")
 
 
 class RecordsInvalid(Exception):
@@ -202,10 +217,16 @@ def parse_document(text: str) -> Records:
     """Validate a whole records document; raise ``RecordsInvalid`` listing every problem."""
     check = _Checker()
     try:
-        document = json.loads(text, parse_float=Decimal)
+        document = json.loads(text, parse_float=Decimal, parse_int=_integer)
     except json.JSONDecodeError as exc:
         place = f"line {exc.lineno}, column {exc.colno}"
         raise RecordsInvalid([RecordError(place, None, f"not JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise RecordsInvalid([RecordError("document", None, "is nested too deeply")]) from None
+    for path, value in _unusable_texts(document) if _MAY_HOLD_UNUSABLE.search(text) else ():
+        check.error(path, value, "must not contain control characters (such as NUL) or lone surrogates")
+    if check.total:  # the checks below would pass such text on to the database
+        raise RecordsInvalid(check.errors, check.total)
     if not check.obj(document, "document", DOCUMENT):
         raise RecordsInvalid(check.errors)
     tariffs = _tariffs(check, check.items(document, "tariffs", ""))
@@ -213,6 +234,29 @@ def parse_document(text: str) -> Records:
     if check.total:
         raise RecordsInvalid(check.errors, check.total)
     return Records(tariffs, companies)
+
+
+def _integer(digits: str) -> int | Decimal:
+    return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else Decimal(digits)
+
+
+def _unusable_texts(document: Any) -> Iterator[tuple[str, str]]:
+    """(place, text) of every key or text of the document holding a character no text field accepts; walked
+    without recursion, so any depth that JSON could read is fine."""
+    pending = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if unusable_character(value, multiline=True):
+                yield path or "document", value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                place = f"{path}.{key}" if path else key
+                if unusable_character(key, multiline=True):
+                    yield place, key
+                pending.append((place, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
 
 
 def _tariffs(check: _Checker, items: list) -> list[TariffRecord]:
