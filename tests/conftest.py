@@ -1,25 +1,20 @@
 """Fixtures: one migrated database per run (SQLite, or PostgreSQL from MGD_TEST_DATABASE_URL), one app,
 and a session per test inside a transaction that is rolled back afterwards. For races, a second app whose
-commits really happen, served by a threaded server (``live_server``), and ``in_parallel`` to fire requests."""
+commits really happen, served by a threaded server (``live_server``; its browser is in tests/live.py)."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-import requests
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
-from werkzeug.serving import make_server
 
 from mgd import create_app
 from mgd.db import Base, database, get_session, make_engine
@@ -27,7 +22,7 @@ from mgd.extensions import limiter
 from mgd.jobs import bind_actors, broker_of
 from mgd.migrate import grant_app_role, register_operator_key, upgrade
 from mgd.models import import_all
-from tests.live import CSRF, smtp_inbox, twilio_endpoint
+from tests.live import CSRF, smtp_inbox, threaded_server, twilio_endpoint
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -288,69 +283,13 @@ def live_server(app, live_app, monkeypatch) -> Iterator[str]:
         )
     monkeypatch.setattr(limiter, "enabled", False)
     bind_actors(broker_of(live_app))
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with threaded_server(live_app) as base_url:
+            yield base_url
     finally:
-        server.shutdown()
-        thread.join()
         broker_of(live_app).flush_all()
         bind_actors(broker_of(app))
         _empty_tables(live_app.config["DATABASE_OWNER_URL"] or live_app.config["DATABASE_URL"])
-
-
-T = TypeVar("T")
-
-
-class Browser:
-    """A person's browser against ``live_server``: its own cookies, English pages, CSRF tokens read from the
-    forms. ``copy()`` is another browser holding the same cookies (a second tab, or a stolen cookie)."""
-
-    def __init__(self, base_url: str, cookies=None) -> None:
-        self.base_url = base_url
-        self.http = requests.Session()
-        self.http.headers["Accept-Language"] = "en"
-        if cookies is not None:
-            self.http.cookies.update(cookies)
-
-    def copy(self) -> Browser:
-        return Browser(self.base_url, self.http.cookies)
-
-    def get(self, path: str) -> requests.Response:
-        return self.http.get(self.base_url + path, allow_redirects=False, timeout=60)
-
-    def token(self, path: str) -> str:
-        page = self.http.get(self.base_url + path, timeout=60)
-        match = CSRF.search(page.text)
-        assert match, f"no form on {path} (status {page.status_code})"
-        return match.group(1)
-
-    def post(self, path: str, data: dict, token: str | None = None) -> requests.Response:
-        """Post a form as a browser would: with the CSRF token of the page (or the one given)."""
-        data = {**data, "csrf_token": token or self.token(path)}
-        return self.http.post(self.base_url + path, data=data, allow_redirects=False, timeout=60)
-
-
-def in_parallel(count: int, call: Callable[[int], T]) -> list[T]:
-    """``call(0)`` … ``call(count - 1)``, each in its own thread, all released at the same moment."""
-    start = threading.Barrier(count)
-
-    def run(index: int) -> T:
-        start.wait()
-        return call(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
-
-
-def posted_in_parallel(browser: Browser, path: str, forms: list[dict]) -> list[requests.Response]:
-    """Each form posted to ``path`` at the same moment, each from a copy of ``browser`` (the same cookie and
-    CSRF token), as a double click or an attacker replaying one session does."""
-    token = browser.token(path)
-    copies = [browser.copy() for _ in forms]
-    return in_parallel(len(forms), lambda i: copies[i].post(path, forms[i], token=token))
 
 
 def stored_text(app, table: str, row_id: int) -> str:

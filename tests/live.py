@@ -1,5 +1,6 @@
-"""Real peers for end-to-end tests: a Twilio-compatible endpoint, an SMTP inbox, the app on a threaded
-server, and a browser that speaks from a chosen loopback address (all of 127/8 is local on Linux)."""
+"""The live-server test kit: real peers (a Twilio-compatible endpoint, an SMTP inbox), the app on a threaded
+server, a browser that speaks from a chosen loopback address (all of 127/8 is local on Linux), and helpers
+that fire its requests in parallel."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 import requests
@@ -143,6 +146,7 @@ def threaded_server(app: Flask) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        thread.join()
         server.server_close()
 
 
@@ -174,19 +178,27 @@ class Exchange:
 
 
 class Browser:
-    """Cookies, CSRF tokens read from the form and a Referer, as a browser sends them; every exchange is kept
-    in ``exchanges`` (a request that got no answer at all has status 0)."""
+    """A person's browser: its own cookies, English pages, CSRF tokens read from the forms and a Referer, as a
+    browser sends them. Every exchange is kept in ``exchanges`` (a request that got no answer at all has status
+    0). ``copy()`` is another browser holding the same cookies (a second tab, or a stolen cookie)."""
 
     _ids = itertools.count(1)
 
-    def __init__(self, base_url: str, source_ip: str = "127.0.0.1", *, verify: bool | str = True) -> None:
+    def __init__(
+        self, base_url: str, source_ip: str = "127.0.0.1", *, verify: bool | str = True, cookies=None
+    ) -> None:
         self.base_url = base_url
         self.http = requests.Session()
         self.http.mount("http://", SourceAddress(source_ip))
         self.http.mount("https://", SourceAddress(source_ip))
         self.verify = verify  # per request: a session's own setting loses to REQUESTS_CA_BUNDLE
         self.http.headers["Accept-Language"] = "en"
+        if cookies is not None:
+            self.http.cookies.update(cookies)
         self.exchanges: list[Exchange] = []
+
+    def copy(self) -> Browser:
+        return Browser(self.base_url, source_ip_of(self), verify=self.verify, cookies=self.http.cookies)
 
     def request(self, method: str, path: str, **options) -> requests.Response:
         options.setdefault("timeout", 60)
@@ -206,14 +218,19 @@ class Browser:
     def get(self, path: str, **options) -> requests.Response:
         return self.request("GET", path, **options)
 
-    def post(self, path: str, data: dict, **options) -> requests.Response:
-        """Post a form as a person would: open its page, then send it with the page's CSRF token."""
-        page = self.get(path)
-        if self.failed:
-            return page
-        match = CSRF.search(page.text)
-        assert match, f"no form on {path} (status {page.status_code}, {page.headers.get('Location')})"
-        return self.request("POST", path, data={**data, "csrf_token": match.group(1)}, **options)
+    def token(self, path: str) -> str:
+        """The CSRF token of the form ``path`` shows, after its redirects (a locked flow shows another one)."""
+        return _form_token(self.get(path, allow_redirects=True), path)
+
+    def post(self, path: str, data: dict, token: str | None = None, **options) -> requests.Response:
+        """Post a form as a person would: open its page, then send it with the page's CSRF token (or with
+        ``token``, read before: a second tab, or a replay). A page that fails to open is returned instead."""
+        if token is None:
+            page = self.get(path, allow_redirects=True)
+            if self.failed:
+                return page
+            token = _form_token(page, path)
+        return self.request("POST", path, data={**data, "csrf_token": token}, **options)
 
     @property
     def failed(self) -> bool:
@@ -221,5 +238,34 @@ class Browser:
         return not 0 < self.exchanges[-1].status < 500
 
 
+def _form_token(page: requests.Response, path: str) -> str:
+    match = CSRF.search(page.text)
+    assert match, f"no form on {path} (status {page.status_code} at {page.url})"
+    return match.group(1)
+
+
 def source_ip_of(browser: Browser) -> str:
     return browser.http.get_adapter(browser.base_url).source_ip
+
+
+T = TypeVar("T")
+
+
+def in_parallel(count: int, call: Callable[[int], T]) -> list[T]:
+    """``call(0)`` … ``call(count - 1)``, each in its own thread, all released at the same moment."""
+    start = threading.Barrier(count)
+
+    def run(index: int) -> T:
+        start.wait()
+        return call(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def posted_in_parallel(browser: Browser, path: str, forms: list[dict]) -> list[requests.Response]:
+    """Each form posted to ``path`` at the same moment, each from a copy of ``browser`` (the same cookie and
+    CSRF token), as a double click or an attacker replaying one session does."""
+    token = browser.token(path)
+    copies = [browser.copy() for _ in forms]
+    return in_parallel(len(forms), lambda i: copies[i].post(path, forms[i], token=token))

@@ -14,7 +14,7 @@ from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.security.models import Membership, User
 from tests.admin.conftest import add_member, create_company
-from tests.conftest import Browser, in_parallel, posted_in_parallel
+from tests.live import Browser, in_parallel, posted_in_parallel
 from tests.registration.conftest import audit, last_code, outbox
 from tests.security.conftest import PASSWORD
 

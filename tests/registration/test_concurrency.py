@@ -17,8 +17,8 @@ from mgd.security.codes import MAX_ATTEMPTS
 from mgd.security.models import CodeChallenge, User
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
-from tests.conftest import Browser, posted_in_parallel
 from tests.factories import IBAN_F, IBAN_M, TARIFFS
+from tests.live import Browser, posted_in_parallel
 from tests.registration.conftest import COMPANIES, audit, last_code, outbox
 
 PARALLEL = 40
