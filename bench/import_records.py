@@ -19,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from mgd.db import make_engine
-from mgd.migrate import upgrade
+from mgd import create_app
+from mgd.db import database, make_engine
+from mgd.migrate import register_operator_key, upgrade
 from mgd.tenants.demo import demo_document
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
@@ -51,17 +52,21 @@ def fresh_database(base_url: str, workdir: Path) -> tuple[str, callable]:
 
 def timed_import(url: str, path: Path) -> dict[str, float]:
     engine = make_engine(url)
+    # The import opens an operator scope, which takes the key of an app (registered as `mgd db upgrade` does).
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(path.parent)})
+    register_operator_key(url, database(app).operator_key)
     try:
         started = time.perf_counter()
         records = parse_document(path.read_text(encoding="utf-8"))
         validated = time.perf_counter()
-        with Session(engine) as session:
+        with app.app_context(), Session(engine) as session:
             report = import_records(session, records)
             written = time.perf_counter()
             session.commit()
         done = time.perf_counter()
     finally:
         engine.dispose()
+        database(app).engine.dispose()
     return {
         "validate": validated - started,
         "write": written - validated,

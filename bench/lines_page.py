@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from mgd import create_app
 from mgd.db import database, get_session, make_engine, set_tenant, utcnow
 from mgd.extensions import limiter
-from mgd.migrate import grant_app_role, upgrade
+from mgd.migrate import grant_app_role, register_operator_key, upgrade
 from mgd.notify.models import OutboxMessage
 from mgd.security.models import Membership, User
 from mgd.security.passwords import hash_password
@@ -155,8 +155,10 @@ def main() -> None:
                 }
             )
             limiter.enabled = False
+            register_operator_key(owner, database(app).operator_key)  # as `mgd db upgrade` does
             started = time.perf_counter()
-            company_id, ref = build(owner, args.lines, app.config["TERMS_VERSION"])
+            with app.app_context():  # the records import opens an operator scope, which takes the app's key
+                company_id, ref = build(owner, args.lines, app.config["TERMS_VERSION"])
             print(
                 f"dataset: {args.lines} lines in the company + ~10,000 in 20 others, built in "
                 f"{time.perf_counter() - started:.1f} s"

@@ -29,9 +29,10 @@ from sqlalchemy.engine import make_url
 
 from lines_page import DEFAULT_URL, build, sign_in
 from mgd import create_app
+from mgd.crypto import new_key
 from mgd.db import database, make_engine
 from mgd.extensions import limiter
-from mgd.migrate import grant_app_role, upgrade
+from mgd.migrate import grant_app_role, register_operator_key, upgrade
 
 HERE = Path(__file__).resolve().parent
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
@@ -99,6 +100,7 @@ def production_env(secret: str, app_db: str, workdir: Path) -> dict[str, str]:
         **{k: v for k, v in os.environ.items() if not k.startswith("MGD_")},
         "MGD_ENV": "production",
         "MGD_SECRET_KEY": secret,
+        "MGD_ENCRYPTION_KEYS": new_key(),
         "MGD_PUBLIC_URL": "https://bench.example",
         "MGD_SESSION_COOKIE_SECURE": "true",
         "MGD_DATABASE_URL": app_db,
@@ -126,7 +128,9 @@ def dataset_and_session(owner: str, app_db: str, secret: str, workdir: Path, lin
     }
     app = create_app({**settings, "SMS_BACKEND": "file", "MAIL_BACKEND": "file", "SESSION_IDLE_MINUTES": 600})
     limiter.enabled = False
-    _, ref = build(owner, lines, app.config["TERMS_VERSION"])
+    register_operator_key(owner, database(app).operator_key)  # as `mgd db upgrade` does, for this secret key
+    with app.app_context():  # the records import opens an operator scope, which takes the app's key
+        _, ref = build(owner, lines, app.config["TERMS_VERSION"])
     client = app.test_client()
     sign_in(app, client)
     database(app).engine.dispose()
