@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mgd.config import DOC, SETTINGS, ConfigError, load_settings, settings_table, with_current_table
+from mgd.config import SETTINGS, ConfigError, load_settings
+from mgd.config_docs import DOC, settings_table, with_current_table
 
 EXAMPLE = Path(__file__).parents[1] / "config" / "production.env.example"
 
@@ -87,7 +88,7 @@ def test_test_only_variables_are_not_settings(tmp_path):
 
 def test_the_documented_settings_are_the_declared_ones():
     text = DOC.read_text(encoding="utf-8")
-    assert with_current_table(text) == text, "run `python -m mgd.config`"
+    assert with_current_table(text) == text, "run `python -m mgd.config_docs`"
     for setting in SETTINGS:
         assert f"`MGD_{setting.name}`" in settings_table(), setting.name
 
