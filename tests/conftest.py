@@ -5,7 +5,6 @@ commits really happen, served by a threaded server (``live_server``; its browser
 from __future__ import annotations
 
 import os
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -252,22 +251,6 @@ def _empty_tables(owner_url: str) -> None:
         engine.dispose()
 
 
-def _writers_wait_their_turn(engine) -> bool:
-    """Whether the SQLite engine's transactions take the write lock as they begin (BEGIN IMMEDIATE). Begun
-    DEFERRED, two parallel requests that read and then write do not wait: one fails, "database is locked"."""
-    with engine.connect() as connection, connection.begin():
-        other = sqlite3.connect(engine.url.database, timeout=0)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            return True
-        else:
-            other.rollback()
-            return False
-        finally:
-            other.close()
-
-
 @pytest.fixture
 def live_server(app, live_app, monkeypatch) -> Iterator[str]:
     """``live_app`` answering on a local port, one thread per request; yields its base URL.
@@ -275,12 +258,6 @@ def live_server(app, live_app, monkeypatch) -> Iterator[str]:
     Rate limits are off: they are per address and an attacker has many, so every guard tested here must hold
     without them. Messages stay in the outbox table (no worker), where tests read the codes.
     """
-    engine = database(live_app).engine
-    if engine.dialect.name == "sqlite" and not _writers_wait_their_turn(engine):
-        pytest.skip(
-            "SQLite transactions begin DEFERRED here, so parallel writers fail with 'database is locked' "
-            "instead of waiting; these tests run on PostgreSQL (CI), and on SQLite once BEGIN is IMMEDIATE"
-        )
     monkeypatch.setattr(limiter, "enabled", False)
     bind_actors(broker_of(live_app))
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -77,14 +76,6 @@ def _end_stale_session() -> None:
     if TOKEN in session and not current_user.is_authenticated:
         logout_user()
         session.clear()
-
-
-def local_path(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None: never send anyone elsewhere."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def fresh_login_required(back: Callable[..., str] | None = None):

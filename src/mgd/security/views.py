@@ -19,10 +19,11 @@ from mgd.registration.forms import CodeForm
 from mgd.security import services
 from mgd.security.audit import Origin
 from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, ReauthForm
-from mgd.security.login import current_session, local_path, sign_in, sign_out
+from mgd.security.login import current_session, sign_in, sign_out
 from mgd.security.models import User
 from mgd.security.passwords import Policy
 from mgd.tenants.identifiers import format_phone
+from mgd.web import local_path
 
 bp = Blueprint("security", __name__)
 
@@ -204,7 +205,7 @@ def logout() -> Response:
 @limiter.limit("20 per 10 minutes", methods=["POST"])
 def reauthenticate() -> Response | str:
     """Confirm the password before a sensitive change; a wrong one counts as a failed sign-in."""
-    target = local_path(request.args.get("next")) or url_for("selfcare.home")
+    target = local_path(request.args.get("next"), url_for("selfcare.home"))
     form = ReauthForm()
     if not form.validate_on_submit():
         return render_template("security/reauth.html", form=form), 422 if form.errors else 200
