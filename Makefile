@@ -41,6 +41,7 @@ endif
 lint: install
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format src tests bench migrations

@@ -28,10 +28,10 @@ from mgd.db import database, get_session, make_engine, set_tenant, utcnow
 from mgd.extensions import limiter
 from mgd.migrate import grant_app_role, register_operator_key, upgrade
 from mgd.notify.models import OutboxMessage
-from mgd.security.models import Membership, User
+from mgd.security.models import User
 from mgd.security.passwords import hash_password
 from mgd.tenants.demo import demo_document
-from mgd.tenants.models import Company, Line
+from mgd.tenants.models import Company, Line, Membership
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
-from mgd.forms import unusable_character
+from mgd.web.forms import unusable_character
 from tests.admin.conftest import acme, signed_in, token  # noqa: F401 (a company with members of every role)
 from tests.registration.conftest import (  # noqa: F401 (companies: records to register and to request access)
     COMPANIES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask_wtf import FlaskForm
 
-from mgd.forms import Form, unusable_character
+from mgd.web.forms import Form, unusable_character
 from tests.registration.conftest import post, text
 
 

@@ -1,6 +1,6 @@
 """Links for emails and SMS: on the public URL, in requests and outside them (jobs, commands)."""
 
-from mgd.links import external_url
+from mgd.web.links import external_url
 
 
 def test_outside_a_request_links_are_built_on_the_public_url(app, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mgd.paging import MAX_PAGE, page_number, whole_number
+from mgd.web.paging import MAX_PAGE, page_number, whole_number
 
 
 @pytest.mark.parametrize(

@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import select, text
 
 from mgd import create_app
-from mgd.admin.exports import own_session
 from mgd.db import database, get_session
 from mgd.jobs import bind_actors, broker_of, start_worker
 from mgd.migrate import upgrade
 from mgd.security.models import User
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
+from mgd.web.exports import own_session
 from tests.conftest import settings
 from tests.factories import IBAN_F, IBAN_M, TARIFFS, Registrant
 from tests.live import Browser, threaded_server

@@ -10,9 +10,11 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
-    from mgd import crypto, db, jobs, logs, ops, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd import crypto, db, jobs, logs, ops  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
-    from mgd.notify import senders  # noqa: PLC0415
+    from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
+    from mgd.security import login  # noqa: PLC0415
+    from mgd.web import shell  # noqa: PLC0415
 
     settings = load_settings(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
@@ -22,6 +24,40 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     senders.init_app(app)
     jobs.init_app(app)
-    web.init_app(app)
+    shell.init_app(app)
+    login.init_app(app)
     ops.init_app(app)
+    _register_blueprints(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Every feature's pages; features know nothing of each other, only this list knows them all."""
+    from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
+    from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
+    from mgd.admin.views import bp as admin  # noqa: PLC0415
+    from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
+    from mgd.lines.views import bp as lines  # noqa: PLC0415
+    from mgd.portal.views import bp as portal  # noqa: PLC0415
+    from mgd.registration.views import bp as registration  # noqa: PLC0415
+    from mgd.security.profile_views import bp as profile  # noqa: PLC0415
+    from mgd.security.reset_views import bp as password_reset  # noqa: PLC0415
+    from mgd.security.views import bp as security  # noqa: PLC0415
+    from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
+    from mgd.selfcare.views import company  # noqa: PLC0415
+
+    for blueprint in (
+        portal,
+        registration,
+        security,
+        password_reset,
+        profile,
+        selfcare,
+        company,
+        admin,
+        invitations,
+        lines,
+        activity,
+        backoffice,
+    ):
+        app.register_blueprint(blueprint)

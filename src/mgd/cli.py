@@ -209,8 +209,8 @@ def users() -> None:
 def users_create_staff(ctx: click.Context, email: str, role: str, name: str) -> None:
     """Create a back-office user; its temporary password is printed once, here."""
     from mgd.db import get_session  # noqa: PLC0415
+    from mgd.identifiers import InvalidIdentifier, normalize_email  # noqa: PLC0415
     from mgd.security.services import StaffExists, create_staff  # noqa: PLC0415
-    from mgd.tenants.identifiers import InvalidIdentifier, normalize_email  # noqa: PLC0415
 
     try:
         email = normalize_email(email)

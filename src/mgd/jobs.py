@@ -93,9 +93,7 @@ def bind_actors(broker: dramatiq.Broker) -> None:
 
 
 def init_app(app: Flask) -> None:
-    # Import the modules that declare actors, so that every actor is bound below.
-    import mgd.notify.tasks  # noqa: F401, PLC0415
-
+    """Bind every actor declared so far (the factory imports the modules that declare them first)."""
     broker = make_broker(app.config["BROKER_URL"])
     broker.add_middleware(AppContext(app))
     broker.add_middleware(RequestIds())

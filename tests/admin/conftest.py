@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from mgd.db import get_session, set_tenant, utcnow
 from mgd.extensions import limiter
-from mgd.security.models import Membership, User
+from mgd.security.models import User
 from mgd.security.passwords import hash_password
+from mgd.tenants.models import Membership
 from tests.conftest import CSRF
 from tests.factories import make_company, make_line
 from tests.registration.conftest import last_code, outbox, post, text  # noqa: F401

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 from mgd.admin.invitations import MAX_SENDS
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
-from mgd.security.models import Membership, User
+from mgd.security.models import User
+from mgd.tenants.models import Membership
 from tests.admin.conftest import add_member, create_company
 from tests.live import Browser, in_parallel, posted_in_parallel
 from tests.registration.conftest import audit, last_code, outbox

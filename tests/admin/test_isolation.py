@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from mgd.admin.models import Invitation
 from mgd.db import get_session, operator_scope, set_tenant
-from mgd.security.models import Membership
-from mgd.tenants.identifiers import format_phone
-from mgd.tenants.models import Line
+from mgd.identifiers import format_phone
+from mgd.tenants.models import Line, Membership
 from tests.admin.conftest import confirm, signed_in, text, token
 from tests.registration.conftest import post
 

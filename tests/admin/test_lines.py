@@ -8,7 +8,7 @@ import io
 import zipfile
 
 from mgd.db import get_session, set_tenant
-from mgd.tenants.identifiers import format_phone
+from mgd.identifiers import format_phone
 from mgd.tenants.models import Line
 from tests.admin.conftest import add_member, confirm, signed_in, text, token
 from tests.factories import make_line

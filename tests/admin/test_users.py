@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from mgd.db import get_session, operator_scope
-from mgd.security.models import AuditEvent, Membership, User, UserSession
+from mgd.security.models import AuditEvent, User, UserSession
+from mgd.tenants.models import Membership
 from tests.admin.conftest import add_member, browser, confirm, post, signed_in, text, token
 from tests.conftest import stored_text
 from tests.registration.conftest import audit, outbox

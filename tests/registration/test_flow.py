@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from mgd.db import get_session, operator_scope
 from mgd.registration.models import RegistrationFlow
-from mgd.security.models import CodeChallenge, Membership, User
+from mgd.security.models import CodeChallenge, User
 from mgd.security.passwords import verify_password
+from mgd.tenants.models import Membership
 from tests.conftest import csrf_token
 from tests.factories import IBAN_F, IBAN_M
 from tests.registration.conftest import audit, last_code, outbox, post, text

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from mgd.db import get_session, set_tenant, utcnow
 from mgd.extensions import limiter
-from mgd.security.models import Membership, User, UserSession
+from mgd.security.models import User, UserSession
 from mgd.security.passwords import hash_password
+from mgd.tenants.models import Membership
 from tests.factories import make_company
 from tests.registration.conftest import client, last_code, post, text  # noqa: F401 (client: English-speaking)
 

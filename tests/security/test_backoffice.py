@@ -6,9 +6,9 @@ from sqlalchemy import select
 from mgd.cli import main
 from mgd.db import get_session, operator_scope
 from mgd.registration.models import AccessRequest
-from mgd.security.models import Membership, User
+from mgd.security.models import User
 from mgd.security.services import create_staff
-from mgd.tenants.models import Interlocutor
+from mgd.tenants.models import Interlocutor, Membership
 from tests.conftest import csrf_token
 from tests.registration.conftest import audit, last_code, outbox, post, text
 from tests.registration.test_access_request import DETAILS

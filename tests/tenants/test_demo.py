@@ -3,8 +3,8 @@ import json
 from stdnum import iban
 from stdnum.es import nif
 
+from mgd.identifiers import normalize_phone
 from mgd.tenants.demo import MIXES, demo_document, registration_examples
-from mgd.tenants.identifiers import normalize_phone
 from mgd.tenants.records.validate import parse_document
 
 

@@ -5,7 +5,7 @@ import pytest
 from stdnum import iban
 from stdnum.es import ccc
 
-from mgd.tenants.identifiers import (
+from mgd.identifiers import (
     InvalidIdentifier,
     _parse_phone,
     normalize_email,

@@ -9,11 +9,10 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
-from wtforms.widgets import HiddenInput
 
-from mgd.forms import Form
-from mgd.registration.forms import REQUIRED, email_address, one_line
-from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone
+from mgd.identifiers import InvalidIdentifier, normalize_phone
+from mgd.web.forms import Form
+from mgd.web.validators import REQUIRED, email_address, one_line
 
 ROLE_LABELS = {
     "admin": _l("Administrator: everything, users included"),
@@ -41,11 +40,6 @@ class InviteForm(Form):
 
 class InviteCsvForm(Form):
     file = FileField(_l("CSV file (email, name, role)"), [FileRequired(_l("Choose a file."))])
-
-
-class ConfirmCsvForm(Form):
-    # The uploaded CSV carried back by the preview: multi-line text in a hidden input.
-    content = TextAreaField(_l("CSV file"), widget=HiddenInput())
 
 
 class RoleForm(Form):
@@ -76,18 +70,6 @@ class LimitForm(Form):
     @property
     def parsed_cost_centres(self) -> list[str]:
         return [c.strip()[:40] for c in (self.cost_centres.data or "").split(",") if c.strip()]
-
-
-class LineForm(Form):
-    alias = StringField(_l("Alias"), [Optional(), Length(max=60)])
-    cost_centre = StringField(_l("Cost centre"), [Optional(), Length(max=40)])
-    user_id = SelectField(_l("Assigned to"), coerce=str, choices=[])
-
-
-class LinesCsvForm(Form):
-    file = FileField(
-        _l("CSV file (number, alias, cost centre, user email)"), [FileRequired(_l("Choose a file."))]
-    )
 
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

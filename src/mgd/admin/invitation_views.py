@@ -12,14 +12,14 @@ from wtforms import PasswordField
 from mgd.admin import invitations
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.forms import Form
-from mgd.registration.forms import REQUIRED
 from mgd.security import services
 from mgd.security.audit import Origin
 from mgd.security.forms import NewPasswordForm
 from mgd.security.login import sign_in
+from mgd.security.messages import policy_messages, refusal_message
 from mgd.security.passwords import Policy
-from mgd.security.views import policy_messages, refusal_message
+from mgd.web.forms import Form
+from mgd.web.validators import REQUIRED
 
 bp = Blueprint("invitations", __name__)
 

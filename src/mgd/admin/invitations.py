@@ -17,20 +17,20 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mgd.admin.context import Tenant
 from mgd.admin.models import Invitation
-from mgd.admin.uploads import csv_rows
 from mgd.db import increment, operator_scope, set_tenant, utcnow
-from mgd.links import external_url
+from mgd.identifiers import InvalidIdentifier, normalize_email
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
-from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
-from mgd.security.models import ROLES, Membership, User
+from mgd.security.models import User
 from mgd.security.passwords import hash_password
-from mgd.tenants.identifiers import InvalidIdentifier, normalize_email
-from mgd.tenants.models import Company
+from mgd.tenants.context import Tenant
+from mgd.tenants.models import ROLES, Company, Membership
+from mgd.web.links import external_url
+from mgd.web.paging import Page, paginate
+from mgd.web.uploads import csv_rows
 
 LIFETIME = timedelta(days=7)
 MAX_SENDS = 5  # the first email and four resends

@@ -1,14 +1,12 @@
-"""Invitations to join a company, and the scopes that limit a membership to some lines or cost centres."""
+"""Invitations to join a company."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import (
-    CheckConstraint,
     Enum,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     String,
     UniqueConstraint,
@@ -17,8 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime
-from mgd.security.models import ROLES, Membership
-from mgd.tenants.models import Company
+from mgd.tenants.models import ROLES, Company
 
 INVITATION_STATUSES = ("pending", "accepted", "revoked")
 
@@ -62,32 +59,3 @@ class Invitation(TenantOwned, Timestamped, Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company] = relationship()
-
-
-class MembershipScope(TenantOwned, Base):
-    """One line, or one cost centre, that a limited membership may see."""
-
-    __tablename__ = "membership_scopes"
-    __table_args__ = (
-        CheckConstraint("(line_id IS NULL) <> (cost_centre IS NULL)", name="line_or_cost_centre"),
-        Index("ix_membership_scopes_tenant_id_membership_id", "tenant_id", "membership_id"),
-        UniqueConstraint("tenant_id", "id"),
-        # Keys to the company's own membership and line, with the tenant in them (as Citus requires between
-        # distributed tables): a scope can never name another company's line.
-        ForeignKeyConstraint(
-            ["tenant_id", "membership_id"], ["memberships.tenant_id", "memberships.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(["tenant_id", "line_id"], ["lines.tenant_id", "lines.id"], ondelete="CASCADE"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    membership_id: Mapped[int] = mapped_column(BigId)
-    line_id: Mapped[int | None] = mapped_column(BigId)
-    cost_centre: Mapped[str | None] = mapped_column(String(40))
-
-    membership: Mapped[Membership] = relationship(
-        primaryjoin="and_(MembershipScope.tenant_id == Membership.tenant_id, "
-        "MembershipScope.membership_id == Membership.id)",
-        foreign_keys="[MembershipScope.tenant_id, MembershipScope.membership_id]",
-        viewonly=True,
-    )

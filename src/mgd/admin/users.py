@@ -11,19 +11,18 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
-from mgd.admin.context import Tenant
-from mgd.admin.models import MembershipScope
 from mgd.db import operator_scope, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
-from mgd.paging import Page, paginate
 from mgd.security.audit import Origin, record_event
-from mgd.security.models import Membership, User
+from mgd.security.models import User
 from mgd.security.passwords import hash_password, temporary_password
 from mgd.security.services import TEMPORARY_PASSWORD_LIFETIME
 from mgd.security.sessions import end_sessions
-from mgd.tenants.models import Line
+from mgd.tenants.context import Tenant
+from mgd.tenants.models import Line, Membership, MembershipScope
+from mgd.web.paging import Page, paginate
 
 
 class LastAdmin(Exception):

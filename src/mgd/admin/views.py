@@ -10,7 +10,6 @@ from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.wrappers import Response
 
 from mgd.admin import invitations, users
-from mgd.admin.context import current_tenant, requires, tenant_blueprint
 from mgd.admin.forms import (
     ROLE_NAMES,
     DomainsForm,
@@ -19,16 +18,17 @@ from mgd.admin.forms import (
     LimitForm,
     RoleForm,
 )
-from mgd.admin.uploads import checked_upload
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.identifiers import format_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.paging import page_number
 from mgd.security.audit import Origin
 from mgd.security.login import fresh_login_required
-from mgd.security.models import ROLES
-from mgd.tenants.identifiers import format_phone
+from mgd.tenants.context import current_tenant, requires, tenant_blueprint
+from mgd.tenants.models import ROLES
+from mgd.web.paging import page_number
+from mgd.web.uploads import checked_upload
 
 bp = tenant_blueprint("admin", __name__, "/usuarios")
 

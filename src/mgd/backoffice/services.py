@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
-from mgd.paging import Page, paginate
 from mgd.registration.models import AccessRequest, RegistrationFlow
 from mgd.security.audit import Origin, record_event
-from mgd.security.models import Membership, User
+from mgd.security.models import User
 from mgd.security.services import create_user
-from mgd.tenants.models import Interlocutor
+from mgd.tenants.models import Interlocutor, Membership
 from mgd.tenants.services import find_company, find_interlocutor
+from mgd.web.paging import Page, paginate
 
 FOLLOW_UP_REASONS = ("not_interlocutor", "wrong_phones", "wrong_ibans", "codes_exhausted")
 

@@ -12,15 +12,14 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from mgd.admin import audit
-from mgd.admin.audit_views import audit_filters, export_filters, filter_args
-from mgd.admin.exports import csv_response, own_session
 from mgd.backoffice import services
 from mgd.db import get_session
-from mgd.forms import Form
-from mgd.paging import page_number
 from mgd.registration.models import REQUEST_STATUSES
+from mgd.security import activity as audit
 from mgd.security.audit import Origin
+from mgd.web.exports import csv_response, own_session
+from mgd.web.forms import Form
+from mgd.web.paging import page_number
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -113,17 +112,21 @@ def follow_ups() -> str:
 @bp.get("/activity")
 @staff_required
 def activity() -> tuple[str, int]:
-    filters, problems = audit_filters(request.args)
+    filters, problems = audit.audit_filters(request.args)
     page = audit.all_events(get_session(), filters, page_number(request.args))
     return render_template(
-        "backoffice/activity.html", page=page, filters=filters, problems=problems, args=filter_args(filters)
+        "backoffice/activity.html",
+        page=page,
+        filters=filters,
+        problems=problems,
+        args=audit.filter_args(filters),
     ), 422 if problems else 200
 
 
 @bp.get("/activity/export.csv")
 @staff_required
 def activity_export() -> Response:
-    filters = export_filters(request.args)
+    filters = audit.export_filters(request.args)
 
     def rows():
         with own_session(None) as session:

@@ -1,13 +1,20 @@
-"""Home page and language switch."""
+"""Home page, language switch, and the help panel's opening hours shown on every page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from mgd.web import LOCALES, local_path
+from mgd.portal.services import help_status
+from mgd.web.links import local_path
+from mgd.web.shell import LOCALES
 
 bp = Blueprint("portal", __name__)
+
+
+@bp.app_context_processor
+def _help_hours() -> dict:
+    return {"help": help_status(current_app.config["HELP_PHONE"])}
 
 
 @bp.get("/")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgd.db import increment, utcnow
+from mgd.identifiers import MOBILE, InvalidIdentifier, Phone, normalize_iban
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester
@@ -23,10 +24,9 @@ from mgd.registration.machine import machine
 from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, retire
-from mgd.security.models import CodeChallenge, Membership, User
+from mgd.security.models import CodeChallenge, User
 from mgd.security.services import create_user
-from mgd.tenants.identifiers import MOBILE, InvalidIdentifier, Phone, normalize_iban
-from mgd.tenants.models import Company
+from mgd.tenants.models import Company, Membership
 from mgd.tenants.services import billing_ibans, find_company, find_interlocutor, find_line, line_kinds
 
 FLOW_LIFETIME = timedelta(minutes=30)

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.identifiers import InvalidIdentifier, normalize_fiscal_id
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.registration import services
@@ -18,7 +19,6 @@ from mgd.registration.access_requests import DuplicateRequest, RequestDetails, s
 from mgd.registration.forms import (
     AccessRequestForm,
     AccountsForm,
-    CodeForm,
     IdentifyForm,
     MobileForm,
     PhoneForm,
@@ -27,7 +27,7 @@ from mgd.registration.forms import (
 from mgd.registration.models import RegistrationFlow
 from mgd.security.audit import Origin, record_event
 from mgd.security.login import sign_in
-from mgd.tenants.identifiers import InvalidIdentifier, normalize_fiscal_id
+from mgd.web.forms import CodeForm
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 

@@ -22,7 +22,8 @@ from mgd.db import increment, operator_scope, utcnow
 from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail, queue_sms
 from mgd.notify.throttle import Requester, count_send
-from mgd.security.models import CodeChallenge, Membership
+from mgd.security.models import CodeChallenge
+from mgd.tenants.models import Membership
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5

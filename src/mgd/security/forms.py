@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField, RadioField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from mgd.forms import Form
-from mgd.registration.forms import REQUIRED, email_address
+from mgd.web.forms import Form
+from mgd.web.validators import REQUIRED, email_address
 
 
 class LoginForm(Form):

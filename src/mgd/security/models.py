@@ -1,18 +1,20 @@
-"""Users, their memberships of companies, their signed-in sessions, one-time codes and the audit log."""
+"""Users, their signed-in sessions, one-time codes and the audit log (memberships of companies live with the
+companies, in ``mgd.tenants.models``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.crypto import EncryptedText
-from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
+from mgd.db import Base, BigId, Timestamped, UTCDateTime, utcnow
 
-#: A membership's role: admin (everything, users included), manager (lines and service requests), billing
-#: (invoices and payments), viewer (read only).
-ROLES = ("admin", "manager", "billing", "viewer")
+if TYPE_CHECKING:
+    from mgd.tenants.models import Membership
+
 STAFF_ROLES = ("advisor", "supervisor")  # the operator's own people: back office only, no company
 CHANNELS = ("sms", "email")
 
@@ -64,28 +66,6 @@ class User(Timestamped, Base):
 
     def get_id(self) -> str:
         return str(self.id)
-
-
-class Membership(TenantOwned, Timestamped, Base):
-    """A user's place in one company: a role, whether it is active there, and whether it sees only the lines
-    (or cost centres) in its scopes."""
-
-    __tablename__ = "memberships"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "user_id"),
-        UniqueConstraint("tenant_id", "id"),  # the Citus key; target of the membership scopes' foreign key
-        Index("ix_memberships_user_id", "user_id"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(
-        Enum(*ROLES, name="role", native_enum=False, create_constraint=True, length=20)
-    )
-    is_active: Mapped[bool] = mapped_column(default=True)
-    limited: Mapped[bool] = mapped_column(default=False)  # sees only the lines its scopes name
-
-    user: Mapped[User] = relationship(back_populates="memberships")
 
 
 class UserSession(Base):

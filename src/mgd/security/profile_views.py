@@ -15,17 +15,17 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
-from mgd.forms import Form
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.registration.forms import PHONE, REQUIRED, CodeForm, email_address, mobile_only
 from mgd.security import profile, sessions, totp
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
 from mgd.security.login import current_session, fresh_login_required, lifetime, sign_in, sign_out
+from mgd.security.messages import policy_messages
 from mgd.security.passwords import Policy
-from mgd.security.views import policy_messages
-from mgd.selfcare.services import request_mobile_change
+from mgd.security.profile import request_mobile_change
+from mgd.web.forms import CodeForm, Form
+from mgd.web.validators import PHONE, REQUIRED, email_address, mobile_only
 
 bp = Blueprint("profile", __name__, url_prefix="/perfil")
 

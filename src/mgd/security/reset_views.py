@@ -14,16 +14,16 @@ from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.forms import Form
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.registration.forms import REQUIRED, CodeForm, email_address
 from mgd.security import reset
 from mgd.security.audit import Origin
 from mgd.security.codes import MAX_ATTEMPTS, CodeCheck
 from mgd.security.forms import NewPasswordForm
+from mgd.security.messages import policy_messages
 from mgd.security.passwords import Policy
-from mgd.security.views import policy_messages
+from mgd.web.forms import CodeForm, Form
+from mgd.web.validators import REQUIRED, email_address
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password/forgot")
 

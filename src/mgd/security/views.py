@@ -13,17 +13,18 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.identifiers import format_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.registration.forms import CodeForm
 from mgd.security import services
 from mgd.security.audit import Origin
 from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, ReauthForm
 from mgd.security.login import current_session, sign_in, sign_out
+from mgd.security.messages import policy_messages, refusal_message
 from mgd.security.models import User
 from mgd.security.passwords import Policy
-from mgd.tenants.identifiers import format_phone
-from mgd.web import local_path
+from mgd.web.forms import CodeForm
+from mgd.web.links import local_path
 
 bp = Blueprint("security", __name__)
 
@@ -41,22 +42,6 @@ def _temporary_password_first() -> Response | None:
     ):
         return redirect(url_for("security.change_password"))
     return None
-
-
-def refusal_message(reason: str) -> str:
-    messages = {
-        "bad_credentials": _(
-            "The email or the password is not correct, or the account is locked for a while "
-            "(we email you when that happens)."
-        ),
-        "expired_password": _(
-            "Your temporary password has expired. Please call your advisor on %(phone)s.",
-            phone=current_app.config["HELP_PHONE"],
-        ),
-        "wrong_code": _("The code is not correct. Check it and try again."),
-        "code_dead": _("This code is no longer valid. Sign in again to receive a new one."),
-    }
-    return messages.get(reason, messages["bad_credentials"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -173,24 +158,6 @@ def change_password() -> Response | str:
         form.password.errors.extend(policy_messages(problems, policy))
     status = 422 if form.errors else 200
     return render_template("security/password.html", form=form, policy=policy), status
-
-
-def policy_messages(problems: list[str], policy: Policy) -> list[str]:
-    messages = {
-        "length": _(
-            "It must have between %(min)s and %(max)s characters.",
-            min=policy.min_length,
-            max=policy.max_length,
-        ),
-        "lower": _("It must have a lower-case letter."),
-        "upper": _("It must have an upper-case letter."),
-        "digit": _("It must have a digit."),
-        "symbol": _("It must have a symbol (such as . - _ ! ?)."),
-        "personal": _("It must not contain your name or your email."),
-        "common": _("It is one of the most used passwords: choose another."),
-        "same": _("It must be different from your current password."),
-    }
-    return [messages[problem] for problem in problems]
 
 
 @bp.post("/logout")

@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import DataRequired, Length
 
-from mgd.forms import Form
-from mgd.registration.forms import PHONE, REQUIRED, mobile_only, one_line
+from mgd.web.forms import Form
+from mgd.web.validators import PHONE, REQUIRED, mobile_only, one_line
 
 
 class OnboardingForm(Form):

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgd.db import operator_scope, utcnow
-from mgd.notify.senders import templated_mail
-from mgd.notify.services import queue_mail
+from mgd.identifiers import Phone
 from mgd.security.audit import Origin, record_event
-from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
-from mgd.security.models import CodeChallenge, Membership, User
-from mgd.tenants.identifiers import Phone
-from mgd.tenants.models import Company
-
-VERIFY_MOBILE = "verify_mobile"
+from mgd.security.models import CodeChallenge, User
+from mgd.security.profile import request_mobile_change
+from mgd.tenants.models import Company, Membership
 
 
 def onboarding_pending(user: User, terms_version: str) -> bool:
@@ -36,47 +31,6 @@ def save_onboarding(
     user.access_data_confirmed_at = now
     session.flush()
     return request_mobile_change(session, user, mobile, origin)
-
-
-def request_mobile_change(
-    session: Session, user: User, mobile: Phone, origin: Origin
-) -> CodeChallenge | None:
-    """A code to a new mobile (returned); the number becomes the user's once the code comes back. Raises
-    ``SendLimited``."""
-    if mobile.e164 == user.mobile:
-        return None
-    message = CodeMessage("mobile_code", _("Confirm your mobile"))
-    challenge = issue_code(
-        session,
-        purpose=VERIFY_MOBILE,
-        channel="sms",
-        destination=mobile.e164,
-        message=message,
-        requester=signed_in_requester(session, user.id),
-        user_id=user.id,
-    )
-    record_event(session, "mobile.code_sent", origin, user_id=user.id, mobile=mobile.e164)
-    return challenge
-
-
-def verify_mobile(session: Session, user: User, challenge_id: int, code: str, origin: Origin) -> CodeCheck:
-    """Check a mobile-verification code of this user; when right, the mobile becomes theirs (and a change of
-    an earlier mobile is emailed to the account)."""
-    challenge = session.get(CodeChallenge, challenge_id)
-    if challenge is None or challenge.user_id != user.id or challenge.purpose != VERIFY_MOBILE:
-        return CodeCheck.DEAD
-    result = check_code(session, challenge, code)
-    if result is CodeCheck.ACCEPTED:
-        if user.mobile is not None and user.mobile != challenge.destination:
-            # A changed mobile (not the first one) is told to the account's email, in case it was not them.
-            subject = _("The mobile of your MGD access was changed")
-            digits = challenge.destination[-3:]
-            mail = templated_mail(user.email, subject, "mobile_changed", user=user, digits=digits)
-            queue_mail(session, mail)
-        user.mobile = challenge.destination
-        session.flush()
-    record_event(session, f"mobile.code_{result}", origin, user_id=user.id, mobile=challenge.destination)
-    return result
 
 
 def companies_of(session: Session, user: User) -> list[Company]:

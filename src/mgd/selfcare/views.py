@@ -7,18 +7,19 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from mgd.admin.context import current_tenant, tenant_blueprint
-from mgd.admin.lines import line_counts
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.identifiers import format_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.registration.forms import CodeForm
+from mgd.security import profile
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
 from mgd.selfcare.forms import OnboardingForm
-from mgd.tenants.identifiers import format_phone
+from mgd.tenants.context import current_tenant, tenant_blueprint
+from mgd.tenants.services import line_counts
+from mgd.web.forms import CodeForm
 
 bp = Blueprint("selfcare", __name__)
 company = tenant_blueprint("company", __name__)  # the company's home page, /empresa/<ref>
@@ -90,7 +91,7 @@ def verify_mobile() -> Response | str:
     status = 200
     if form.validate_on_submit():
         db = get_session()
-        result = services.verify_mobile(db, current_user, challenge_id, form.code.data, Origin.of_request())
+        result = profile.verify_mobile(db, current_user, challenge_id, form.code.data, Origin.of_request())
         db.commit()
         if result is CodeCheck.ACCEPTED:
             session.pop("mobile_challenge")
@@ -133,4 +134,6 @@ def choose_company() -> str:
 @company.get("")
 def dashboard() -> str:
     db, tenant = get_session(), current_tenant()
-    return render_template("selfcare/company.html", company=tenant.company, lines=line_counts(db, tenant))
+    return render_template(
+        "selfcare/company.html", company=tenant.company, lines=line_counts(db, tenant.membership)
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from stdnum.es import ccc, cif, dni, nie
 
-from mgd.tenants.identifiers import FIXED, MOBILE, format_iban, format_phone, normalize_phone
+from mgd.identifiers import FIXED, MOBILE, format_iban, format_phone, normalize_phone
 
 TARIFFS = [
     {

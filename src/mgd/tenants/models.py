@@ -10,7 +10,16 @@ import secrets
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, ForeignKeyConstraint, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mgd.db import Base, BigId, TenantOwned, Timestamped
@@ -22,6 +31,9 @@ SEGMENTS = ("pyme", "mediana", "grandes_clientes")
 LINE_KINDS = ("fixed", "mobile")
 PRODUCTS = ("fixed", "mobile", "convergent")
 LINE_STATUSES = ("active", "suspended", "cancelled")
+#: A membership's role: admin (everything, users included), manager (lines and service requests), billing
+#: (invoices and payments), viewer (read only).
+ROLES = ("admin", "manager", "billing", "viewer")
 
 
 def _choice(name: str, values: tuple[str, ...]) -> Enum:
@@ -134,5 +146,56 @@ class Line(TenantOwned, Timestamped, Base):
         primaryjoin="and_(Line.tenant_id == BillingAccount.tenant_id, "
         "Line.billing_account_id == BillingAccount.id)",
         foreign_keys="[Line.tenant_id, Line.billing_account_id]",
+        viewonly=True,
+    )
+
+
+class Membership(TenantOwned, Timestamped, Base):
+    """A user's place in one company: a role, whether it is active there, and whether it sees only the lines
+    (or cost centres) in its scopes."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        UniqueConstraint("tenant_id", "id"),  # the Citus key; target of the membership scopes' foreign key
+        Index("ix_memberships_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(
+        Enum(*ROLES, name="role", native_enum=False, create_constraint=True, length=20)
+    )
+    is_active: Mapped[bool] = mapped_column(default=True)
+    limited: Mapped[bool] = mapped_column(default=False)  # sees only the lines its scopes name
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class MembershipScope(TenantOwned, Base):
+    """One line, or one cost centre, that a limited membership may see."""
+
+    __tablename__ = "membership_scopes"
+    __table_args__ = (
+        CheckConstraint("(line_id IS NULL) <> (cost_centre IS NULL)", name="line_or_cost_centre"),
+        Index("ix_membership_scopes_tenant_id_membership_id", "tenant_id", "membership_id"),
+        UniqueConstraint("tenant_id", "id"),
+        # Keys to the company's own membership and line, with the tenant in them (as Citus requires between
+        # distributed tables): a scope can never name another company's line.
+        ForeignKeyConstraint(
+            ["tenant_id", "membership_id"], ["memberships.tenant_id", "memberships.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "line_id"], ["lines.tenant_id", "lines.id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    membership_id: Mapped[int] = mapped_column(BigId)
+    line_id: Mapped[int | None] = mapped_column(BigId)
+    cost_centre: Mapped[str | None] = mapped_column(String(40))
+
+    membership: Mapped[Membership] = relationship(
+        primaryjoin="and_(MembershipScope.tenant_id == Membership.tenant_id, "
+        "MembershipScope.membership_id == Membership.id)",
+        foreign_keys="[MembershipScope.tenant_id, MembershipScope.membership_id]",
         viewonly=True,
     )

@@ -3,11 +3,11 @@ company's rows. Each getter scopes the session to that company first."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from mgd.db import set_tenant
-from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line
+from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line, Membership, MembershipScope
 
 
 def has_companies(session: Session) -> bool:
@@ -46,3 +46,24 @@ def billing_ibans(session: Session, company: Company, kind: str) -> set[str]:
     """The IBANs where the company's lines of this kind are paid."""
     set_tenant(session, company.id)
     return set(session.scalars(select(BillingAccount.iban).where(BillingAccount.kind == kind)))
+
+
+def visible_lines(membership: Membership) -> Select:
+    """Lines that ``membership`` may see (all, or only its scopes), their tariff and user loaded alongside."""
+    query = select(Line).options(selectinload(Line.tariff), selectinload(Line.user))
+    if membership.limited:
+        scopes = select(MembershipScope).where(MembershipScope.membership_id == membership.id).subquery()
+        query = query.where(
+            or_(
+                Line.id.in_(select(scopes.c.line_id).where(scopes.c.line_id.is_not(None))),
+                Line.cost_centre.in_(select(scopes.c.cost_centre).where(scopes.c.cost_centre.is_not(None))),
+            )
+        )
+    return query
+
+
+def line_counts(session: Session, membership: Membership) -> dict[str, int]:
+    """Lines in service by kind, among those the member may see."""
+    visible = visible_lines(membership).where(Line.status != "cancelled").subquery()
+    rows = session.execute(select(visible.c.kind, func.count()).group_by(visible.c.kind))
+    return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}

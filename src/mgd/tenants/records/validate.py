@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mgd.forms import unusable_character
-from mgd.tenants.identifiers import (
+from mgd.identifiers import (
     InvalidIdentifier,
     normalize_email,
     normalize_fiscal_id,
@@ -24,6 +23,7 @@ from mgd.tenants.identifiers import (
     normalize_phone,
 )
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS, SEGMENTS
+from mgd.web.forms import unusable_character
 
 MAX_ERRORS = 200
 # Longer integers are read as Decimal (then refused by range, with their place): ``int`` refuses over 4,300

@@ -1,7 +1,7 @@
 """The company's lines as its members see them: limited memberships see only their scopes, everywhere.
 
-``visible_lines`` is the one query every page, export and bulk change starts from; it is already scoped to the
-tenant (the session guard) and to the membership's scopes.
+``visible_lines`` (in ``mgd.tenants.services``) is the one query every page, export and bulk change starts
+from; it is already scoped to the tenant (the session guard) and to the membership's scopes.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from mgd.admin.context import Tenant
-from mgd.admin.models import MembershipScope
-from mgd.admin.uploads import csv_rows
-from mgd.paging import Page
+from mgd.identifiers import InvalidIdentifier, normalize_phone, to_ascii
 from mgd.security.audit import Origin, record_event
-from mgd.security.models import Membership, User
-from mgd.tenants.identifiers import InvalidIdentifier, normalize_phone, to_ascii
-from mgd.tenants.models import Line, Tariff
+from mgd.security.models import User
+from mgd.tenants.context import Tenant
+from mgd.tenants.models import Line, Membership, Tariff
+from mgd.tenants.services import visible_lines
+from mgd.web.paging import Page
+from mgd.web.uploads import csv_rows
 
 PAGE_SIZE = 50
 MAX_CSV_ROWS = 5000
@@ -45,20 +45,6 @@ class LineFilters:
     tariff_id: int | None = None
     sort: str = "number"
     descending: bool = False
-
-
-def visible_lines(membership: Membership) -> Select:
-    """Lines that ``membership`` may see (all, or only its scopes), their tariff and user loaded alongside."""
-    query = select(Line).options(selectinload(Line.tariff), selectinload(Line.user))
-    if membership.limited:
-        scopes = select(MembershipScope).where(MembershipScope.membership_id == membership.id).subquery()
-        query = query.where(
-            or_(
-                Line.id.in_(select(scopes.c.line_id).where(scopes.c.line_id.is_not(None))),
-                Line.cost_centre.in_(select(scopes.c.cost_centre).where(scopes.c.cost_centre.is_not(None))),
-            )
-        )
-    return query
 
 
 def _searched(query: Select, q: str) -> Select:
@@ -128,13 +114,6 @@ def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iter
 def find_line(session: Session, tenant: Tenant, line_id: int) -> Line | None:
     """A line the member may see, or None (the page is a 404)."""
     return session.scalar(visible_lines(tenant.membership).where(Line.id == line_id))
-
-
-def line_counts(session: Session, tenant: Tenant) -> dict[str, int]:
-    """Lines in service by kind, among those the member may see."""
-    visible = visible_lines(tenant.membership).where(Line.status != "cancelled").subquery()
-    rows = session.execute(select(visible.c.kind, func.count()).group_by(visible.c.kind))
-    return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}
 
 
 def tariffs(session: Session) -> list[Tariff]:

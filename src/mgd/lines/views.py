@@ -9,37 +9,37 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from mgd.admin import lines
-from mgd.admin.context import current_tenant, requires, tenant_blueprint
-from mgd.admin.exports import csv_response, own_session, xlsx_response
-from mgd.admin.forms import LineForm, LinesCsvForm
-from mgd.admin.uploads import checked_upload
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.paging import page_number, whole_number
+from mgd.identifiers import format_phone
+from mgd.lines import services
+from mgd.lines.forms import LineForm, LinesCsvForm
 from mgd.security.audit import Origin
-from mgd.tenants.identifiers import format_phone
+from mgd.tenants.context import current_tenant, requires, tenant_blueprint
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS
+from mgd.web.exports import csv_response, own_session, xlsx_response
+from mgd.web.paging import page_number, whole_number
+from mgd.web.uploads import checked_upload
 
 bp = tenant_blueprint("lines", __name__, "/lineas")
 
 
-def _filters() -> lines.LineFilters:
+def _filters() -> services.LineFilters:
     args = request.args
     sort = args.get("sort", "number")
     descending = sort.startswith("-")
-    return lines.LineFilters(
+    return services.LineFilters(
         q=args.get("q", "").strip()[:60],
         kind=args.get("kind", "") if args.get("kind") in LINE_KINDS else "",
         product=args.get("product", "") if args.get("product") in PRODUCTS else "",
         status=args.get("status", "") if args.get("status") in LINE_STATUSES else "",
         tariff_id=whole_number(args.get("tariff"), 1, 2**63 - 1),
-        sort=sort.lstrip("-") if sort.lstrip("-") in lines.SORTS else "number",
+        sort=sort.lstrip("-") if sort.lstrip("-") in services.SORTS else "number",
         descending=descending,
     )
 
 
-def _filter_args(filters: lines.LineFilters) -> dict:
+def _filter_args(filters: services.LineFilters) -> dict:
     args = {
         "q": filters.q,
         "kind": filters.kind,
@@ -57,10 +57,10 @@ def index() -> str:
     db, tenant, filters = get_session(), current_tenant(), _filters()
     return render_template(
         "admin/lines.html",
-        page=lines.list_lines(db, tenant, filters, page_number(request.args)),
+        page=services.list_lines(db, tenant, filters, page_number(request.args)),
         filters=filters,
         args=_filter_args(filters),
-        tariffs=lines.tariffs(db),
+        tariffs=services.tariffs(db),
         kinds=LINE_KINDS,
         products=PRODUCTS,
         statuses=LINE_STATUSES,
@@ -70,9 +70,9 @@ def index() -> str:
 EXPORT_HEADER = ["number", "kind", "product", "status", "tariff", "alias", "cost_centre", "user_email"]
 
 
-def _export_rows(tenant, filters: lines.LineFilters):
+def _export_rows(tenant, filters: services.LineFilters):
     with own_session(tenant.company.id) as session:
-        for line in lines.export_lines(session, tenant, filters):
+        for line in services.export_lines(session, tenant, filters):
             yield [
                 format_phone(line.number),
                 line.kind,
@@ -99,7 +99,7 @@ def export(extension: str) -> Response:
 @requires("view_lines")
 def line(line_id: int) -> Response | str:
     db, tenant = get_session(), current_tenant()
-    found = lines.find_line(db, tenant, line_id)
+    found = services.find_line(db, tenant, line_id)
     if found is None:
         abort(404)
     form = LineForm(
@@ -107,13 +107,13 @@ def line(line_id: int) -> Response | str:
     )
     form.user_id.choices = [SelectChoice("", _("Nobody"))] + [
         SelectChoice(str(user.id), f"{user.name} <{user.email}>")
-        for user in lines.assignable_users(db, tenant)
+        for user in services.assignable_users(db, tenant)
     ]
     if form.is_submitted():
         if not tenant.can("edit_lines"):
             abort(403)
         if form.validate():
-            lines.update_line(
+            services.update_line(
                 db,
                 tenant,
                 found,
@@ -136,12 +136,12 @@ def assign_csv() -> Response | str:
     """Upload shows a preview with each row's problems; the change is made only from a preview without any."""
     form, db, tenant = LinesCsvForm(), get_session(), current_tenant()
     upload = checked_upload(
-        form, lambda content: lines.read_assignments(db, tenant, content), limit=500_000, button="apply"
+        form, lambda content: services.read_assignments(db, tenant, content), limit=500_000, button="apply"
     )
     if not upload.confirmed:
         return render_template("admin/assign_csv.html", form=form, upload=upload), upload.status(form)
     rows = upload.rows
-    lines.apply_assignments(db, tenant, rows, actor=current_user, origin=Origin.of_request())
+    services.apply_assignments(db, tenant, rows, actor=current_user, origin=Origin.of_request())
     db.commit()
     flash(_("%(count)s lines updated.", count=len(rows)), "success")
     return redirect(url_for("lines.index"))

@@ -12,10 +12,17 @@ from dataclasses import dataclass
 
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.widgets import HiddenInput
 
-from mgd.admin.forms import ConfirmCsvForm
-from mgd.forms import unusable_character
+from mgd.web.forms import Form, unusable_character
+
+
+class ConfirmCsvForm(Form):
+    # The uploaded CSV carried back by the preview: multi-line text in a hidden input.
+    content = TextAreaField(_l("CSV file"), widget=HiddenInput())
 
 
 @dataclass

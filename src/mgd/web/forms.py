@@ -1,5 +1,6 @@
-"""The base of every form of the portal: text no field accepts (NUL and other control characters, lone
-surrogates) is refused with a message that names the field, before the field's own validators see it."""
+"""The base of every form of the portal, and the one-time-code form. Text no field accepts (NUL and other
+control characters, lone surrogates) is refused with a message that names the field, before its own validators
+run."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, TextAreaField
+from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import StopValidation
+
+from mgd.web.validators import REQUIRED, six_digits
 
 # C0 controls and DEL; PostgreSQL cannot store NUL, and the others only hide text or break headers and files.
 # Lone surrogates cannot be encoded at all. Multi-line text keeps its tabs and line breaks.
@@ -55,3 +58,11 @@ class Form(FlaskForm):
             if field.type != "CSRFTokenField" and (problem := _problem(field)) is not None:
                 field.validators = (_Refuse(problem),)  # this instance's field only
         return super().validate(extra_validators)
+
+
+class CodeForm(Form):
+    code = StringField(
+        _l("Security code"),
+        [REQUIRED, six_digits],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"},
+    )

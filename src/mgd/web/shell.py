@@ -1,14 +1,12 @@
-"""The web shell: proxies, static files, cookies, CSRF, languages, security and cache headers, error pages,
-blueprints and page context."""
+"""The web shell: proxies, static files, cookies, CSRF, languages, security and cache headers, error pages and
+the page context every template sees."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, g, render_template, request, session
 from flask_babel import get_locale
@@ -19,8 +17,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
 from mgd.extensions import babel, csrf, limiter, login_manager
-from mgd.forms import unusable_character
-from mgd.tenants.identifiers import format_phone
+from mgd.identifiers import format_phone
+from mgd.web.forms import unusable_character
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +41,18 @@ SECURITY_HEADERS = {
 
 
 def init_app(app: Flask) -> None:
-    from mgd.security import login  # noqa: PLC0415
-
     _configure_flask(app)
     _wrap_wsgi(app)
     app.before_request(_refuse_large_bodies)  # before CSRF, sign-in and limits read anything
     csrf.init_app(app)
     limiter.init_app(app)
-    login.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Madrid")
     app.before_request(_refuse_unusable_address)
     app.after_request(_add_security_headers)
     app.after_request(_keep_private_pages_out_of_caches)
     app.url_defaults(_version_static_urls)
     _register_error_pages(app)
-    _register_blueprints(app)
+    app.context_processor(_page_context)
 
 
 def _configure_flask(app: Flask) -> None:
@@ -116,25 +111,6 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return chosen
     return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
-
-
-# C0 controls and DEL: browsers drop tabs and newlines inside a URL (``/\t/evil`` becomes ``//evil``) and
-# a newline in a Location header would split the response.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def local_path(target: str | None, fallback: str) -> str:
-    """``target`` if it is a path on this site, else ``fallback``: never a redirect to another site.
-
-    Refused: control characters anywhere, backslashes (browsers read them as slashes), and anything
-    that is not a single-slash path once parsed (``//host``, ``https://…``, ``javascript:…``).
-    """
-    if not target or _CONTROL.search(target) or "\\" in target:
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
 
 
 class BadParameter(BadRequest):
@@ -197,43 +173,8 @@ def _render_internal_error(_error: Exception) -> tuple[str, int]:
         return f"<!doctype html><title>MGD</title><h1>{title}</h1><p>{escape(request_id)}</p>", 500
 
 
-def _register_blueprints(app: Flask) -> None:
-    from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
-    from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
-    from mgd.admin.line_views import bp as lines  # noqa: PLC0415
-    from mgd.admin.views import bp as admin  # noqa: PLC0415
-    from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
-    from mgd.portal.views import bp as portal  # noqa: PLC0415
-    from mgd.registration.views import bp as registration  # noqa: PLC0415
-    from mgd.security.profile_views import bp as profile  # noqa: PLC0415
-    from mgd.security.reset_views import bp as password_reset  # noqa: PLC0415
-    from mgd.security.views import bp as security  # noqa: PLC0415
-    from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
-    from mgd.selfcare.views import company  # noqa: PLC0415
-
-    for blueprint in (
-        portal,
-        registration,
-        security,
-        password_reset,
-        profile,
-        selfcare,
-        company,
-        admin,
-        invitations,
-        lines,
-        activity,
-        backoffice,
-    ):
-        app.register_blueprint(blueprint)
-    app.context_processor(_page_context)
-
-
 def _page_context() -> dict:
-    from mgd.portal.services import help_status  # noqa: PLC0415
-
     return {
-        "help": help_status(current_app.config["HELP_PHONE"]),
         "current_locale": str(get_locale()),
         "tenant": g.get("tenant"),
     }

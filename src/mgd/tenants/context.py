@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, g
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from mgd.security.models import User
+
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.extensions import login_manager
-from mgd.security.models import ROLES, Membership, User
-from mgd.tenants.models import Company
+from mgd.tenants.models import ROLES, Company, Membership
 from mgd.tenants.services import company_by_ref
 
 #: What each role may do; a permission a role lacks answers 403.

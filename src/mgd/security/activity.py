@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from mgd.paging import Page, paginate
-from mgd.security.models import AuditEvent, Membership, User
-from mgd.tenants.models import Company
+from mgd.security.models import AuditEvent, User
+from mgd.tenants.models import Company, Membership
+from mgd.web.paging import Page, paginate
+from mgd.web.shell import BadParameter
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,49 @@ def export_events(session: Session, company_id: int | None, filters: AuditFilter
 
 
 EXPORT_HEADER = ["occurred_at", "action", "user", "company", "fiscal_id", "ip", "user_agent", "detail"]
+
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _date(args, name: str, problems: dict[str, str]) -> date | None:
+    value = args.get(name)
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        day = FIRST_DAY - timedelta(1)
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        problems[name] = _("This is not a date between the years 2000 and 2100.")
+        return None
+    return day
+
+
+def audit_filters(args) -> tuple[AuditFilters, dict[str, str]]:
+    """The filters of an audit page from its query string, and a message for each date that is not one
+    (that filter is left out)."""
+    problems: dict[str, str] = {}
+    filters = AuditFilters(
+        person=args.get("person", "").strip()[:100],
+        action=args.get("action", "").strip()[:60],
+        since=_date(args, "since", problems),
+        until=_date(args, "until", problems),
+    )
+    return filters, problems
+
+
+def export_filters(args) -> AuditFilters:
+    """The filters of an export; a date that is not one is a 400 that names it."""
+    filters, problems = audit_filters(args)
+    for name, message in problems.items():
+        raise BadParameter(name, message)
+    return filters
+
+
+def filter_args(filters: AuditFilters) -> dict:
+    args = {
+        "person": filters.person,
+        "action": filters.action,
+        "since": filters.since,
+        "until": filters.until,
+    }
+    return {name: value for name, value in args.items() if value}

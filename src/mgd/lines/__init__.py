@@ -1,0 +1,1 @@
+"""The company's lines: list, filters, detail, edits, exports and bulk assignments."""
