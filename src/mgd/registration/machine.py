@@ -1,38 +1,41 @@
 """The registration flow as a declared state machine (python-statemachine), persisted in
 ``RegistrationFlow.state``. Services decide which event happened; the machine refuses any transition that the
-flow's current step does not allow, so a replayed or out-of-order form can never move a flow sideways."""
+flow's current step does not allow, so a replayed or out-of-order form can never move a flow sideways.
+Its states and transitions are built from the step list (``steps.STEPS``)."""
 
 from __future__ import annotations
 
+import types
+
 from statemachine import State, StateMachine
+from statemachine.transition_list import TransitionList
 
 from mgd.registration.models import RegistrationFlow
+from mgd.registration.steps import STEPS
 
 
-class RegistrationMachine(StateMachine):
-    identify = State("Fiscal ID and email", initial=True)
-    phone = State("A phone of the company")
-    mobile = State("A mobile for the codes")
-    bank = State("Bank accounts")
-    code = State("One-time code")
-    done = State("Registered", final=True)
-    refused = State("Refused", final=True)
-    locked = State("Locked", final=True)
-    expired = State("Expired", final=True)
-
-    identified = identify.to(phone)
-    refuse = identify.to(refused) | code.to(refused)
-    fixed_phone_given = phone.to(mobile)
-    phone_accepted = phone.to(bank)
-    mobile_accepted = mobile.to(bank)
-    accounts_accepted = bank.to(code)
-    code_accepted = code.to(done)
-    lock = phone.to(locked) | mobile.to(locked) | bank.to(locked) | code.to(locked)
-    expire = (
-        identify.to(expired) | phone.to(expired) | mobile.to(expired) | bank.to(expired) | code.to(expired)
-    )
+def _declare(namespace: dict) -> None:
+    """Fill the machine's class body: a state per step (the first one initial, the ends final), an event per
+    name, with every transition the steps declare for it."""
+    states = {
+        step.name: State(step.label, initial=index == 0, final=not step.active)
+        for index, step in enumerate(STEPS)
+    }
+    events: dict[str, TransitionList] = {}
+    for step in STEPS:
+        for event, target in step.events.items():
+            transition = states[step.name].to(states[target])
+            events[event] = events[event] | transition if event in events else transition
+    namespace.update(states)
+    namespace.update(events)
+    namespace["__module__"] = __name__
 
 
-def machine(flow: RegistrationFlow) -> RegistrationMachine:
+RegistrationMachine: type[StateMachine] = types.new_class(
+    "RegistrationMachine", (StateMachine,), exec_body=_declare
+)
+
+
+def machine(flow: RegistrationFlow) -> StateMachine:
     """The machine of a stored flow: events move ``flow.state``."""
     return RegistrationMachine(model=flow, state_field="state")

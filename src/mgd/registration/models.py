@@ -9,8 +9,8 @@ from sqlalchemy import Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mgd.db import Base, BigId, Timestamped, UTCDateTime
+from mgd.registration.steps import STEP_NAMES
 
-STEPS = ("identify", "phone", "mobile", "bank", "code", "done", "refused", "locked", "expired")
 REQUEST_STATUSES = ("pending", "approved", "rejected")
 
 
@@ -34,7 +34,7 @@ class RegistrationFlow(Timestamped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     state: Mapped[str] = mapped_column(
-        Enum(*STEPS, name="registration_state", native_enum=False, create_constraint=True, length=20)
+        Enum(*STEP_NAMES, name="registration_state", native_enum=False, create_constraint=True, length=20)
     )
     fiscal_id: Mapped[str] = mapped_column(String(12))
     email: Mapped[str] = mapped_column(String(254))

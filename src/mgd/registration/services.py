@@ -22,6 +22,7 @@ from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester
 from mgd.registration.machine import machine
 from mgd.registration.models import RegistrationFlow
+from mgd.registration.steps import ACTIVE_STEPS
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, retire
 from mgd.security.models import CodeChallenge, User
@@ -34,7 +35,6 @@ MAX_WRONG_PHONES = 3
 MAX_WRONG_IBANS = 3
 MAX_RESENDS = 3
 RESEND_AFTER = timedelta(seconds=60)
-ACTIVE = ("identify", "phone", "mobile", "bank", "code")
 
 
 class Refused(Exception):
@@ -139,7 +139,7 @@ def current_flow(session: Session, token: str | None) -> RegistrationFlow | None
     if not token:
         return None
     flow = session.scalar(select(RegistrationFlow).where(RegistrationFlow.token == token))
-    if flow is not None and flow.state in ACTIVE and utcnow() - flow.updated_at > FLOW_LIFETIME:
+    if flow is not None and flow.state in ACTIVE_STEPS and utcnow() - flow.updated_at > FLOW_LIFETIME:
         machine(flow).send("expire")
         flow.end_reason = "idle"
         session.flush()

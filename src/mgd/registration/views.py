@@ -25,6 +25,7 @@ from mgd.registration.forms import (
     ResendForm,
 )
 from mgd.registration.models import RegistrationFlow
+from mgd.registration.steps import STEP_PAGES, progress
 from mgd.security.audit import Origin, record_event
 from mgd.security.login import sign_in
 from mgd.web.forms import CodeForm
@@ -32,12 +33,11 @@ from mgd.web.forms import CodeForm
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
 SESSION_KEY = "registration"
-STEP_PAGES = {
-    "phone": "registration.phone",
-    "mobile": "registration.mobile",
-    "bank": "registration.bank",
-    "code": "registration.code",
-}
+
+
+@bp.context_processor
+def _progress() -> dict:
+    return {"progress": progress}  # the step pages' progress bar (registration/_layout.html)
 
 
 def _fiscal_id_key() -> str:
