@@ -1,4 +1,4 @@
-"""Alembic, driven from code: the revisions live in the repository's ``migrations/`` folder."""
+"""Alembic, driven from code: the revisions ship inside the package, in ``mgd/migrations/versions/``."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from sqlalchemy.engine import make_url
 
 from mgd.db import make_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+#: Alembic's environment (env.py, script.py.mako) and the revisions (versions/): package data of ``mgd``.
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 
 
 def alembic_config(database_url: str, encryption_keys: str | None = None) -> Config:
-    if not (MIGRATIONS / "env.py").exists():
-        raise RuntimeError(
-            f"migrations not found at {MIGRATIONS}: install MGD from its repository (pip install -e .)"
-        )
+    if not (MIGRATIONS / "env.py").is_file():
+        raise RuntimeError(f"migrations not found at {MIGRATIONS}: this installation of MGD is incomplete")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
