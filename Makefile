@@ -44,7 +44,8 @@ constraints:  ## Resolve the newest versions pyproject.toml allows, in a scratch
 	$(PYTHON) -m venv build/constraints-venv
 	build/constraints-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	{ echo "# Written by \`make constraints\` (pip freeze of a fresh install of .[test]); \`make install\` uses it."; \
-	  build/constraints-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt
+	  build/constraints-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip=='; } > build/constraints.txt
+	mv build/constraints.txt constraints.txt
 	rm -rf build/constraints-venv
 	@echo "constraints.txt updated: run make test, then commit it"
 
@@ -77,4 +78,4 @@ bench-serve: install  ## gunicorn: the portal beside a bare Flask hello, Postgre
 	$(BIN)/python bench/serve.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache
