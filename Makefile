@@ -9,7 +9,7 @@ PORT   ?= 5000
 # this machine for its own CPU it verifies about twice as fast (bench/README.md). Empty: keep PyPI's build.
 ARGON2_CFLAGS ?= -O3 -march=native
 
-.PHONY: run test install argon2-native lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
+.PHONY: run test install argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -21,9 +21,10 @@ test: install  ## Run the test suite (SQLite; PostgreSQL and brokers with MGD_TE
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+# The versions of constraints.txt, tested together: `make constraints` moves them to the newest ones allowed.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	$(MAKE) --no-print-directory argon2-native
 	touch $(STAMP)
 
@@ -38,14 +39,24 @@ ifneq ($(strip $(ARGON2_CFLAGS)),)
 	|| echo "warning: argon2 could not be built for this CPU; PyPI's generic build stays (slower sign-ins)" >&2
 endif
 
+constraints:  ## Resolve the newest versions pyproject.toml allows, in a scratch virtualenv, into constraints.txt
+	rm -rf build/constraints-venv
+	$(PYTHON) -m venv build/constraints-venv
+	build/constraints-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	{ echo "# Written by \`make constraints\` (pip freeze of a fresh install of .[test]); \`make install\` uses it."; \
+	  build/constraints-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip=='; } > build/constraints.txt
+	mv build/constraints.txt constraints.txt
+	rm -rf build/constraints-venv
+	@echo "constraints.txt updated: run make test, then commit it"
+
 lint: install
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
 format: install
-	$(BIN)/ruff format src tests bench migrations
-	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 translations: install  ## Extract texts, merge them into the Spanish catalogue, compile it
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o src/mgd/translations/messages.pot .
@@ -68,4 +79,4 @@ bench-serve: install  ## gunicorn: the portal beside a bare Flask hello, Postgre
 	$(BIN)/python bench/serve.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -37,7 +37,7 @@ def main() -> None:
 
 @main.group()
 def db() -> None:
-    """Create and migrate the database schema (Alembic revisions under migrations/)."""
+    """Create and migrate the database schema (Alembic revisions in the package, mgd/migrations/versions/)."""
 
 
 @db.command("upgrade")
@@ -65,6 +65,32 @@ def db_downgrade(ctx: click.Context, revision: str) -> None:
 
     config = _app(ctx).config
     downgrade(config["DATABASE_OWNER_URL"] or config["DATABASE_URL"], revision, config["ENCRYPTION_KEYS"])
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision does; its file name is made of it.")
+@click.option(
+    "--autogenerate",
+    is_flag=True,
+    help="Compare the models with the configured database (migrated to the newest revision) and write the "
+    "differences: a draft to read and correct by hand (docs/development.md).",
+)
+@click.pass_context
+def db_revision(ctx: click.Context, message: str, autogenerate: bool) -> None:
+    """For developers: write a new revision into src/mgd/migrations/versions/ and print its path."""
+    from alembic.util import CommandError  # noqa: PLC0415
+
+    from mgd.migrate import NotASourceTree, revision  # noqa: PLC0415
+
+    database_url = None
+    if autogenerate:
+        config = _app(ctx).config
+        database_url = config["DATABASE_OWNER_URL"] or config["DATABASE_URL"]
+    try:
+        path = revision(message, database_url)
+    except (CommandError, NotASourceTree) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {path}: read it, correct it and give it a working downgrade before committing it.")
 
 
 @main.group("secrets")

@@ -1,8 +1,10 @@
-"""Alembic, driven from code: the revisions live in the repository's ``migrations/`` folder."""
+"""Alembic, driven from code: the revisions ship inside the package, in ``mgd/migrations/versions/``."""
 
 from __future__ import annotations
 
 import hashlib
+import shutil
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -12,14 +14,13 @@ from sqlalchemy.engine import make_url
 
 from mgd.db import make_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+#: Alembic's environment (env.py, script.py.mako) and the revisions (versions/): package data of ``mgd``.
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 
 
-def alembic_config(database_url: str, encryption_keys: str | None = None) -> Config:
-    if not (MIGRATIONS / "env.py").exists():
-        raise RuntimeError(
-            f"migrations not found at {MIGRATIONS}: install MGD from its repository (pip install -e .)"
-        )
+def alembic_config(database_url: str | None, encryption_keys: str | None = None) -> Config:
+    if not (MIGRATIONS / "env.py").is_file():
+        raise RuntimeError(f"migrations not found at {MIGRATIONS}: this installation of MGD is incomplete")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
@@ -36,6 +37,40 @@ def upgrade(database_url: str, revision: str = "head", encryption_keys: str | No
 
 def downgrade(database_url: str, revision: str, encryption_keys: str | None = None) -> None:
     command.downgrade(alembic_config(database_url, encryption_keys), revision)
+
+
+class NotASourceTree(RuntimeError):
+    """New revisions belong in the repository, not in an installed copy of the package."""
+
+
+def revision(message: str, database_url: str | None = None) -> Path:
+    """Write a new, empty revision into ``mgd/migrations/versions/`` and return its path. With
+    ``database_url`` (a database migrated to the newest revision), Alembic fills it with the differences
+    between that database and the models: a draft, to be read and corrected by hand (docs/development.md)."""
+    if not (MIGRATIONS.parents[2] / "pyproject.toml").is_file():
+        raise NotASourceTree(
+            f"{MIGRATIONS} is not in a checkout of the repository: create revisions from an editable install"
+        )
+    config = alembic_config(database_url)
+    ruff = _ruff()
+    if ruff:  # a generated revision is formatted and sorted like the rest of the code
+        config.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
+        for hook, arguments in (("ruff_fix", "check --fix-only --quiet"), ("ruff_format", "format --quiet")):
+            config.set_section_option("post_write_hooks", f"{hook}.type", "exec")
+            config.set_section_option("post_write_hooks", f"{hook}.executable", ruff)
+            config.set_section_option(
+                "post_write_hooks", f"{hook}.options", f"{arguments} REVISION_SCRIPT_FILENAME"
+            )
+    script = command.revision(config, message=message, autogenerate=database_url is not None)
+    if isinstance(script, list):
+        [script] = script
+    return Path(script.path)
+
+
+def _ruff() -> str | None:
+    """The ruff of this virtualenv (beside the interpreter, even when it is not on PATH), else PATH's."""
+    beside = Path(sys.executable).with_name("ruff")
+    return str(beside) if beside.is_file() else shutil.which("ruff")
 
 
 def grant_app_role(owner_url: str, app_url: str) -> None:
