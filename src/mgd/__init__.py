@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
-    from mgd import crypto, db, jobs, logs, ops, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd import crypto, db, edge, jobs, logs, ops, web  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders  # noqa: PLC0415
 
@@ -24,4 +24,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     web.init_app(app)
     ops.init_app(app)
+    edge.init_app(app)  # last: it commits before the other after-request hooks see the response
     return app
