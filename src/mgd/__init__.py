@@ -14,7 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
     from mgd.security import login  # noqa: PLC0415
-    from mgd.web import shell  # noqa: PLC0415
+    from mgd.web import edge, shell  # noqa: PLC0415
 
     settings = load_settings(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login.init_app(app)
     ops.init_app(app)
     _register_blueprints(app)
+    edge.init_app(app)  # last: it commits before the other after-request hooks see the response
     return app
 
 

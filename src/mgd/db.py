@@ -286,6 +286,11 @@ def get_session() -> Session:
     return g.db_session
 
 
+def session_in_use() -> Session | None:
+    """The session of the current app context if it has made one; None if it never used the database."""
+    return g.get("db_session")
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -29,6 +29,13 @@ def test_a_person_in_two_companies_chooses_and_the_choice_is_remembered(app, acm
     assert "Assign from a CSV file" not in text(bob.get(f"/empresa/{beta.ref}/lineas"))
 
 
+def test_the_choice_is_remembered_even_when_the_page_is_refused(app, acme, beta):
+    add_member(app, beta, "carla@acme.es", "viewer")
+    carla = signed_in(app, "carla@acme.es")  # a viewer in both: the users pages are not hers
+    assert carla.get(f"/empresa/{beta.ref}/usuarios").status_code == 403
+    assert carla.get("/mi-area").headers["Location"] == f"/empresa/{beta.ref}"
+
+
 def test_a_single_company_opens_directly_without_a_switch(app, acme):
     carla = signed_in(app, "carla@acme.es")
     assert carla.get("/mi-area").headers["Location"] == f"/empresa/{acme.ref}"

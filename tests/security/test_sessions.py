@@ -141,6 +141,15 @@ def test_last_seen_is_written_at_most_once_a_minute(app, client, member):
     assert user_sessions(app, member)[0].last_seen_at > before.last_seen_at
 
 
+def test_a_page_that_fails_still_counts_as_a_sign_of_life(app, client, member):
+    """The failed page's work is rolled back, but not the session's last_seen_at (``keep_on_failure``)."""
+    sign_in(app, client)
+    age_session(app, member, last_seen_at=timedelta(minutes=2))
+    (before,) = user_sessions(app, member)
+    assert client.get("/empresa/no-such-company").status_code == 404
+    assert user_sessions(app, member)[0].last_seen_at > before.last_seen_at
+
+
 @pytest.mark.parametrize(
     ("agent", "described"),
     [

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
-from mgd.security.models import User
+from mgd.security.models import CodeChallenge, User
 from mgd.security.passwords import needs_rehash
 from tests.registration.conftest import audit, outbox, post, text
 from tests.security.conftest import PASSWORD, age_session, load_user, sign_in, update_user, user_sessions
@@ -79,6 +79,19 @@ def test_wrong_codes_count_towards_the_lockout(app, client, member):
     response = post(client, "/login/code", {"code": "000000"})
     assert load_user(app, member).locked_until > utcnow()
     assert client.get("/login/code").headers["Location"] == "/login"
+
+
+def test_a_wrong_code_is_counted_although_its_page_is_a_refusal(app, client, member):
+    """The 422 page is a response, which the edge commits: the spent try and the failure stay."""
+    post(client, "/login", {"email": "ana@example.es", "password": PASSWORD})
+    post(client, "/login/channel", {"channel": "sms"})
+    response = post(client, "/login/code", {"code": "000000"})
+    assert response.status_code == 422 and "The code is not correct" in text(response)
+    assert load_user(app, member).failed_logins == 1
+    with app.app_context():
+        query = select(CodeChallenge.attempts).where(CodeChallenge.user_id == member)
+        assert get_session().scalars(query).all() == [1]
+    assert [event.detail for event in audit(app, "login.code_refused")] == [{"result": "wrong"}]
 
 
 def test_a_temporary_password_must_be_changed_before_anything_else(app, client, member):

@@ -43,7 +43,6 @@ def accept(token: str) -> Response | str:
 
 def _used_meanwhile() -> tuple[str, int]:
     """The link was accepted by a parallel request (a double click): that one joined, this one did not."""
-    get_session().rollback()
     return render_template("admin/invitation_dead.html"), 404
 
 
@@ -55,14 +54,12 @@ def _join_with_password(invitation, user) -> Response | str:
             lockout = services.Lockout.from_config(current_app.config)
             services.check_password(db, user.email, form.password.data, lockout, Origin.of_request())
         except services.SignInRefused as refused:
-            db.commit()
             form.password.errors.append(refusal_message(refused.reason))
         else:
             try:
                 invitations.accept(db, invitation, user=user, password=None, origin=Origin.of_request())
             except invitations.InvitationRefused:
                 return _used_meanwhile()
-            db.commit()
             company = invitation.company.name
             flash(_("You now belong to %(company)s. Sign in to work in it.", company=company), "success")
             return redirect(url_for("security.login"))
@@ -85,7 +82,6 @@ def _create_access(invitation) -> Response | str:
             except invitations.InvitationRefused:
                 return _used_meanwhile()
             sign_in(user)
-            db.commit()
             return redirect(url_for("selfcare.home"))
         form.password.errors.extend(policy_messages(problems, policy))
     return render_template(

@@ -117,11 +117,19 @@ def invite(
     actor: User,
     origin: Origin,
 ) -> Invitation:
-    """Invite one person (email already normalised); raises InvitationRefused or SendLimited.
+    """Invite one person (email already normalised); raises InvitationRefused or SendLimited, and then keeps
+    nothing.
 
     The database keeps one pending invitation per company and email: of the same invitation sent twice at
     once, the second is refused as ``pending``.
     """
+    with session.begin_nested():
+        return _invite(session, tenant, email=email, name=name, role=role, actor=actor, origin=origin)
+
+
+def _invite(
+    session: Session, tenant: Tenant, *, email: str, name: str, role: str, actor: User, origin: Origin
+) -> Invitation:
     check_invitee(session, tenant, email)
     invitation = Invitation(
         tenant_id=tenant.company.id, email=email, name=name, role=role, invited_by_id=actor.id
@@ -146,18 +154,13 @@ def invite(
 
 
 def invite_rows(session: Session, tenant: Tenant, rows: list[CsvRow], *, actor: User, origin: Origin) -> None:
-    """Invite every row of a CSV that ``read_csv`` found correct; raises InvitationRefused if one became
-    impossible since, SendLimited if the company's caps are spent (the caller rolls back: all or none)."""
-    for row in rows:
-        invite(
-            session,
-            tenant,
-            email=row.email,
-            name=row.name,
-            role=row.role,
-            actor=actor,
-            origin=origin,
-        )
+    """Invite every row of a CSV that ``read_csv`` found correct, all or none: raises InvitationRefused if one
+    became impossible since, SendLimited if the company's caps are spent, and then keeps nothing."""
+    with session.begin_nested():
+        for row in rows:
+            _invite(
+                session, tenant, email=row.email, name=row.name, role=row.role, actor=actor, origin=origin
+            )
 
 
 def pending_invitations(session: Session, tenant: Tenant, page: int = 1) -> Page:
@@ -174,21 +177,22 @@ def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Inv
 
 def resend(session: Session, tenant: Tenant, invitation: Invitation, *, actor: User, origin: Origin) -> None:
     """A new link (the old one stops working) and seven more days; at most MAX_SENDS emails in all, counted
-    by the database. Raises InvitationRefused or SendLimited."""
+    by the database. Raises InvitationRefused or SendLimited, and then keeps nothing."""
     pending = Invitation.status == "pending"
-    if increment(session, invitation, "sent_count", pending, below=MAX_SENDS) is None:
-        raise InvitationRefused("sends")
-    token = _new_link(invitation)
-    session.flush()
-    _send(session, tenant, invitation, token=token, actor=actor)
-    record_event(
-        session,
-        "invitation.resent",
-        origin,
-        user_id=actor.id,
-        tenant_id=tenant.company.id,
-        email=invitation.email,
-    )
+    with session.begin_nested():
+        if increment(session, invitation, "sent_count", pending, below=MAX_SENDS) is None:
+            raise InvitationRefused("sends")
+        token = _new_link(invitation)
+        session.flush()
+        _send(session, tenant, invitation, token=token, actor=actor)
+        record_event(
+            session,
+            "invitation.resent",
+            origin,
+            user_id=actor.id,
+            tenant_id=tenant.company.id,
+            email=invitation.email,
+        )
 
 
 def revoke(session: Session, tenant: Tenant, invitation: Invitation, *, actor: User, origin: Origin) -> None:

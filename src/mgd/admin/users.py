@@ -2,7 +2,7 @@
 second-factor resets, removal. The company always keeps at least one active admin, and a person who also
 belongs to other companies keeps their password, authenticator app and sessions: only the membership is ours.
 
-Every change is audited with the acting admin and the company; services flush, the view commits.
+Every change is audited with the acting admin and the company; services flush, the edge commits.
 """
 
 from __future__ import annotations

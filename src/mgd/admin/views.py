@@ -77,11 +77,9 @@ def invite_domains() -> Response | str:
     if not form.validate():
         flash(" ".join(str(error) for error in form.domains.errors), "error")
         return redirect(url_for("admin.members"))
-    db = get_session()
     invitations.set_invite_domains(
-        db, current_tenant(), form.parsed, actor=current_user, origin=Origin.of_request()
+        get_session(), current_tenant(), form.parsed, actor=current_user, origin=Origin.of_request()
     )
-    db.commit()
     flash(_("Invitation domains saved."), "success")
     return redirect(url_for("admin.members"))
 
@@ -92,10 +90,9 @@ def invite_domains() -> Response | str:
 def invite() -> Response | str:
     form = InviteForm()
     if form.validate_on_submit():
-        db = get_session()
         try:
             invitations.invite(
-                db,
+                get_session(),
                 current_tenant(),
                 email=form.email.data.strip().lower(),
                 name=form.name.data.strip(),
@@ -106,11 +103,9 @@ def invite() -> Response | str:
         except invitations.InvitationRefused as refused:
             form.email.errors.append(invitations.refusal_message(refused.reason))
         except SendLimited as limited:
-            db.rollback()
             form.email.errors.append(send_refusal(limited))
             return render_template("admin/invite.html", form=form), 429
         else:
-            db.commit()
             flash(_("Invitation sent to %(email)s.", email=form.email.data.strip().lower()), "success")
             return redirect(url_for("admin.members"))
     return render_template("admin/invite.html", form=form), 422 if form.errors else 200
@@ -132,14 +127,11 @@ def invite_csv() -> Response | str:
     try:
         invitations.invite_rows(db, tenant, upload.rows, actor=current_user, origin=Origin.of_request())
     except invitations.InvitationRefused as refused:  # someone else invited one of them meanwhile
-        db.rollback()
         flash(invitations.refusal_message(refused.reason), "error")
         return redirect(url_for("admin.invite_csv"))
     except SendLimited as limited:
-        db.rollback()
         flash(send_refusal(limited), "error")
         return redirect(url_for("admin.invite_csv"))
-    db.commit()
     flash(_("%(count)s invitations sent.", count=len(upload.rows)), "success")
     return redirect(url_for("admin.members"))
 
@@ -162,10 +154,8 @@ def invitation_action(invitation_id: int, action: str) -> Response | str:
         flash(invitations.refusal_message(refused.reason), "error")
         return redirect(url_for("admin.members"))
     except SendLimited as limited:
-        db.rollback()
         flash(send_refusal(limited), "error")
         return redirect(url_for("admin.members"))
-    db.commit()
     flash(_("Invitation sent again.") if action == "resend" else _("Invitation revoked."), "success")
     return redirect(url_for("admin.members"))
 
@@ -188,7 +178,8 @@ def member(membership_id: int) -> str:
 
 
 def _apply(action: str, found, role_form: RoleForm, limit_form: LimitForm) -> str | None:
-    """Make the confirmed change; a refusal comes back as the message to show (nothing is kept)."""
+    """Make the confirmed change; a refusal comes back as the message to show (the services refuse before
+    they write anything)."""
     db, tenant = get_session(), current_tenant()
     who = {"actor": current_user, "origin": Origin.of_request()}
     try:
@@ -236,7 +227,7 @@ def _fresh_member_action(membership_id: int, action: str) -> Response | str:
 
 
 def _member_action(membership_id: int, action: str) -> Response | str:
-    db, found = get_session(), _member(membership_id)
+    found = _member(membership_id)
     role_form, limit_form = RoleForm(), LimitForm()
     if action == "role" and not role_form.validate():
         raise BadRequest()
@@ -254,10 +245,8 @@ def _member_action(membership_id: int, action: str) -> Response | str:
         )
     problem = _apply(action, found, role_form, limit_form)
     if problem:
-        db.rollback()
         flash(problem, "error")
         return redirect(url_for("admin.member", membership_id=membership_id))
-    db.commit()
     flash(_("Done."), "success")
     if action == "remove":
         return redirect(url_for("admin.members"))

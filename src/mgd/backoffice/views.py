@@ -81,8 +81,7 @@ def request_detail(reference: str) -> Response | str:
                     db, access, current_user, reject.reason.data.strip(), Origin.of_request()
                 )
         except services.DecisionRefused as error:
-            db.rollback()
-            access = services.request_by_reference(db, reference)
+            db.refresh(access)  # as a parallel decision left it
             message = {
                 "already_decided": _("This request has already been decided."),
                 "unknown_company": _(
@@ -92,7 +91,6 @@ def request_detail(reference: str) -> Response | str:
             }[error.reason]
             status = 409
         else:
-            db.commit()
             return redirect(url_for("backoffice.request_detail", reference=reference))
     elif form is not None:
         status = 422

@@ -123,7 +123,6 @@ def line(line_id: int) -> Response | str:
                 actor=current_user,
                 origin=Origin.of_request(),
             )
-            db.commit()
             flash(_("Line saved."), "success")
             return redirect(url_for("lines.line", line_id=line_id))
     return render_template("admin/line.html", line=found, form=form), 422 if form.errors else 200
@@ -142,6 +141,5 @@ def assign_csv() -> Response | str:
         return render_template("admin/assign_csv.html", form=form, upload=upload), upload.status(form)
     rows = upload.rows
     services.apply_assignments(db, tenant, rows, actor=current_user, origin=Origin.of_request())
-    db.commit()
     flash(_("%(count)s lines updated.", count=len(rows)), "success")
     return redirect(url_for("lines.index"))

@@ -2,8 +2,8 @@
 
 Each step function takes the flow and what the visitor typed, locks the flow's row (one step of a flow at a
 time, however many requests arrive at once), moves the flow's state machine, and flushes.
-A refusal raises ``Refused`` *after* flushing its counters and its audit event: the caller commits them
-before showing the message, so that a wrong guess is always counted.
+A refusal raises ``Refused`` *after* flushing its counters and its audit event: the view shows it as a page
+(a response, which the edge commits, never an error), so that a wrong guess is always counted.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def submit_accounts(
     """The IBANs where the company's fixed and/or mobile lines are paid (only those the flow asks for).
 
     The values are IBANs or Spanish CCCs as typed; they are normalised and compared with the billing accounts.
-    On success the one-time code is sent.
+    On success the one-time code is sent; ``SendLimited`` when it cannot go yet (the step is then not taken).
     """
     _hold(session, flow, "bank")
     company = _company(session, flow)
@@ -245,8 +245,9 @@ def submit_accounts(
         )
         error.details.update(fields=wrong, left=MAX_WRONG_IBANS - flow.wrong_ibans)
         raise error
-    machine(flow).send("accounts_accepted")
-    _send_code(session, flow)
+    with session.begin_nested():
+        machine(flow).send("accounts_accepted")
+        _send_code(session, flow)
 
 
 def _normalized(iban: str | None) -> str | None:
@@ -286,22 +287,24 @@ def seconds_until_resend(flow: RegistrationFlow) -> int:
 
 
 def resend_code(session: Session, flow: RegistrationFlow, origin: Origin) -> None:
-    """A new code, replacing the previous one: after ``RESEND_AFTER``, at most ``MAX_RESENDS`` times."""
+    """A new code, replacing the previous one: after ``RESEND_AFTER``, at most ``MAX_RESENDS`` times.
+    ``SendLimited`` when it cannot go yet, and then nothing is kept (the resend is not counted)."""
     _hold(session, flow, "code")
     if flow.resends >= MAX_RESENDS:
         raise Refused("no_resends_left")
     if seconds_until_resend(flow):
         raise Refused("resend_too_soon", wait=seconds_until_resend(flow))
-    increment(session, flow, "resends", below=MAX_RESENDS)
-    _send_code(session, flow)
-    record_event(
-        session,
-        "registration.code_resent",
-        origin,
-        tenant_id=flow.company_id,
-        fiscal_id=flow.fiscal_id,
-        resends=flow.resends,
-    )
+    with session.begin_nested():
+        increment(session, flow, "resends", below=MAX_RESENDS)
+        _send_code(session, flow)
+        record_event(
+            session,
+            "registration.code_resent",
+            origin,
+            tenant_id=flow.company_id,
+            fiscal_id=flow.fiscal_id,
+            resends=flow.resends,
+        )
 
 
 def submit_code(session: Session, flow: RegistrationFlow, code: str, origin: Origin) -> User:

@@ -28,6 +28,7 @@ from mgd.registration.models import RegistrationFlow
 from mgd.registration.steps import STEP_PAGES, progress
 from mgd.security.audit import Origin, record_event
 from mgd.security.login import sign_in
+from mgd.web.edge import keep_on_failure
 from mgd.web.forms import CodeForm
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
@@ -98,18 +99,15 @@ def refusal_message(error: services.Refused) -> str:
 
 
 def _audit_breach(limit) -> None:
-    """Rate-limit refusals are security events too."""
-    db = get_session()
+    """Rate-limit refusals are security events too. The refusal is an error (429), whose rollback would take
+    the event with it: it is recorded after that rollback (``keep_on_failure``)."""
+    origin, step = Origin.of_request(), request.endpoint
     fiscal_id = _fiscal_id_key().removeprefix("fiscal:") or None
-    record_event(
-        db,
-        "registration.rate_limited",
-        Origin.of_request(),
-        fiscal_id=fiscal_id,
-        step=request.endpoint,
-        limit=str(limit.limit),
+    keep_on_failure(
+        lambda db: record_event(
+            db, "registration.rate_limited", origin, fiscal_id=fiscal_id, step=step, limit=str(limit.limit)
+        )
     )
-    db.commit()
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -125,12 +123,10 @@ def identify() -> Response | str:
             db, form.fiscal_id.normalized, form.email.data, Origin.of_request()
         )
     except services.Refused as error:
-        db.commit()
         if error.field:
             form[error.field].errors.append(refusal_message(error))
             return render_template("registration/identify.html", form=form), 422
         return render_template("registration/end.html", message=refusal_message(error)), 422
-    db.commit()
     if isinstance(result, services.LargeAccount):
         session["large_account"] = {"fiscal_id": result.fiscal_id, "email": result.email}
         return redirect(url_for("registration.access_request"))
@@ -140,9 +136,7 @@ def identify() -> Response | str:
 
 def _flow_at(step: str) -> RegistrationFlow | Response:
     """The visitor's flow if it is at ``step``; otherwise where the visitor should be instead."""
-    db = get_session()
-    flow = services.current_flow(db, session.get(SESSION_KEY))
-    db.commit()
+    flow = services.current_flow(get_session(), session.get(SESSION_KEY))
     if flow is None:
         return redirect(url_for("registration.identify"))
     if flow.state == step:
@@ -165,17 +159,14 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
         try:
             submit(db, flow, form)
         except SendLimited as limited:  # the step is right, but its code cannot go yet
-            db.rollback()
             message, status = send_refusal(limited), 429
         except services.Refused as error:
-            db.commit()
             if error.reason in ("locked", "moved"):
                 return redirect(url_for("registration.end"))
             for name in error.details.get("fields", [error.field]):
                 form[name].errors.append(refusal_message(error))
             status = 422
         else:
-            db.commit()
             return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
     elif form.errors:
         status = 422
@@ -224,7 +215,6 @@ def code() -> Response | str:
         try:
             user = services.submit_code(db, flow, form.code.data, Origin.of_request())
         except services.Refused as error:
-            db.commit()
             if flow.state != "code":
                 return redirect(url_for("registration.end"))
             form.code.errors.append(refusal_message(error))
@@ -232,7 +222,6 @@ def code() -> Response | str:
         else:
             session.pop(SESSION_KEY, None)
             sign_in(user)
-            db.commit()
             return redirect(url_for("selfcare.onboarding"))
     elif form.errors:
         status = 422
@@ -262,22 +251,17 @@ def resend() -> Response | str:
     try:
         services.resend_code(db, flow, Origin.of_request())
     except services.Refused as error:
-        db.commit()
         if flow.state != "code":  # registered or locked by a parallel request
             return redirect(url_for("registration.end"))
         return _code_page(flow, CodeForm(formdata=None), message=refusal_message(error), status=429)
     except SendLimited as limited:
-        db.rollback()
         return _code_page(flow, CodeForm(formdata=None), message=send_refusal(limited), status=429)
-    db.commit()
     return _code_page(flow, CodeForm(formdata=None), message=_("We have sent you a new code."))
 
 
 @bp.get("/end")
 def end() -> Response | str:
-    db = get_session()
-    flow = services.current_flow(db, session.get(SESSION_KEY))
-    db.commit()
+    flow = services.current_flow(get_session(), session.get(SESSION_KEY))
     if flow is None:
         return redirect(url_for("registration.identify"))
     if flow.state in STEP_PAGES:
@@ -314,7 +298,6 @@ def access_request() -> Response | str:
     try:
         created = submit_access_request(db, details, Origin.of_request())
     except SendLimited as limited:
-        db.rollback()
         form.email.errors.append(send_refusal(limited))
         return render_template("registration/access_request.html", form=form), 429
     except DuplicateRequest as error:
@@ -326,7 +309,6 @@ def access_request() -> Response | str:
             )
         )
         return render_template("registration/access_request.html", form=form), 422
-    db.commit()
     session.pop("large_account", None)
     session["access_request"] = created.reference
     return redirect(url_for("registration.access_request_sent"))

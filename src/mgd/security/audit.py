@@ -36,7 +36,7 @@ def record_event(
     fiscal_id: str | None = None,
     **detail: object,
 ) -> AuditEvent:
-    """Add one audit event; it is kept when the caller commits."""
+    """Add one audit event; it is kept when the request (or job) commits."""
     event = AuditEvent(
         action=action,
         ip=origin.ip,

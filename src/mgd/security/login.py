@@ -14,6 +14,7 @@ from mgd.extensions import login_manager
 from mgd.security import sessions
 from mgd.security.audit import Origin
 from mgd.security.models import User, UserSession
+from mgd.web.edge import keep_on_failure
 
 TOKEN = "sid"  # noqa: S105 (the cookie's key for the session token)
 
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
 
 
 def sign_in(user: User) -> UserSession:
-    """Start a new session for ``user`` (nothing of the anonymous one is kept); the caller commits."""
+    """Start a new session for ``user`` (nothing of the anonymous one is kept)."""
     session.clear()
     row, token = sessions.start_session(get_session(), user.id, Origin.of_request())
     login_user(user)
@@ -58,16 +59,15 @@ def _load_user(user_id: str) -> User | None:
     token = session.get(TOKEN)
     if not token or not user_id.isdigit():
         return None
-    db = get_session()
-    row = sessions.find_live_session(db, token, lifetime(), utcnow())
+    db, now = get_session(), utcnow()
+    row = sessions.find_live_session(db, token, lifetime(), now)
     if row is None or row.user_id != int(user_id):
         return None
-    touched = row in db.dirty  # before the next query flushes it
     user = db.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    if touched:
-        db.commit()  # last_seen_at, at most once a minute; nothing else is pending this early
+    if sessions.touch(row, now):  # the sign of life stands even if the request fails
+        keep_on_failure(lambda _db: sessions.touch(row, now))
     g.user_session = row
     return user
 

@@ -105,8 +105,6 @@ def password() -> Response | tuple[str, int]:
         )
         if not problems:  # every session ended with the old password: this browser goes on in a new one
             sign_in(current_user._get_current_object())
-        db.commit()
-        if not problems:
             return redirect(url_for("profile.show", changed="password"))
         if "current" in problems:
             form.current.errors.append(_("This is not your current password."))
@@ -124,10 +122,8 @@ def email() -> Response | tuple[str, int]:
         try:
             challenge = profile.request_email_change(db, current_user, form.email.data, Origin.of_request())
         except SendLimited as limited:
-            db.rollback()
             form.email.errors.append(send_refusal(limited))
             return _page(429, email_form=form)
-        db.commit()
         session["email_challenge"] = challenge.id
         return redirect(url_for("profile.confirm_email"))
     return _page(422, email_form=form)
@@ -145,7 +141,6 @@ def confirm_email() -> Response | tuple[str, int] | str:
         result = profile.confirm_email_change(
             db, current_user, session["email_challenge"], form.code.data, Origin.of_request()
         )
-        db.commit()
         if result is CodeCheck.ACCEPTED:
             session.pop("email_challenge")
             return redirect(url_for("profile.show", changed="email"))
@@ -167,10 +162,8 @@ def mobile() -> Response | tuple[str, int]:
         try:
             challenge = request_mobile_change(db, current_user, form.mobile.normalized, Origin.of_request())
         except SendLimited as limited:
-            db.rollback()
             form.mobile.errors.append(send_refusal(limited))
             return _page(429, mobile_form=form)
-        db.commit()
         if challenge is None:
             return redirect(url_for("profile.show"))
         session["mobile_challenge"] = challenge.id
@@ -189,15 +182,12 @@ def authenticator() -> Response | tuple[str, int] | str:
         form = RemoveAppForm()
         if form.validate_on_submit():
             totp.remove(db, user, Origin.of_request())
-            db.commit()
             return redirect(url_for("profile.show", changed="app"))
         return render_template("security/authenticator.html", remove=form), 422 if form.errors else 200
     secret = totp.pending_secret(db, user)
-    db.commit()
     form = CodeForm()
     if form.validate_on_submit():
         if totp.enrol(db, user, form.code.data, Origin.of_request()):
-            db.commit()
             return redirect(url_for("profile.show", changed="app"))
         form.code.errors.append(_("The code is not correct. Check the time of your phone and try again."))
     return render_template(
@@ -213,12 +203,10 @@ def end_session(session_id: int) -> Response:
     if this is not None and session_id == this.id:
         profile.record_session_ended(db, current_user, session_id, Origin.of_request())
         sign_out()
-        db.commit()
         return redirect(url_for("security.login"))
     if not sessions.end_session(db, current_user.id, session_id):
         abort(404)
     profile.record_session_ended(db, current_user, session_id, Origin.of_request())
-    db.commit()
     return redirect(url_for("profile.show", changed="session"))
 
 
@@ -231,5 +219,4 @@ def end_other_sessions() -> Response | tuple[str, int]:
         return _page(422, end_others_form=form)
     db = get_session()
     profile.end_other_sessions(db, current_user, current_session(), Origin.of_request())
-    db.commit()
     return redirect(url_for("profile.show", changed="sessions"))

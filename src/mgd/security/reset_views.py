@@ -64,10 +64,8 @@ def request_code() -> Response | str:
     try:
         challenge_id = reset.request_reset(db, form.email.data, form.channel.data, Origin.of_request())
     except SendLimited as limited:
-        db.rollback()
         form.email.errors.append(send_refusal(limited))
         return render_template("security/reset_request.html", form=form), 429
-    db.commit()
     session[STATE] = {"challenge_id": challenge_id, "since": int(time.time()), "tries": 0, "verified": False}
     return redirect(url_for("password_reset.enter_code"))
 
@@ -82,7 +80,6 @@ def enter_code() -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         result = reset.check_reset_code(db, state["challenge_id"], form.code.data)
-        db.commit()
         state["tries"] += 1
         session[STATE] = state
         if result is CodeCheck.ACCEPTED:
@@ -111,7 +108,6 @@ def new_password() -> Response | str:
             db, state["challenge_id"], form.password.data, policy, Origin.of_request()
         )
         if not problems:
-            db.commit()
             session.pop(STATE, None)
             return redirect(url_for("security.login", reset="done"))
         form.password.errors.extend(policy_messages(problems, policy))

@@ -3,7 +3,8 @@
 Wrong passwords and wrong codes count as consecutive failures of an account; at ``LOCKOUT_THRESHOLD`` the
 account is locked for ``LOCKOUT_MINUTES`` (twice as long at each further lockout, back to the first length
 after a successful sign-in or password reset) and its owner is emailed. The counters change in the database.
-Refusals raise ``SignInRefused`` after flushing their counters and audit event: the caller commits them.
+Refusals raise ``SignInRefused`` after flushing their counters and audit event: the view shows them as a page
+(a response, which the edge commits, never an error), so that they are always counted.
 """
 
 from __future__ import annotations

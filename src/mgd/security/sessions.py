@@ -69,16 +69,19 @@ def start_session(session: Session, user_id: int, origin: Origin) -> tuple[UserS
 
 
 def find_live_session(session: Session, token: str, lifetime: Lifetime, now: datetime) -> UserSession | None:
-    """The session this token opened, if it has not ended.
-
-    Its ``last_seen_at`` moves on, at most once a minute: the row is then dirty and the caller commits it.
-    """
+    """The session this token opened, if it has not ended."""
     row = session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
     if row is None or not lifetime.is_live(row, now):
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
-        row.last_seen_at = now
     return row
+
+
+def touch(row: UserSession, now: datetime) -> bool:
+    """Move the session's ``last_seen_at`` on to ``now``, at most once a minute; True if it moved."""
+    if now - row.last_seen_at < TOUCH_EVERY:
+        return False
+    row.last_seen_at = now
+    return True
 
 
 def active_sessions(session: Session, user_id: int, lifetime: Lifetime, now: datetime) -> list[UserSession]:

@@ -57,10 +57,8 @@ def login() -> Response | str:
         user = services.check_password(
             db, form.email.data, form.password.data, _lockout(), Origin.of_request()
         )
-    except services.SignInRefused as error:
-        db.commit()
+    except services.SignInRefused as error:  # the failure counted stands: the edge commits a 422 too
         return render_template("security/login.html", form=form, message=refusal_message(error.reason)), 422
-    db.commit()
     session[PENDING] = {"user_id": user.id, "since": int(time.time())}
     return redirect(url_for("security.choose_channel"))
 
@@ -94,10 +92,8 @@ def choose_channel() -> Response | str:
     try:
         challenge = services.send_sign_in_code(db, user, form.channel.data, Origin.of_request())
     except SendLimited as limited:
-        db.rollback()
         form.channel.errors.append(send_refusal(limited))
         return render_template("security/channel.html", form=form), 429
-    db.commit()
     session[PENDING] = {**session[PENDING], "challenge_id": challenge.id, "app": False}
     return redirect(url_for("security.enter_code"))
 
@@ -124,7 +120,6 @@ def enter_code() -> Response | str:
                 db, user, challenge_id, form.code.data, lockout=_lockout(), origin=Origin.of_request()
             )
     except services.SignInRefused as error:
-        db.commit()
         if error.reason != "wrong_code":
             session.pop(PENDING, None)
             return render_template(
@@ -133,7 +128,6 @@ def enter_code() -> Response | str:
         form.code.errors.append(refusal_message(error.reason))
         return render_template("security/code.html", form=form, from_app=from_app), 422
     sign_in(user)
-    db.commit()
     if user.password_is_temporary:
         session["must_change_password"] = True
         return redirect(url_for("security.change_password"))
@@ -153,7 +147,6 @@ def change_password() -> Response | str:
         problems = services.change_password(db, user, form.password.data, policy, Origin.of_request())
         if not problems:
             sign_in(user)  # every session of the user was ended: this browser continues in a new one
-            db.commit()
             return redirect(url_for("selfcare.home"))
         form.password.errors.extend(policy_messages(problems, policy))
     status = 422 if form.errors else 200
@@ -163,7 +156,6 @@ def change_password() -> Response | str:
 @bp.post("/logout")
 def logout() -> Response:
     sign_out()
-    get_session().commit()
     return redirect(url_for("portal.home"))
 
 
@@ -184,14 +176,11 @@ def reauthenticate() -> Response | str:
     except services.SignInRefused as error:
         if error.reason == "locked":  # whoever is guessing here is not kept signed in
             sign_out()
-            db.commit()
             return render_template(
                 "security/login.html", form=LoginForm(formdata=None), message=refusal_message(error.reason)
             ), 422
-        db.commit()
         form.password.errors.append(_("This is not your password."))
         return render_template("security/reauth.html", form=form), 422
-    db.commit()
     return redirect(target)
 
 

@@ -22,15 +22,16 @@ def save_onboarding(
     session: Session, user: User, *, name: str, mobile: Phone, terms_version: str, origin: Origin
 ) -> CodeChallenge | None:
     """Record the accepted terms and confirmed data; a new mobile gets a code (returned) before it counts.
-    Raises ``SendLimited`` (the caller rolls back: nothing is kept)."""
+    Raises ``SendLimited``, and then nothing is kept."""
     now = utcnow()
-    if user.terms_version != terms_version:
-        user.terms_version, user.terms_accepted_at = terms_version, now
-        record_event(session, "terms.accepted", origin, user_id=user.id, version=terms_version)
-    user.name = name
-    user.access_data_confirmed_at = now
-    session.flush()
-    return request_mobile_change(session, user, mobile, origin)
+    with session.begin_nested():
+        if user.terms_version != terms_version:
+            user.terms_version, user.terms_accepted_at = terms_version, now
+            record_event(session, "terms.accepted", origin, user_id=user.id, version=terms_version)
+        user.name = name
+        user.access_data_confirmed_at = now
+        session.flush()
+        return request_mobile_change(session, user, mobile, origin)
 
 
 def companies_of(session: Session, user: User) -> list[Company]:

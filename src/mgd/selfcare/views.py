@@ -70,10 +70,8 @@ def onboarding() -> Response | str:
             origin=Origin.of_request(),
         )
     except SendLimited as limited:
-        db.rollback()
         form.mobile.errors.append(send_refusal(limited))
         return render_template("selfcare/onboarding.html", form=form, user=user), 429
-    db.commit()
     if challenge is None:
         return redirect(url_for("selfcare.home"))
     session["mobile_challenge"] = challenge.id
@@ -92,7 +90,6 @@ def verify_mobile() -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         result = profile.verify_mobile(db, current_user, challenge_id, form.code.data, Origin.of_request())
-        db.commit()
         if result is CodeCheck.ACCEPTED:
             session.pop("mobile_challenge")
             return redirect(url_for("selfcare.home"))

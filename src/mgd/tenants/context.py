@@ -24,6 +24,7 @@ from mgd.db import get_session, operator_scope, set_tenant
 from mgd.extensions import login_manager
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.tenants.services import company_by_ref
+from mgd.web.edge import keep_on_failure
 
 #: What each role may do; a permission a role lacks answers 403.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -50,7 +51,7 @@ def current_tenant() -> Tenant:
 
 def enter_company(session: Session, user: User, ref: str | None) -> Tenant | None:
     """The user's active membership of the company behind ``ref`` (None: no such company or membership);
-    scopes the session to that company and remembers it as the user's last one."""
+    scopes the session to that company."""
     company = company_by_ref(session, ref or "")
     if company is None:
         return None
@@ -60,14 +61,19 @@ def enter_company(session: Session, user: User, ref: str | None) -> Tenant | Non
     )
     if membership is None:
         return None
-    if user.last_company_id != company.id:
-        user.last_company_id = company.id
-        session.flush()
     with operator_scope(session, "count of the signed-in user's own memberships"):
         count = session.scalar(
             select(func.count()).where(Membership.user_id == user.id, Membership.is_active.is_(True))
         )
     return Tenant(company, membership, count or 1)
+
+
+def remember_company(user: User, company_id: int) -> bool:
+    """Make the company the one offered first to the user next time; True if it was another one."""
+    if user.last_company_id == company_id:
+        return False
+    user.last_company_id = company_id
+    return True
 
 
 def tenant_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprint:
@@ -89,11 +95,13 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str = "") -> Bluep
             return login_manager.unauthorized()
         if current_user.is_staff:
             abort(404)
-        session = get_session()
-        tenant = enter_company(session, current_user, g.company_ref)
+        user = current_user._get_current_object()
+        tenant = enter_company(get_session(), user, g.company_ref)
         if tenant is None:
             abort(404)
-        session.commit()  # the remembered company
+        company_id = tenant.company.id
+        if remember_company(user, company_id):  # it stands even if the page fails
+            keep_on_failure(lambda _db: remember_company(user, company_id))
         g.tenant = tenant
         return None
 
