@@ -1,29 +1,34 @@
-"""Fixtures: one migrated database per run (SQLite, or PostgreSQL from MGD_TEST_DATABASE_URL), one app,
-and a session per test inside a transaction that is rolled back afterwards. For races, a second app whose
-commits really happen, served by a threaded server (``live_server``; its browser is in tests/live.py)."""
+"""The suite's fixtures: one migrated database per run (SQLite, or PostgreSQL from MGD_TEST_DATABASE_URL), one
+app, and a session per test inside a transaction that is rolled back afterwards. For races, a second app whose
+commits really happen, served by a threaded server (``live_server``; its browser is in tests/live.py). Then the
+data several directories share: the records of every product mix, Acme and its members, the `mgd` command.
+
+Plain helpers live in importable modules (tests/kit.py, accounts.py, factories.py, environment.py, live.py):
+import those, never a conftest."""
 
 from __future__ import annotations
 
+import json
 import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from click.testing import CliRunner
 from sqlalchemy.orm import sessionmaker
 
 from mgd import create_app
-from mgd.db import Base, database, get_session, make_engine
+from mgd.cli import main
+from mgd.db import database, get_session
 from mgd.extensions import limiter
 from mgd.jobs import bind_actors, broker_of
 from mgd.migrate import grant_app_role, register_operator_key, upgrade
-from mgd.models import import_all
-from tests.live import CSRF, smtp_inbox, threaded_server, twilio_endpoint
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from mgd.tenants.records.importer import import_records
+from mgd.tenants.records.validate import parse_document
+from tests.accounts import Company, add_member, create_company
+from tests.environment import IN_CI, as_app_role, empty_tables, fresh_database, settings
+from tests.factories import COMPANIES, TARIFFS
+from tests.live import smtp_inbox, threaded_server, twilio_endpoint
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -43,68 +48,11 @@ def pytest_configure(config):
         raise pytest.UsageError("CI=true but MGD_TEST_BROKER_URL is not set: CI must test the real brokers")
 
 
-#: On PostgreSQL the portal connects as this role, which owns no table: Row-Level Security binds it.
-APP_ROLE = "mgd_app"
-
-
-@contextmanager
-def private_schema(base_url: str, prefix: str) -> Iterator[str]:
-    """A new schema in the PostgreSQL database of ``base_url`` (and the app role, if missing), dropped
-    afterwards; yields the URL of its owner."""
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        connection.execute(
-            text(
-                f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; "
-                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-            )
-        )
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
-def fresh_database(tmp_path_factory, name: str) -> Iterator[str]:
-    """A new, empty database, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
-    base = os.environ.get("MGD_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'test.sqlite3'}"
-        return
-    with private_schema(base, f"mgd_{name}") as url:
-        yield url
-
-
-def as_app_role(database_url: str) -> str:
-    """What the portal connects with: on PostgreSQL the same schema as a role that owns none of its tables."""
-    if not database_url.startswith("postgresql"):
-        return database_url
-    return make_url(database_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """A fresh database for this run, as its owner: a SQLite file, or a private schema in MGD_TEST_DATABASE_URL."""
     with fresh_database(tmp_path_factory, "test") as url:
         yield url
-
-
-def settings(tmp: Path, database_url: str, **more) -> dict:
-    return {
-        "ENV": "testing",
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": database_url,
-        "INSTANCE_PATH": str(tmp),
-        "SMS_BACKEND": "file",
-        "MAIL_BACKEND": "file",
-        **more,
-    }
 
 
 @pytest.fixture(scope="session")
@@ -206,13 +154,6 @@ def smtp_server():
         yield peers
 
 
-def csrf_token(client, path: str = "/") -> str:
-    """The CSRF token from a page, as a browser would read it from the form."""
-    match = CSRF.search(client.get(path, follow_redirects=True).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
 @pytest.fixture(scope="session")
 def live_app(app, tmp_path_factory):
     """A second portal over a database of its own (migrated as owner, used as the app role) where commits really
@@ -235,22 +176,6 @@ def live_app(app, tmp_path_factory):
             database(portal).engine.dispose()
 
 
-def _empty_tables(owner_url: str) -> None:
-    import_all()
-    tables = list(reversed(Base.metadata.sorted_tables))
-    engine = make_engine(owner_url)
-    try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                names = ", ".join(table.name for table in tables)
-                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    connection.execute(table.delete())
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def live_server(app, live_app, monkeypatch) -> Iterator[str]:
     """``live_app`` answering on a local port, one thread per request; yields its base URL.
@@ -266,11 +191,47 @@ def live_server(app, live_app, monkeypatch) -> Iterator[str]:
     finally:
         broker_of(live_app).flush_all()
         bind_actors(broker_of(app))
-        _empty_tables(live_app.config["DATABASE_OWNER_URL"] or live_app.config["DATABASE_URL"])
+        empty_tables(live_app.config["DATABASE_OWNER_URL"] or live_app.config["DATABASE_URL"])
 
 
-def stored_text(app, table: str, row_id: int) -> str:
-    """Every column of one row as the database holds it (plain SQL, no column type decodes it), joined."""
+# ---- data several directories share ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def companies(app, bound):
+    """The records of ``COMPANIES`` (a company of every product mix) imported: companies to register."""
+    limiter.reset()
     with app.app_context():
-        row = get_session().execute(text(f"SELECT * FROM {table} WHERE id = :id"), {"id": row_id}).one()  # noqa: S608
-    return " ".join(str(value) for value in row)
+        session = get_session()
+        import_records(
+            session, parse_document(json.dumps({"tariffs": TARIFFS, "companies": list(COMPANIES.values())}))
+        )
+        session.commit()
+    return COMPANIES
+
+
+@pytest.fixture
+def acme(app, bound) -> Company:
+    """Acme: three lines; Ana (admin), Bob (manager), Carla (viewer)."""
+    limiter.reset()
+    company = create_company(app, "Acme S.L.", 3)
+    add_member(app, company, "ana@acme.es", "admin")
+    add_member(app, company, "bob@acme.es", "manager")
+    add_member(app, company, "carla@acme.es", "viewer")
+    return company
+
+
+@pytest.fixture
+def mgd(tmp_path, monkeypatch):
+    """Run `mgd …` against a database of its own; returns (exit code, stdout, stderr)."""
+    for name in ("MGD_DATABASE_URL", "MGD_BROKER_URL", "MGD_SMS_BACKEND", "MGD_MAIL_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MGD_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("MGD_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+
+    def run(*args: str):
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("db", "upgrade")[0] == 0
+    return run

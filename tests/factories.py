@@ -1,18 +1,33 @@
-"""Factories for operator records: each builds valid rows with the least the test has to say."""
+"""Factories: each builds valid rows with the least the test has to say, in a session it flushes (never
+commits); and the records documents that `mgd records import` reads."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.es import cif
 
-from mgd.db import tenant_scope
-from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line, Tariff
+from mgd.db import tenant_scope, utcnow
+from mgd.security.models import User
+from mgd.security.passwords import hash_password
+from mgd.tenants.models import BillingAccount, Company, Interlocutor, Line, Membership, Tariff
 
 _seq = itertools.count(1)
+
+#: The password of every person the factories make.
+PASSWORD = "Zx9kPq2mWv"
+
+
+@cache
+def password_hash() -> str:
+    """PASSWORD hashed once for the whole run: hashing is slow on purpose."""
+    return hash_password(PASSWORD)
 
 
 def valid_cif(n: int) -> str:
@@ -76,6 +91,36 @@ def make_line(session: Session, company: Company, kind: str = "mobile", number: 
     return line
 
 
+def make_user(session: Session, email: str, **values) -> User:
+    """An onboarded person (terms accepted, access data confirmed, a verified mobile) whose password is
+    PASSWORD; ``values`` override any column (``name``, ``mobile``…)."""
+    values.setdefault("name", email.split("@", maxsplit=1)[0].title() + " Pérez")
+    values.setdefault("mobile", "+34612000009")
+    user = User(
+        email=email,
+        password_hash=password_hash(),
+        password_is_temporary=False,
+        terms_version=current_app.config["TERMS_VERSION"],
+        terms_accepted_at=utcnow(),
+        access_data_confirmed_at=utcnow(),
+        **values,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_member(session: Session, company_id: int, email: str, role: str = "admin", **values) -> Membership:
+    """A membership with ``role`` in a company for the person with ``email``: the existing user, or one made
+    by ``make_user`` with ``values``."""
+    user = session.scalar(select(User).where(User.email == email)) or make_user(session, email, **values)
+    with tenant_scope(session, company_id):
+        membership = Membership(tenant_id=company_id, user_id=user.id, role=role)
+        session.add(membership)
+        session.flush()
+    return membership
+
+
 # ---- records documents (what `mgd records import` reads) -------------------------------------------------
 
 TARIFFS = [
@@ -110,6 +155,24 @@ def company_record(fiscal_id, email, lines, segment="pyme"):
             for n, k, p in lines
         ],
     }
+
+
+#: A company of every product mix (what the ``companies`` fixture imports).
+COMPANIES = {
+    "only_fixed": company_record("B12345674", "fijo@example.es", [("911111111", "fixed", "fixed")]),
+    "only_mobile": company_record("12345678Z", "movil@example.es", [("611111111", "mobile", "mobile")]),
+    "both": company_record(
+        "X1234567L", "ambos@example.es", [("922222222", "fixed", "fixed"), ("622222222", "mobile", "mobile")]
+    ),
+    "convergent": company_record(
+        "A28000032",
+        "fusion@example.es",
+        [("933333333", "fixed", "convergent"), ("633333333", "mobile", "convergent")],
+    ),
+    "large": company_record(
+        "B87654323", "gc@example.es", [("944444444", "fixed", "fixed")], segment="grandes_clientes"
+    ),
+}
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,8 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
-from tests.admin.conftest import acme, signed_in, token  # noqa: F401 (a company with members of every role)
-from tests.registration.conftest import (  # noqa: F401 (companies: records to register and to request access)
-    COMPANIES,
-    companies,
-    outbox,
-    post,
-)
-from tests.security.conftest import PASSWORD
+from tests.factories import COMPANIES, PASSWORD
+from tests.kit import browser, outbox, post, signed_in_client, token
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
 
 # "registering" is a visitor at the phone step of a registration, "signing_in" one between the password and the
@@ -178,8 +172,8 @@ def _values_for_rule(rule, ids: dict) -> list[dict]:
     return values
 
 
-def _objects(app, acme, companies) -> dict:  # noqa: F811 (fixtures)
-    ana = signed_in(app, "ana@acme.es")
+def _objects(app, acme, companies) -> dict:
+    ana = signed_in_client(app, "ana@acme.es")
     post(ana, f"/empresa/{acme.ref}/usuarios/invitar", {"email": "x@acme.es", "name": "X", "role": "viewer"})
     link = [m for m in outbox(app) if m.recipient == "x@acme.es"][-1].body_text
     with app.app_context():
@@ -199,8 +193,7 @@ def _objects(app, acme, companies) -> dict:  # noqa: F811 (fixtures)
 
 
 def _client(app, role: str):
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client = browser(app)
     if role == "registering":
         both = COMPANIES["both"]
         identified = post(client, "/register", {"fiscal_id": both["fiscal_id"], "email": "ambos@example.es"})
@@ -212,11 +205,11 @@ def _client(app, role: str):
         sign_in_staff(app, client, password)
     if role in ("anonymous", "registering", "signing_in", "staff"):
         return client
-    return signed_in(app, {"viewer": "carla@acme.es", "admin": "ana@acme.es"}[role])
+    return signed_in_client(app, {"viewer": "carla@acme.es", "admin": "ana@acme.es"}[role])
 
 
 @pytest.fixture(params=ROLES)
-def walk(request, app, acme, companies) -> Walk:  # noqa: F811 (fixtures)
+def walk(request, app, acme, companies) -> Walk:
     ids = _objects(app, acme, companies)
     client = _client(app, request.param)
     urls = []

@@ -4,28 +4,11 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from mgd.cli import main
 
 EXAMPLE = Path(__file__).parents[1] / "docs" / "records-example.json"
-
-
-@pytest.fixture
-def mgd(tmp_path, monkeypatch):
-    """Run `mgd …` against a database of its own; returns (exit code, stdout, stderr)."""
-    for name in ("MGD_DATABASE_URL", "MGD_BROKER_URL", "MGD_SMS_BACKEND", "MGD_MAIL_BACKEND"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("MGD_INSTANCE_PATH", str(tmp_path / "instance"))
-    monkeypatch.setenv("MGD_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
-
-    def run(*args: str):
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-        return result.exit_code, result.stdout, result.stderr
-
-    assert run("db", "upgrade")[0] == 0
-    return run
 
 
 def test_help_documents_every_command():

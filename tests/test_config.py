@@ -83,7 +83,13 @@ def test_bad_settings_stop_start_up_naming_the_setting(tmp_path, environ, messag
 
 
 def test_test_only_variables_are_not_settings(tmp_path):
-    load(tmp_path, {"MGD_TEST_DATABASE_URL": "postgresql://x"})
+    """The suite's own MGD_TEST_* variables may be set where the portal runs: they neither stop start-up (as an
+    unknown MGD_* variable does) nor change any setting."""
+    test_only = {"MGD_TEST_DATABASE_URL": "postgresql://x", "MGD_TEST_BROKER_URL": "redis://h:6379/15"}
+    values = load(tmp_path, test_only)
+    assert values == load(tmp_path)
+    assert values["DATABASE_URL"] == f"sqlite:///{tmp_path / 'mgd.sqlite3'}" and values["BROKER_URL"] == ""
+    assert not any(name.startswith("TEST_") for name in values)
 
 
 def test_the_documented_settings_are_the_declared_ones():

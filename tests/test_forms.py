@@ -6,7 +6,7 @@ import pytest
 from flask_wtf import FlaskForm
 
 from mgd.web.forms import Form, unusable_character
-from tests.registration.conftest import post, text
+from tests.kit import post, text
 
 
 def _subclasses(cls) -> set[type]:

@@ -18,7 +18,7 @@ from mgd.migrate import upgrade
 from mgd.notify.models import OutboxMessage
 from mgd.notify.services import queue_sms
 from mgd.notify.tasks import deliver_message
-from tests.conftest import settings
+from tests.environment import settings
 
 BROKERS = ["", *os.environ.get("MGD_TEST_BROKER_URL", "").split()]
 

@@ -24,7 +24,7 @@ from mgd.security.models import User
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 from mgd.web.exports import own_session
-from tests.conftest import settings
+from tests.environment import settings
 from tests.factories import IBAN_F, IBAN_M, TARIFFS, Registrant
 from tests.live import Browser, threaded_server
 

@@ -11,18 +11,18 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.security.models import User
 from mgd.security.services import create_staff
-from tests.admin.conftest import add_member, signed_in, text
-from tests.registration.conftest import post
+from tests.accounts import add_member
+from tests.kit import post, signed_in_client, text
 
 
 def test_a_person_in_two_companies_chooses_and_the_choice_is_remembered(app, acme, beta):
     add_member(app, beta, "bob@acme.es", "viewer")
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     chooser = text(bob.get("/mi-area"))
     assert "Choose the company" in chooser and "Acme S.L." in chooser and "Beta S.A." in chooser
     page = text(bob.get(f"/empresa/{beta.ref}"))
     assert "You are working in" in page and "Beta S.A." in page and "Change company" in page
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     assert bob.get("/mi-area").headers["Location"] == f"/empresa/{beta.ref}"
     # The role is per company: a manager in Acme, a viewer in Beta.
     assert "Assign from a CSV file" in text(bob.get(f"/empresa/{acme.ref}/lineas"))
@@ -37,14 +37,14 @@ def test_the_choice_is_remembered_even_when_the_page_is_refused(app, acme, beta)
 
 
 def test_a_single_company_opens_directly_without_a_switch(app, acme):
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     assert carla.get("/mi-area").headers["Location"] == f"/empresa/{acme.ref}"
     assert "Change company" not in text(carla.get(f"/empresa/{acme.ref}"))
 
 
 def test_admins_see_their_companys_activity_only(app, acme, beta):
-    signed_in(app, "dora@beta.es")
-    ana = signed_in(app, "ana@acme.es")
+    signed_in_client(app, "dora@beta.es")
+    ana = signed_in_client(app, "ana@acme.es")
     post(
         ana,
         f"/empresa/{acme.ref}/usuarios/invitar",
@@ -63,17 +63,17 @@ def test_admins_see_their_companys_activity_only(app, acme, beta):
     assert rows[0][:3] == ["occurred_at", "action", "user"]
     assert {row[2] for row in rows[1:]} == {"ana@acme.es"}
     assert "invitation.sent" in {row[1] for row in rows[1:]}
-    assert signed_in(app, "bob@acme.es").get(f"/empresa/{acme.ref}/actividad").status_code == 403
+    assert signed_in_client(app, "bob@acme.es").get(f"/empresa/{acme.ref}/actividad").status_code == 403
 
 
 def test_staff_see_every_companys_activity(app, acme, beta):
-    signed_in(app, "dora@beta.es")
-    signed_in(app, "ana@acme.es")
+    signed_in_client(app, "dora@beta.es")
+    signed_in_client(app, "ana@acme.es")
     with app.app_context():
         session = get_session()
         _staff, password = create_staff(session, "advisor@operator.es", "Advisor", "advisor")
         session.commit()
-    advisor = signed_in(app, "advisor@operator.es", password)
+    advisor = signed_in_client(app, "advisor@operator.es", password)
     with app.app_context():
         assert get_session().scalar(select(User.staff_role).where(User.email == "advisor@operator.es"))
     page = text(advisor.get("/backoffice/activity", follow_redirects=True))

@@ -14,10 +14,10 @@ from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.security.models import User
 from mgd.tenants.models import Membership
-from tests.admin.conftest import add_member, create_company
+from tests.accounts import add_member, create_company
+from tests.factories import PASSWORD
+from tests.kit import audit, last_code, outbox
 from tests.live import Browser, in_parallel, posted_in_parallel
-from tests.registration.conftest import audit, last_code, outbox
-from tests.security.conftest import PASSWORD
 
 PARALLEL = 40
 EVA = "eva@acme.es"

@@ -13,8 +13,8 @@ from mgd.config import parse_rate
 from mgd.db import get_session, operator_scope, set_tenant, utcnow
 from mgd.security.models import User
 from mgd.tenants.models import Company
-from tests.admin.conftest import add_member, browser, confirm, signed_in, text, token
-from tests.registration.conftest import audit, last_code, outbox, post
+from tests.accounts import add_member
+from tests.kit import audit, browser, confirm, last_code, outbox, post, signed_in_client, text, token
 
 
 def invite(client, company, email="eva@acme.es", name="Eva Martín", role="manager"):
@@ -29,7 +29,7 @@ def link(app, email="eva@acme.es") -> str:
 
 
 def test_an_invited_colleague_joins_by_the_link_and_lands_in_mi_area(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     response = invite(ana, acme)
     assert response.status_code == 302
     assert "Invitation sent to eva@acme.es" in text(ana.get(response.headers["Location"]))
@@ -58,7 +58,7 @@ def test_an_invited_colleague_joins_by_the_link_and_lands_in_mi_area(app, acme):
 
 
 def test_invitation_links_expire_after_seven_days(app, acme):
-    invite(signed_in(app, "ana@acme.es"), acme)
+    invite(signed_in_client(app, "ana@acme.es"), acme)
     url = link(app)
     with app.app_context():
         session = get_session()
@@ -70,7 +70,7 @@ def test_invitation_links_expire_after_seven_days(app, acme):
 
 
 def test_resend_makes_a_new_link_and_is_bounded(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     invite(ana, acme)
     first = link(app)
     with app.app_context():
@@ -91,7 +91,7 @@ def test_resend_makes_a_new_link_and_is_bounded(app, acme):
 
 
 def test_a_revoked_invitation_is_dead(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     invite(ana, acme)
     url = link(app)
     with app.app_context():
@@ -104,7 +104,7 @@ def test_a_revoked_invitation_is_dead(app, acme):
 
 
 def test_members_and_pending_invitees_are_not_invited_twice(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     response = invite(ana, acme, email="bob@acme.es")
     assert response.status_code == 422 and "already belongs to the company" in text(response)
     invite(ana, acme)
@@ -117,14 +117,14 @@ def test_allowed_domains_limit_invitations(app, acme):
         session = get_session()
         session.get(Company, acme.id).invite_domains = "acme.es acme.com"
         session.commit()
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     response = invite(ana, acme, email="eva@gmail.com")
     assert response.status_code == 422 and "own email domains" in text(response)
     assert invite(ana, acme, email="eva@acme.com").status_code == 302
 
 
 def test_someone_who_already_uses_mgd_joins_with_their_password(app, acme, beta):
-    dora = signed_in(app, "dora@beta.es")
+    dora = signed_in_client(app, "dora@beta.es")
     invite(dora, beta, email="bob@acme.es", name="Bob", role="viewer")
     url = link(app, "bob@acme.es")
     bob = browser(app)
@@ -132,7 +132,7 @@ def test_someone_who_already_uses_mgd_joins_with_their_password(app, acme, beta)
     wrong = post(bob, url, {"password": "Wrong12345"})
     assert wrong.status_code == 422 and "not correct" in text(wrong)
     assert post(bob, url, {"password": "Zx9kPq2mWv"}).headers["Location"] == "/login"
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     chooser = text(bob.get("/mi-area/empresas"))
     assert "Acme S.L." in chooser and "Beta S.A." in chooser
     assert bob.get(f"/empresa/{beta.ref}/lineas").status_code == 200
@@ -145,7 +145,7 @@ def csv_upload(client, company, content: str, **extra):
 
 
 def test_a_csv_preview_names_each_rows_problem_and_sends_nothing(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     before = len(outbox(app))
     content = (
         "email,name,role\n"
@@ -167,7 +167,7 @@ def test_a_csv_preview_names_each_rows_problem_and_sends_nothing(app, acme):
 
 
 def test_a_clean_csv_sends_every_invitation_after_the_preview(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     content = "eva@acme.es,Eva Martín,manager\nfran@acme.es,Fran Gil,billing\n"
     preview = csv_upload(ana, acme, content)
     assert preview.status_code == 200 and "Every row is correct" in text(preview)
@@ -181,7 +181,7 @@ def test_a_clean_csv_sends_every_invitation_after_the_preview(app, acme):
 
 
 def test_a_file_without_rows_is_refused(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     response = csv_upload(ana, acme, "email,name,role\n")
     assert response.status_code == 422 and "The file has no rows." in text(response)
 
@@ -193,11 +193,11 @@ def test_invitations_are_counted_per_company(app, acme, beta):
         session = get_session()
         with operator_scope(session, "test"):
             assert session.scalar(select(Invitation.id)) is None
-    assert invite(signed_in(app, "ana@acme.es"), acme).status_code == 302
+    assert invite(signed_in_client(app, "ana@acme.es"), acme).status_code == 302
 
 
 def test_the_admin_sets_the_invitation_domains(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     url = f"/empresa/{acme.ref}/usuarios/dominios"
     bad = ana.post(url, data={"domains": "acme.es not_a_domain", "csrf_token": token(ana)})
     assert "not email domains: not_a_domain" in text(ana.get(bad.headers["Location"]))
@@ -206,13 +206,13 @@ def test_the_admin_sets_the_invitation_domains(app, acme):
         assert get_session().get(Company, acme.id).invite_domains == "acme.es acme.com"
     assert invite(ana, acme, email="eva@other.es").status_code == 422
     assert [e.detail for e in audit(app, "company.invite_domains")] == [{"domains": ["acme.es", "acme.com"]}]
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     assert bob.post(url, data={"domains": "", "csrf_token": token(bob)}).status_code == 403
 
 
 def test_invitation_links_are_built_on_the_public_url_never_on_the_host_header(app, acme, monkeypatch):
     monkeypatch.setitem(app.config, "PUBLIC_URL", "https://empresas.example")
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     ana.environ_base["HTTP_HOST"] = "evil.example"
     assert invite(ana, acme).status_code == 302
     body = [m for m in outbox(app) if m.recipient == "eva@acme.es"][-1].body_text
@@ -221,7 +221,7 @@ def test_invitation_links_are_built_on_the_public_url_never_on_the_host_header(a
 
 
 def test_a_name_cannot_carry_email_headers(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     sent = len(outbox(app))
     response = invite(ana, acme, name="Eva\r\nBcc: x@evil.example")
     assert response.status_code == 422
@@ -234,14 +234,14 @@ def test_an_inviter_name_with_line_breaks_stays_out_of_the_headers(app, acme):
         session = get_session()
         session.execute(update(User).where(User.email == "ana@acme.es").values(name="Ana\r\nBcc: x@evil.es"))
         session.commit()
-    assert invite(signed_in(app, "ana@acme.es"), acme).status_code == 302
+    assert invite(signed_in_client(app, "ana@acme.es"), acme).status_code == 302
     [mail] = [m for m in outbox(app) if m.recipient == "eva@acme.es"]
     assert mail.subject == "Ana Bcc: x@evil.es invites you to Acme S.L. in MGD"
 
 
 def test_invitations_count_against_the_company_caps(app, acme, monkeypatch):
     monkeypatch.setitem(app.config, "SEND_LIMIT_COMPANY_HOUR", parse_rate("4/hour"))
-    ana = signed_in(app, "ana@acme.es")  # the sign-in code is one
+    ana = signed_in_client(app, "ana@acme.es")  # the sign-in code is one
     statuses = [invite(ana, acme, email=f"p{n}@acme.es").status_code for n in range(4)]
     assert statuses == [302, 302, 302, 429]
     refused = invite(ana, acme, email="p9@acme.es")

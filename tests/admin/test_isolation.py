@@ -18,8 +18,7 @@ from mgd.admin.models import Invitation
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line, Membership
-from tests.admin.conftest import confirm, signed_in, text, token
-from tests.registration.conftest import post
+from tests.kit import confirm, post, signed_in_client, text, token
 
 #: Routes that load no company's rows from their URL: each says why it needs no cross-company check.
 NOT_COMPANY_ROUTES = {
@@ -100,7 +99,7 @@ def urls(rule, ref: str, ids: dict[str, int]) -> list[str]:
 
 @pytest.fixture
 def beta_objects(app, beta):
-    dora = signed_in(app, "dora@beta.es")
+    dora = signed_in_client(app, "dora@beta.es")
     post(dora, f"/empresa/{beta.ref}/usuarios/invitar", {"email": "x@beta.es", "name": "X", "role": "viewer"})
     with app.app_context():
         session = get_session()
@@ -127,7 +126,7 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
     app, acme, beta, beta_objects
 ):
     before = beta_state(app, beta)
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     called = 0
     for rule in company_rules(app):
         targets = urls(rule, beta.ref, beta_objects)
@@ -146,8 +145,8 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
 
 
 def test_exports_hold_only_the_companys_own_rows(app, acme, beta):
-    signed_in(app, "dora@beta.es")
-    ana = signed_in(app, "ana@acme.es")
+    signed_in_client(app, "dora@beta.es")
+    ana = signed_in_client(app, "ana@acme.es")
     lines = text(ana.get(f"/empresa/{acme.ref}/lineas/exportar.csv"))
     assert all(format_phone(n) in lines for n in acme.numbers)
     assert not any(format_phone(n) in lines for n in beta.numbers)
@@ -156,13 +155,13 @@ def test_exports_hold_only_the_companys_own_rows(app, acme, beta):
 
 
 def test_a_member_limited_to_some_lines_gets_404_for_the_others(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     confirm(
         ana,
         f"/empresa/{acme.ref}/usuarios/{acme.members['bob@acme.es']}/limit",
         {"numbers": format_phone(acme.numbers[0]), "cost_centres": ""},
     )
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     others = {"line_id": acme.lines[1]}
     called = 0
     for rule in company_rules(app):

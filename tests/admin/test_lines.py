@@ -10,9 +10,9 @@ import zipfile
 from mgd.db import get_session, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line
-from tests.admin.conftest import add_member, confirm, signed_in, text, token
+from tests.accounts import add_member
 from tests.factories import make_line
-from tests.registration.conftest import audit
+from tests.kit import audit, confirm, signed_in_client, text, token
 
 
 def label(app, company, line_id, **values):
@@ -28,7 +28,7 @@ def label(app, company, line_id, **values):
 def test_search_by_number_alias_user_or_cost_centre(app, acme):
     label(app, acme, acme.lines[0], alias="Reception", cost_centre="MAD-01")
     label(app, acme, acme.lines[1], alias="Warehouse", cost_centre="BCN-02")
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     url = f"/empresa/{acme.ref}/lineas"
 
     def shown(**query):
@@ -52,7 +52,7 @@ def test_filters_sort_and_pages(app, acme):
         for _ in range(60):
             make_line(session, company, kind="fixed")
         session.commit()
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     url = f"/empresa/{acme.ref}/lineas"
     first = text(carla.get(url, query_string={"kind": "fixed"}))
     assert "60 lines" in first and "Page 1 of 2" in first
@@ -66,11 +66,11 @@ def test_filters_sort_and_pages(app, acme):
 
 def test_a_manager_labels_and_assigns_a_line_a_viewer_cannot(app, acme):
     line_url = f"/empresa/{acme.ref}/lineas/{acme.lines[0]}"
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     assert '<form method="post" novalidate>' not in text(carla.get(line_url))
     refused = carla.post(line_url, data={"alias": "Mine", "csrf_token": token(carla)})
     assert refused.status_code == 403
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     response = bob.post(
         line_url, data={"alias": "Sales", "cost_centre": "MAD-01", "user_id": "", "csrf_token": token(bob)}
     )
@@ -86,14 +86,14 @@ def test_a_manager_labels_and_assigns_a_line_a_viewer_cannot(app, acme):
 
 def test_a_limited_member_sees_only_their_lines_everywhere(app, acme):
     label(app, acme, acme.lines[2], cost_centre="BCN-02")
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     carla_id = acme.members["carla@acme.es"]
     confirm(
         ana,
         f"/empresa/{acme.ref}/usuarios/{carla_id}/limit",
         {"numbers": format_phone(acme.numbers[0]), "cost_centres": "BCN-02"},
     )
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     page = text(carla.get(f"/empresa/{acme.ref}/lineas"))
     assert format_phone(acme.numbers[0]) in page and format_phone(acme.numbers[2]) in page
     assert format_phone(acme.numbers[1]) not in page
@@ -106,7 +106,7 @@ def test_a_limited_member_sees_only_their_lines_everywhere(app, acme):
 
 
 def test_limits_name_numbers_that_are_not_the_companys(app, acme, beta):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     url = f"/empresa/{acme.ref}/usuarios/{acme.members['carla@acme.es']}/limit"
     response = confirm(ana, url, {"numbers": format_phone(beta.numbers[0]), "cost_centres": ""})
     assert "not lines of the company" in text(ana.get(response.headers["Location"]))
@@ -122,7 +122,7 @@ def assign_upload(client, company, content):
 
 
 def test_bulk_assignment_previews_problems_then_applies_all_rows(app, acme, beta):
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     bad = (
         "number,alias,cost centre,user email\n"
         f"{acme.numbers[0]},Reception,MAD-01,carla@acme.es\n"
@@ -150,7 +150,7 @@ def test_bulk_assignment_previews_problems_then_applies_all_rows(app, acme, beta
 
 def test_exports_follow_the_filters_as_csv_and_excel(app, acme):
     label(app, acme, acme.lines[0], alias="Reception")
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     response = carla.get(f"/empresa/{acme.ref}/lineas/exportar.csv", query_string={"q": "recep"})
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:2] == ["number", "kind"]
@@ -169,13 +169,13 @@ def test_exports_follow_the_filters_as_csv_and_excel(app, acme):
 
 def test_roles_without_line_editing_cannot_bulk_assign(app, acme):
     add_member(app, acme, "fina@acme.es", "billing")
-    fina = signed_in(app, "fina@acme.es")
+    fina = signed_in_client(app, "fina@acme.es")
     assert fina.get(f"/empresa/{acme.ref}/lineas").status_code == 200
     assert fina.get(f"/empresa/{acme.ref}/lineas/asignar").status_code == 403
 
 
 def test_a_file_too_large_or_not_text_is_refused_whole(app, acme):
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     big = f"{acme.numbers[0]},{'x' * 50},,\n" * 9000  # over 500 KB: refused, not cut
     response = assign_upload(bob, acme, big)
     assert response.status_code == 422 and "larger than 500 KB" in text(response)
@@ -185,7 +185,7 @@ def test_a_file_too_large_or_not_text_is_refused_whole(app, acme):
 
 
 def test_a_spreadsheet_csv_in_windows_1252_is_read(app, acme):
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     content = f"{acme.numbers[0]},Almacén Logroño,,\n".encode("cp1252")
     data = {"file": (io.BytesIO(content), "lines.csv"), "csrf_token": token(bob)}
     response = bob.post(f"/empresa/{acme.ref}/lineas/asignar", data=data, content_type="multipart/form-data")
@@ -194,7 +194,7 @@ def test_a_spreadsheet_csv_in_windows_1252_is_read(app, acme):
 
 def test_exports_never_hand_a_spreadsheet_a_formula(app, acme):
     label(app, acme, acme.lines[0], alias='=HYPERLINK("http://evil.example","x")')
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     rows = list(
         csv.reader(io.StringIO(text(carla.get(f"/empresa/{acme.ref}/lineas/exportar.csv")).lstrip("\ufeff")))
     )
@@ -206,7 +206,7 @@ def test_exports_never_hand_a_spreadsheet_a_formula(app, acme):
 
 
 def test_numbers_typed_in_other_digits_search_the_same_lines(app, acme):
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     url = f"/empresa/{acme.ref}/lineas"
     wanted = acme.numbers[2]
     fullwidth = "".join(chr(ord("０") + int(d)) for d in wanted[3:])
@@ -217,6 +217,6 @@ def test_numbers_typed_in_other_digits_search_the_same_lines(app, acme):
 
 
 def test_page_and_tariff_numbers_in_other_digits_are_ignored(app, acme):
-    carla = signed_in(app, "carla@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
     for query in ({"page": "²"}, {"page": "٣"}, {"tariff": "²"}, {"tariff": "١"}):
         assert carla.get(f"/empresa/{acme.ref}/lineas", query_string=query).status_code == 200, query

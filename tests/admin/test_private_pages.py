@@ -8,7 +8,7 @@ import re
 from sqlalchemy import event
 
 from mgd.db import database
-from tests.admin.conftest import signed_in
+from tests.kit import signed_in_client
 from tests.test_web import STATIC
 
 
@@ -19,7 +19,7 @@ def count_queries(app):
 
 
 def test_static_files_are_cached_compressed_and_need_no_session_or_database(app, acme):
-    client = signed_in(app, "ana@acme.es")
+    client = signed_in_client(app, "ana@acme.es")
     page = client.get(f"/empresa/{acme.ref}").get_data(as_text=True)
     css = re.search(r'href="(/static/css/mgd\.css\?v=[0-9a-f]{12})"', page).group(1)
     statements = count_queries(app)
@@ -33,7 +33,7 @@ def test_static_files_are_cached_compressed_and_need_no_session_or_database(app,
 
 
 def test_signed_in_pages_and_downloads_are_not_cached_public_pages_may_be(app, acme):
-    client = signed_in(app, "ana@acme.es")
+    client = signed_in_client(app, "ana@acme.es")
     for path in (f"/empresa/{acme.ref}", f"/empresa/{acme.ref}/lineas", "/mi-area"):
         response = client.get(path)
         assert response.status_code in (200, 302), path

@@ -11,10 +11,9 @@ from sqlalchemy import select
 from mgd.db import get_session, operator_scope
 from mgd.security.models import AuditEvent, User, UserSession
 from mgd.tenants.models import Membership
-from tests.admin.conftest import add_member, browser, confirm, post, signed_in, text, token
-from tests.conftest import stored_text
-from tests.registration.conftest import audit, outbox
-from tests.security.conftest import PASSWORD
+from tests.accounts import add_member
+from tests.factories import PASSWORD
+from tests.kit import audit, browser, confirm, outbox, post, signed_in_client, stored_text, text, token
 
 
 def member(app, membership_id) -> Membership | None:
@@ -25,7 +24,7 @@ def member(app, membership_id) -> Membership | None:
 
 
 def test_admin_lists_members_with_role_status_and_last_sign_in(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     page = text(ana.get(f"/empresa/{acme.ref}/usuarios"))
     for name in ("Ana Pérez", "Bob Pérez", "Carla Pérez"):
         assert name in page
@@ -35,7 +34,7 @@ def test_admin_lists_members_with_role_status_and_last_sign_in(app, acme):
 
 
 def test_search_and_filters_narrow_the_list(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     url = f"/empresa/{acme.ref}/usuarios"
     assert "Carla" not in text(ana.get(url, query_string={"q": "bob"}))
     assert "Bob" in text(ana.get(url, query_string={"q": "BOB@"}))
@@ -47,7 +46,7 @@ def test_search_and_filters_narrow_the_list(app, acme):
 def test_long_lists_are_paginated(app, acme):
     for n in range(30):
         add_member(app, acme, f"person{n:02d}@acme.es", "viewer")
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     first = text(ana.get(f"/empresa/{acme.ref}/usuarios"))
     assert "Page 1 of 2" in first
     second = text(ana.get(f"/empresa/{acme.ref}/usuarios", query_string={"page": 2}))
@@ -55,7 +54,7 @@ def test_long_lists_are_paginated(app, acme):
 
 
 def test_only_admins_reach_the_users_pages(app, acme):
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     assert bob.get(f"/empresa/{acme.ref}/usuarios").status_code == 403
     bob_id = acme.members["bob@acme.es"]
     response = bob.post(
@@ -67,7 +66,7 @@ def test_only_admins_reach_the_users_pages(app, acme):
 
 
 def test_a_change_waits_for_the_confirmation(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     bob_id = acme.members["bob@acme.es"]
     url = f"/empresa/{acme.ref}/usuarios/{bob_id}/role"
     asked = ana.post(url, data={"role": "billing", "csrf_token": token(ana)})
@@ -81,7 +80,7 @@ def test_a_change_waits_for_the_confirmation(app, acme):
 
 
 def test_the_last_admin_cannot_be_demoted_disabled_or_removed(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     ana_id = acme.members["ana@acme.es"]
     base = f"/empresa/{acme.ref}/usuarios/{ana_id}"
     for action, data in (("role", {"role": "viewer"}), ("disable", {}), ("remove", {})):
@@ -97,14 +96,14 @@ def test_the_last_admin_cannot_be_demoted_disabled_or_removed(app, acme):
 
 
 def test_disabling_ends_the_persons_sessions_at_once(app, acme):
-    bob = signed_in(app, "bob@acme.es")
+    bob = signed_in_client(app, "bob@acme.es")
     assert bob.get(f"/empresa/{acme.ref}/lineas").status_code == 200
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     bob_id = acme.members["bob@acme.es"]
     confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/disable")
     assert bob.get(f"/empresa/{acme.ref}/lineas").status_code == 401
     # Signing in again does not bring the company back while the membership is disabled.
-    again = signed_in(app, "bob@acme.es")
+    again = signed_in_client(app, "bob@acme.es")
     assert again.get(f"/empresa/{acme.ref}/lineas").status_code == 404
     confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/enable")
     assert again.get(f"/empresa/{acme.ref}/lineas").status_code == 200
@@ -112,8 +111,8 @@ def test_disabling_ends_the_persons_sessions_at_once(app, acme):
 
 
 def test_reset_password_emails_a_temporary_one_and_signs_the_person_out(app, acme):
-    carla = signed_in(app, "carla@acme.es")
-    ana = signed_in(app, "ana@acme.es")
+    carla = signed_in_client(app, "carla@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     confirm(ana, f"/empresa/{acme.ref}/usuarios/{acme.members['carla@acme.es']}/password")
     mail = [m for m in outbox(app) if m.recipient == "carla@acme.es"][-1]
     assert "new temporary password" in mail.body_text
@@ -131,7 +130,7 @@ def test_reset_second_factor_removes_the_authenticator_app(app, acme):
         user = session.scalar(select(User).where(User.email == "bob@acme.es"))
         user.totp_secret = "JBSWY3DPEHPK3PXP"
         session.commit()
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     bob_id = acme.members["bob@acme.es"]
     assert "Remove the authenticator app" in text(ana.get(f"/empresa/{acme.ref}/usuarios/{bob_id}"))
     confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/second-factor")
@@ -144,7 +143,7 @@ def test_reset_second_factor_removes_the_authenticator_app(app, acme):
 
 
 def test_removing_a_member_unassigns_their_lines(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     bob_id = acme.members["bob@acme.es"]
     with app.app_context():
         bob = get_session().scalar(select(User.id).where(User.email == "bob@acme.es"))
@@ -162,7 +161,7 @@ def test_removing_a_member_unassigns_their_lines(app, acme):
 def test_staff_and_strangers_never_reach_a_company(app, acme):
     assert browser(app).get(f"/empresa/{acme.ref}/usuarios").status_code == 401
     add_member(app, acme, "zoe@acme.es", "viewer")
-    zoe = signed_in(app, "zoe@acme.es")
+    zoe = signed_in_client(app, "zoe@acme.es")
     assert zoe.get("/empresa/not-a-company/usuarios").status_code == 404
 
 
@@ -183,7 +182,7 @@ def stale(app, email: str) -> None:
     ("action", "data"), [("role", {"role": "viewer"}), ("password", {}), ("second-factor", {})]
 )
 def test_an_admins_sensitive_change_needs_a_recent_password(app, acme, action, data):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     stale(app, "ana@acme.es")
     bob_id = acme.members["bob@acme.es"]
     url = f"/empresa/{acme.ref}/usuarios/{bob_id}/{action}"
@@ -198,7 +197,7 @@ def test_an_admins_sensitive_change_needs_a_recent_password(app, acme, action, d
 
 
 def test_other_changes_do_not_ask_for_the_password_again(app, acme):
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     stale(app, "ana@acme.es")
     bob_id = acme.members["bob@acme.es"]
     confirm(ana, f"/empresa/{acme.ref}/usuarios/{bob_id}/disable")
@@ -213,8 +212,8 @@ def test_an_admin_cannot_reset_what_a_person_uses_for_other_companies(app, acme,
         bob.totp_secret = "JBSWY3DPEHPK3PXP"
         hash_before = bob.password_hash
         session.commit()
-    bob_browser = signed_in(app, "bob@acme.es")
-    dora = signed_in(app, "dora@beta.es")
+    bob_browser = signed_in_client(app, "bob@acme.es")
+    dora = signed_in_client(app, "dora@beta.es")
     sent = len(outbox(app))
     for action in ("second-factor", "password"):
         response = confirm(dora, f"/empresa/{beta.ref}/usuarios/{in_beta}/{action}")
@@ -250,9 +249,9 @@ def test_a_company_sees_a_members_events_only_since_they_joined(app, acme, beta)
                 AuditEvent(action="login.succeeded", user_id=bob_id, ip=ip, occurred_at=when, detail={})
             )
         session.commit()
-    dora = signed_in(app, "dora@beta.es")
+    dora = signed_in_client(app, "dora@beta.es")
     export = text(dora.get(f"/empresa/{beta.ref}/actividad/exportar.csv", query_string={"person": "bob@"}))
     assert "10.0.0.2" in export and "10.0.0.1" not in export
-    ana = signed_in(app, "ana@acme.es")
+    ana = signed_in_client(app, "ana@acme.es")
     export = text(ana.get(f"/empresa/{acme.ref}/actividad/exportar.csv", query_string={"person": "bob@"}))
     assert "10.0.0.1" in export and "10.0.0.2" in export  # Bob was in Acme all along

@@ -20,9 +20,8 @@ from mgd.jobs import bind_actors, broker_of, start_worker
 from mgd.migrate import upgrade
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
-from tests.conftest import IN_CI, settings
-from tests.factories import IBAN_M, TARIFFS
-from tests.registration.conftest import COMPANIES
+from tests.environment import IN_CI, settings
+from tests.factories import COMPANIES, IBAN_M, TARIFFS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -27,7 +27,6 @@ from sqlalchemy import Engine, text
 
 from mgd.crypto import Keyring
 from mgd.db import make_engine
-from tests.conftest import as_app_role, private_schema
 from tests.deployment.stack import (
     Stack,
     missing_services,
@@ -35,6 +34,7 @@ from tests.deployment.stack import (
     production_env,
     wait_until,
 )
+from tests.environment import as_app_role, private_schema
 from tests.factories import IBAN_M, TARIFFS, Registrant
 from tests.live import Browser, Inbox, smtp_inbox, twilio_endpoint
 

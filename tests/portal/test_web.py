@@ -7,7 +7,8 @@ import pytest
 
 from mgd import create_app
 from mgd.portal.services import help_status
-from tests.conftest import csrf_token, settings
+from tests.environment import settings
+from tests.kit import csrf_token
 
 
 def test_home_is_spanish_by_default(client):

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.registration.models import AccessRequest
-from tests.registration.conftest import audit, outbox, post, text
+from tests.kit import audit, outbox, post, text
 
 DETAILS = {
     "fiscal_id": "B87654323",

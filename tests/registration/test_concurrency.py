@@ -17,9 +17,9 @@ from mgd.security.codes import MAX_ATTEMPTS
 from mgd.security.models import CodeChallenge, User
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
-from tests.factories import IBAN_F, IBAN_M, TARIFFS
+from tests.factories import COMPANIES, IBAN_F, IBAN_M, TARIFFS
+from tests.kit import audit, last_code, outbox
 from tests.live import Browser, posted_in_parallel
-from tests.registration.conftest import COMPANIES, audit, last_code, outbox
 
 PARALLEL = 40
 MOBILE = "+34611111111"  # the only line of the mobile-only company

@@ -11,9 +11,8 @@ from mgd.registration.models import RegistrationFlow
 from mgd.security.models import CodeChallenge, User
 from mgd.security.passwords import verify_password
 from mgd.tenants.models import Membership
-from tests.conftest import csrf_token
 from tests.factories import IBAN_F, IBAN_M
-from tests.registration.conftest import audit, last_code, outbox, post, text
+from tests.kit import audit, browser, csrf_token, last_code, outbox, post, text
 
 
 def start(client, fiscal_id, email):
@@ -253,9 +252,7 @@ def test_without_a_flow_the_steps_send_to_the_start(client, companies):
 
 
 def test_two_flows_for_the_same_email_only_one_account(app, companies):
-    first, second = app.test_client(), app.test_client()
-    for visitor in (first, second):
-        visitor.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    first, second = browser(app), browser(app)
     for visitor in (first, second):
         reach_code_step(visitor)
     first_sms, second_sms = (m.body_text for m in outbox(app) if m.recipient == "+34611111111")

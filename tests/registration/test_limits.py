@@ -2,7 +2,7 @@
 
 from mgd.config import parse_rate
 from tests.factories import IBAN_M
-from tests.registration.conftest import audit, outbox, post, text
+from tests.kit import audit, outbox, post, text
 
 
 def test_five_flows_per_fiscal_id_per_hour(app, client, companies):

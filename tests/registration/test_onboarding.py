@@ -5,9 +5,8 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.security.models import User
 from mgd.tenants.models import Company
-from tests.conftest import csrf_token
 from tests.factories import IBAN_F, IBAN_M
-from tests.registration.conftest import audit, last_code, post, text
+from tests.kit import audit, csrf_token, last_code, post, text
 
 
 def register(app, client, fiscal_id, email, phone, **ibans):

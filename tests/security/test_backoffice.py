@@ -9,8 +9,7 @@ from mgd.registration.models import AccessRequest
 from mgd.security.models import User
 from mgd.security.services import create_staff
 from mgd.tenants.models import Interlocutor, Membership
-from tests.conftest import csrf_token
-from tests.registration.conftest import audit, last_code, outbox, post, text
+from tests.kit import audit, browser, csrf_token, last_code, outbox, post, text
 from tests.registration.test_access_request import DETAILS
 
 
@@ -30,8 +29,7 @@ def sign_in_staff(app, client, password, email="advisor@operador.es", new="Aseso
 
 
 def submit_request(app, companies, **changes):
-    requester = app.test_client()
-    requester.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    requester = browser(app)
     assert post(requester, "/register/gran-cliente", {**DETAILS, **changes}).status_code == 302
     with app.app_context():
         return (

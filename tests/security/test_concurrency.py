@@ -10,9 +10,10 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.security.codes import MAX_ATTEMPTS
 from mgd.security.models import CodeChallenge
+from tests.accounts import create_member, load_user
+from tests.factories import PASSWORD
+from tests.kit import audit, last_code, outbox
 from tests.live import Browser, posted_in_parallel
-from tests.registration.conftest import audit, last_code, outbox
-from tests.security.conftest import PASSWORD, create_member, load_user
 
 PARALLEL = 40
 EMAIL = "ana@example.es"

@@ -7,8 +7,9 @@ import pytest
 
 from mgd.db import utcnow
 from mgd.security import services
-from tests.registration.conftest import last_code, post
-from tests.security.conftest import PASSWORD, load_user, sign_in, update_user
+from tests.accounts import load_user, update_user
+from tests.factories import PASSWORD
+from tests.kit import last_code, post, sign_in
 
 FIRST = timedelta(minutes=15)  # LOCKOUT_MINUTES
 

@@ -8,8 +8,8 @@ import pytest
 
 from mgd.db import utcnow
 from mgd.security.passwords import verify_password
-from tests.registration.conftest import audit, last_code, outbox, post, text
-from tests.security.conftest import load_user, sign_in, update_user
+from tests.accounts import load_user, update_user
+from tests.kit import audit, browser, last_code, outbox, post, sign_in, text
 
 NEW = "Mostrador2026"
 
@@ -51,8 +51,7 @@ def test_without_a_mobile_the_sms_choice_gets_an_email(app, client, member):
 def test_known_and_unknown_emails_look_the_same(app, member, channel):
     pages, counts = [], []
     for email in ("ana@example.es", "nadie@example.es"):
-        client = app.test_client()
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        client = browser(app)
         before = len(outbox(app))
         response = ask(client, email, channel)
         counts.append(len(outbox(app)) - before)

@@ -10,9 +10,10 @@ from sqlalchemy import text as text_sql
 from mgd.db import get_session, utcnow
 from mgd.security.passwords import verify_password
 from mgd.security.services import create_staff
-from tests.conftest import CSRF, csrf_token
-from tests.registration.conftest import audit, last_code, outbox, post, text
-from tests.security.conftest import PASSWORD, load_user, sign_in, update_user
+from tests.accounts import load_user, update_user
+from tests.factories import PASSWORD
+from tests.kit import audit, browser, csrf_token, last_code, outbox, post, sign_in, text
+from tests.live import CSRF
 
 NEW = "Mostrador2026"
 
@@ -116,8 +117,7 @@ def test_the_authenticator_app_enrols_signs_in_once_per_code_and_is_removed(app,
     assert load_user(app, member).totp_secret == secret
     assert audit(app, "totp.enrolled")
 
-    other = app.test_client()
-    other.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    other = browser(app)
     post(other, "/login", {"email": "ana@example.es", "password": PASSWORD})
     assert 'value="app"' in text(other.get("/login/channel"))
     post(other, "/login/channel", {"channel": "app"})
@@ -125,8 +125,7 @@ def test_the_authenticator_app_enrols_signs_in_once_per_code_and_is_removed(app,
     code = pyotp.TOTP(secret).now()
     assert post(other, "/login/code", {"code": code}).headers["Location"] == "/mi-area"
 
-    third = app.test_client()
-    third.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    third = browser(app)
     post(third, "/login", {"email": "ana@example.es", "password": PASSWORD})
     post(third, "/login/channel", {"channel": "app"})
     replay = post(third, "/login/code", {"code": code})

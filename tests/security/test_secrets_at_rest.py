@@ -7,9 +7,8 @@ import re
 import pytest
 
 from mgd.notify.tasks import deliver_message
-from tests.conftest import stored_text
-from tests.registration.conftest import outbox, post
-from tests.security.conftest import PASSWORD
+from tests.factories import PASSWORD
+from tests.kit import outbox, post, stored_text
 
 
 @pytest.mark.usefixtures("member")

@@ -5,9 +5,8 @@ import pytest
 
 from mgd.config import parse_rate
 from mgd.notify.models import OutboxMessage
-from tests.conftest import csrf_token
-from tests.registration.conftest import outbox, post, text
-from tests.security.conftest import PASSWORD, sign_in
+from tests.factories import PASSWORD
+from tests.kit import csrf_token, outbox, post, sign_in, text
 
 USER_LIMIT = 10  # the default MGD_SEND_LIMIT_USER: 10/15min
 

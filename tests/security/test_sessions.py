@@ -4,44 +4,23 @@ need a recent password (``fresh_login_required``, ``/reautenticar``)."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from mgd.db import get_session
-from mgd.security.models import User
 from mgd.security.sessions import describe_agent
-from tests.conftest import csrf_token
-from tests.registration.conftest import audit, last_code, outbox, post, text
-from tests.security.conftest import PASSWORD, age_session, load_user, sign_in, update_user, user_sessions
+from tests.accounts import age_session, load_user, update_user, user_sessions
+from tests.factories import PASSWORD, make_user
+from tests.kit import audit, browser, csrf_token, last_code, outbox, post, sign_in, text
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
-
-
-def browser(app, agent: str | None = None):
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    if agent:
-        client.environ_base["HTTP_USER_AGENT"] = agent
-    return client
 
 
 def add_user(app, email: str) -> int:
     """Another onboarded person with Ana's password."""
     with app.app_context():
         session = get_session()
-        ana = session.scalar(select(User).where(User.email == "ana@example.es"))
-        user = User(
-            email=email,
-            name="Eva Gil",
-            password_hash=ana.password_hash,
-            password_is_temporary=False,
-            terms_version=ana.terms_version,
-            terms_accepted_at=ana.terms_accepted_at,
-            access_data_confirmed_at=ana.access_data_confirmed_at,
-            mobile="+34612000002",
-        )
-        session.add(user)
+        user_id = make_user(session, email, name="Eva Gil", mobile="+34612000002").id
         session.commit()
-        return user.id
+        return user_id
 
 
 def copy_cookie(app, source, target) -> None:

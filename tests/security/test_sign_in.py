@@ -11,8 +11,9 @@ from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
 from mgd.security.models import CodeChallenge, User
 from mgd.security.passwords import needs_rehash
-from tests.registration.conftest import audit, outbox, post, text
-from tests.security.conftest import PASSWORD, age_session, load_user, sign_in, update_user, user_sessions
+from tests.accounts import age_session, load_user, update_user, user_sessions
+from tests.factories import PASSWORD
+from tests.kit import audit, browser, outbox, post, sign_in, text
 
 
 def test_sign_in_with_an_sms_code_lands_in_mi_area(app, client, member):
@@ -143,9 +144,7 @@ def test_an_expired_temporary_password_is_refused(app, client, member):
 
 
 def test_changing_the_password_ends_the_other_sessions(app, member):
-    first, second = app.test_client(), app.test_client()
-    for browser in (first, second):
-        browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    first, second = browser(app), browser(app)
     update_user(app, member, password_is_temporary=True)
     sign_in(app, first)
     sign_in(app, second)

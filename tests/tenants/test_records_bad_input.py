@@ -15,7 +15,6 @@ from mgd.db import operator_scope
 from mgd.tenants.models import Company, Tariff
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import RecordsInvalid, parse_document
-from tests.test_cli import mgd  # noqa: F401 (the command on a database of its own)
 
 VALID = {
     "tariffs": [{"code": "M", "name": "Móvil", "family": "mobile", "monthly_fee_eur": 10}],
@@ -118,7 +117,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("name", MALFORMED)
-def test_the_command_refuses_a_malformed_document_naming_the_place(mgd, tmp_path, name):  # noqa: F811
+def test_the_command_refuses_a_malformed_document_naming_the_place(mgd, tmp_path, name):
     document, place = MALFORMED[name]
     path = tmp_path / "records.json"
     path.write_text(document, encoding="utf-8", errors="surrogatepass")
@@ -130,7 +129,7 @@ def test_the_command_refuses_a_malformed_document_naming_the_place(mgd, tmp_path
     assert code == 1 and "were created" not in out
 
 
-def test_a_file_with_a_raw_nul_or_surrogate_bytes_is_refused(mgd, tmp_path):  # noqa: F811
+def test_a_file_with_a_raw_nul_or_surrogate_bytes_is_refused(mgd, tmp_path):
     nul = tmp_path / "nul.json"
     nul.write_bytes(json.dumps(VALID, ensure_ascii=False).replace("Gómez S.L.", "G\x00mez").encode())
     code, _, err = mgd("records", "import", str(nul))
