@@ -22,9 +22,9 @@ from mgd.notify.services import queue_sms
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import AuditEvent
 from mgd.web.edge import keep_on_failure
-from tests.admin.conftest import add_member, create_company, signed_in
-from tests.conftest import _empty_tables
-from tests.registration.conftest import text
+from tests.accounts import add_member, create_company
+from tests.environment import empty_tables
+from tests.kit import signed_in_client, text
 
 SOURCE = Path(mgd.__file__).parent
 
@@ -186,13 +186,13 @@ STATEMENTS = {
 def committing_app(live_app):
     """The portal whose commits really happen (not the rolled-back ``bound`` transaction), emptied after."""
     yield live_app
-    _empty_tables(live_app.config["DATABASE_OWNER_URL"] or live_app.config["DATABASE_URL"])
+    empty_tables(live_app.config["DATABASE_OWNER_URL"] or live_app.config["DATABASE_URL"])
 
 
 def test_a_company_page_is_one_transaction_of_a_few_statements(committing_app):
     company = create_company(committing_app, "Acme S.L.", 30)
     add_member(committing_app, company, "ana@acme.es", "admin")
-    ana = signed_in(committing_app, "ana@acme.es")
+    ana = signed_in_client(committing_app, "ana@acme.es")
     assert ana.get(f"/empresa/{company.ref}").status_code == 200  # the company is remembered: a write
     backend = database(committing_app).engine.dialect.name
     for page, most in STATEMENTS[backend].items():

@@ -31,7 +31,7 @@ def test_a_person_in_two_companies_chooses_and_the_choice_is_remembered(app, acm
 
 def test_the_choice_is_remembered_even_when_the_page_is_refused(app, acme, beta):
     add_member(app, beta, "carla@acme.es", "viewer")
-    carla = signed_in(app, "carla@acme.es")  # a viewer in both: the users pages are not hers
+    carla = signed_in_client(app, "carla@acme.es")  # a viewer in both: the users pages are not hers
     assert carla.get(f"/empresa/{beta.ref}/usuarios").status_code == 403
     assert carla.get("/mi-area").headers["Location"] == f"/empresa/{beta.ref}"
 

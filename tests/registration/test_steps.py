@@ -8,7 +8,7 @@ from pathlib import Path
 from mgd.registration.machine import RegistrationMachine
 from mgd.registration.models import RegistrationFlow
 from mgd.registration.steps import ACTIVE_STEPS, STEP_NAMES, STEP_PAGES, STEPS
-from tests.registration.conftest import post, text
+from tests.kit import post, text
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "mgd" / "registration"
 TEMPLATES = PACKAGE.parent / "templates" / "registration"
