@@ -19,6 +19,7 @@ from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security import profile, sessions, totp
 from mgd.security.audit import Origin
+from mgd.security.code_entry import ASK_AGAIN, refuse_code
 from mgd.security.codes import CodeCheck
 from mgd.security.login import current_session, fresh_login_required, lifetime, sign_in, sign_out
 from mgd.security.messages import policy_messages
@@ -151,9 +152,7 @@ def confirm_email() -> Response | tuple[str, int] | str:
             return redirect(url_for("profile.show", changed="email"))
         if result is CodeCheck.DEAD:
             session.pop("email_challenge")
-            form.code.errors.append(_("This code is no longer valid. Ask for a new one."))
-        else:
-            form.code.errors.append(_("The code is not correct. Check it and try again."))
+        refuse_code(form, result, ASK_AGAIN)
     return render_template("security/profile_code.html", form=form), 422 if form.errors else 200
 
 
