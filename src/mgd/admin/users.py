@@ -11,14 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
-from mgd.db import operator_scope, utcnow
+from mgd.db import operator_scope
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import User
-from mgd.security.passwords import hash_password, temporary_password
-from mgd.security.services import TEMPORARY_PASSWORD_LIFETIME
+from mgd.security.services import issue_temporary_password
 from mgd.security.sessions import end_sessions
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, MembershipScope
@@ -252,10 +251,7 @@ def reset_member_password(
     _only_ours(session, tenant, member)
     user = member.user
     count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
-    password = temporary_password()
-    user.password_hash = hash_password(password)
-    user.password_is_temporary = True
-    user.password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
+    password = issue_temporary_password(user)
     end_sessions(session, user.id)
     session.flush()
     mail = templated_mail(
