@@ -243,6 +243,14 @@ def remove_member(
     session.flush()
 
 
+def _tell(
+    session: Session, tenant: Tenant, user: User, subject: str, template: str, **values: object
+) -> None:
+    """Email the person about a change an admin of the company made to their access."""
+    mail = templated_mail(user.email, subject, template, user=user, company=tenant.company, **values)
+    queue_mail(session, mail)
+
+
 def reset_member_password(
     session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
 ) -> None:
@@ -254,15 +262,14 @@ def reset_member_password(
     password = issue_temporary_password(user)
     end_sessions(session, user.id)
     session.flush()
-    mail = templated_mail(
-        user.email,
+    _tell(
+        session,
+        tenant,
+        user,
         _("Your new temporary password for MGD"),
         "member_password_reset",
-        user=user,
-        company=tenant.company,
         password=password,
     )
-    queue_mail(session, mail)
     _audit(session, "member.password_reset", tenant, member, actor=actor, origin=origin)
 
 
@@ -276,12 +283,7 @@ def reset_second_factor(
     count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
     user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
-    mail = templated_mail(
-        user.email,
-        _("Your authenticator app was removed from MGD"),
-        "member_second_factor_reset",
-        user=user,
-        company=tenant.company,
+    _tell(
+        session, tenant, user, _("Your authenticator app was removed from MGD"), "member_second_factor_reset"
     )
-    queue_mail(session, mail)
     _audit(session, "member.second_factor_reset", tenant, member, actor=actor, origin=origin)
