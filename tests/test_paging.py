@@ -1,10 +1,12 @@
-"""Whole numbers from a query string: ASCII digits within bounds, nothing else."""
+"""Whole numbers from a query string: ASCII digits within bounds, nothing else; the pager of long lists."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from mgd.web.paging import MAX_PAGE, page_number, whole_number
+from mgd.web.paging import MAX_PAGE, Page, page_number, whole_number
 
 
 @pytest.mark.parametrize(
@@ -31,3 +33,18 @@ def test_page_number_falls_back_to_the_first_page():
     assert page_number({"page": "²"}) == 1
     assert page_number({"page": str(MAX_PAGE + 1)}) == 1
     assert page_number({"page": "3"}) == 3
+
+
+def test_the_pager_is_a_named_navigation_that_marks_the_current_page(app):
+    with app.test_request_context("/mi-area/empresas"):
+        pager = app.jinja_env.get_template("_paging.html").module.pager
+        html = str(pager(Page([], 2, total=60, size=25), {"q": "ana"}))
+        assert not str(pager(Page([], 1, total=25, size=25))).strip()  # one page: no pager at all
+    assert re.search(r'<nav class="pager" aria-label="[^"]+">', html)
+    current = re.findall(r'<span aria-current="page">([^<]*)</span>', html)
+    assert len(current) == 1 and "2" in current[0] and "3" in current[0]
+    links = re.findall(r'<a href="([^"]+)" rel="(prev|next)">', html)
+    assert links == [
+        ("/mi-area/empresas?page=1&amp;q=ana", "prev"),
+        ("/mi-area/empresas?page=3&amp;q=ana", "next"),
+    ]

@@ -171,7 +171,7 @@ def test_five_wrong_codes_kill_the_code_and_a_new_one_works(app, client, compani
         response = post(client, "/register/code", {"code": "000000"})
         assert response.status_code == 422 and "The code is not correct" in text(response)
     response = post(client, "/register/code", {"code": "000000"})
-    assert "no longer valid: ask for a new one" in text(response)
+    assert "no longer valid. Ask for a new one." in text(response)
     right = last_code(app, "+34611111111")
     assert "no longer valid" in text(post(client, "/register/code", {"code": right}))
     age_the_code(app)

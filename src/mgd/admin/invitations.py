@@ -25,7 +25,7 @@ from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import User
-from mgd.security.passwords import hash_password
+from mgd.security.services import create_user
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.web.links import external_url
@@ -243,14 +243,7 @@ def accept(
         raise InvitationRefused("not_pending")
     session.refresh(invitation, ["status", "accepted_at"])
     if user is None:
-        user = User(
-            email=invitation.email,
-            name=invitation.name,
-            password_hash=hash_password(password or ""),
-            password_is_temporary=False,
-        )
-        session.add(user)
-        session.flush()
+        user = create_user(session, email=invitation.email, name=invitation.name, password=password or "")[0]
     session.add(Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role))
     session.flush()
     record_event(

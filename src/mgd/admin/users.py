@@ -11,14 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
-from mgd.db import operator_scope, utcnow
+from mgd.db import operator_scope
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import User
-from mgd.security.passwords import hash_password, temporary_password
-from mgd.security.services import TEMPORARY_PASSWORD_LIFETIME
+from mgd.security.services import issue_temporary_password
 from mgd.security.sessions import end_sessions
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, MembershipScope
@@ -244,6 +243,14 @@ def remove_member(
     session.flush()
 
 
+def _tell(
+    session: Session, tenant: Tenant, user: User, subject: str, template: str, **values: object
+) -> None:
+    """Email the person about a change an admin of the company made to their access."""
+    mail = templated_mail(user.email, subject, template, user=user, company=tenant.company, **values)
+    queue_mail(session, mail)
+
+
 def reset_member_password(
     session: Session, tenant: Tenant, member: Membership, *, actor: User, origin: Origin
 ) -> None:
@@ -252,21 +259,17 @@ def reset_member_password(
     _only_ours(session, tenant, member)
     user = member.user
     count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
-    password = temporary_password()
-    user.password_hash = hash_password(password)
-    user.password_is_temporary = True
-    user.password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
+    password = issue_temporary_password(user)
     end_sessions(session, user.id)
     session.flush()
-    mail = templated_mail(
-        user.email,
+    _tell(
+        session,
+        tenant,
+        user,
         _("Your new temporary password for MGD"),
         "member_password_reset",
-        user=user,
-        company=tenant.company,
         password=password,
     )
-    queue_mail(session, mail)
     _audit(session, "member.password_reset", tenant, member, actor=actor, origin=origin)
 
 
@@ -280,12 +283,7 @@ def reset_second_factor(
     count_send(session, user.email, Requester(company_ids=(tenant.company.id,)))
     user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
-    mail = templated_mail(
-        user.email,
-        _("Your authenticator app was removed from MGD"),
-        "member_second_factor_reset",
-        user=user,
-        company=tenant.company,
+    _tell(
+        session, tenant, user, _("Your authenticator app was removed from MGD"), "member_second_factor_reset"
     )
-    queue_mail(session, mail)
     _audit(session, "member.second_factor_reset", tenant, member, actor=actor, origin=origin)

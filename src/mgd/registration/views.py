@@ -27,6 +27,7 @@ from mgd.registration.forms import (
 from mgd.registration.models import RegistrationFlow
 from mgd.registration.steps import STEP_PAGES, progress
 from mgd.security.audit import Origin, record_event
+from mgd.security.code_entry import ASK_AGAIN, REFUSAL_REASONS, code_message
 from mgd.security.login import sign_in
 from mgd.web.edge import keep_on_failure
 from mgd.web.forms import CodeForm
@@ -52,6 +53,8 @@ def _fiscal_id_key() -> str:
 
 
 def refusal_message(error: services.Refused) -> str:
+    if error.reason in REFUSAL_REASONS:
+        return code_message(REFUSAL_REASONS[error.reason], ASK_AGAIN)
     phone = current_app.config["HELP_PHONE"]
     messages = {
         "unknown_company": _(
@@ -71,8 +74,6 @@ def refusal_message(error: services.Refused) -> str:
             "%(phone)s.",
             phone=phone,
         ),
-        "wrong_code": _("The code is not correct. Check it and try again."),
-        "code_dead": _("This code is no longer valid: ask for a new one."),
         "no_resends_left": _("You have already asked for the most codes allowed."),
     }
     left = error.details.get("left")

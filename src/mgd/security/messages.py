@@ -6,10 +6,13 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
+from mgd.security.code_entry import REFUSAL_REASONS, SIGN_IN_AGAIN, code_message
 from mgd.security.passwords import Policy
 
 
 def refusal_message(reason: str) -> str:
+    if reason in REFUSAL_REASONS:
+        return code_message(REFUSAL_REASONS[reason], SIGN_IN_AGAIN)
     messages = {
         "bad_credentials": _(
             "The email or the password is not correct, or the account is locked for a while "
@@ -19,8 +22,6 @@ def refusal_message(reason: str) -> str:
             "Your temporary password has expired. Please call your advisor on %(phone)s.",
             phone=current_app.config["HELP_PHONE"],
         ),
-        "wrong_code": _("The code is not correct. Check it and try again."),
-        "code_dead": _("This code is no longer valid. Sign in again to receive a new one."),
     }
     return messages.get(reason, messages["bad_credentials"])
 

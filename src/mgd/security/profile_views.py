@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, EmailField, PasswordField, TelField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
@@ -19,7 +19,9 @@ from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security import profile, sessions, totp
 from mgd.security.audit import Origin
+from mgd.security.code_entry import ASK_AGAIN, refuse_code
 from mgd.security.codes import CodeCheck
+from mgd.security.forms import NewPasswordForm
 from mgd.security.login import current_session, fresh_login_required, lifetime, sign_in, sign_out
 from mgd.security.messages import policy_messages
 from mgd.security.passwords import Policy
@@ -30,17 +32,9 @@ from mgd.web.validators import PHONE, REQUIRED, email_address, mobile_only
 bp = Blueprint("profile", __name__, url_prefix="/perfil")
 
 
-class PasswordChangeForm(Form):
+class PasswordChangeForm(NewPasswordForm):
     current = PasswordField(
         _l("Current password"), [REQUIRED], render_kw={"autocomplete": "current-password"}
-    )
-    password = PasswordField(
-        _l("New password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "new-password"}
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        [REQUIRED, EqualTo("password", _l("The two passwords are not the same."))],
-        render_kw={"autocomplete": "new-password"},
     )
 
 
@@ -146,9 +140,7 @@ def confirm_email() -> Response | tuple[str, int] | str:
             return redirect(url_for("profile.show", changed="email"))
         if result is CodeCheck.DEAD:
             session.pop("email_challenge")
-            form.code.errors.append(_("This code is no longer valid. Ask for a new one."))
-        else:
-            form.code.errors.append(_("The code is not correct. Check it and try again."))
+        refuse_code(form, result, ASK_AGAIN)
     return render_template("security/profile_code.html", form=form), 422 if form.errors else 200
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import EmailField, RadioField
@@ -18,6 +17,7 @@ from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security import reset
 from mgd.security.audit import Origin
+from mgd.security.code_entry import ASK_AGAIN, refuse_code
 from mgd.security.codes import MAX_ATTEMPTS, CodeCheck
 from mgd.security.forms import NewPasswordForm
 from mgd.security.messages import policy_messages
@@ -85,11 +85,11 @@ def enter_code() -> Response | str:
         if result is CodeCheck.ACCEPTED:
             session[STATE] = {**state, "verified": True}
             return redirect(url_for("password_reset.new_password"))
-        if result is CodeCheck.DEAD or state["tries"] >= MAX_ATTEMPTS:
+        if state["tries"] >= MAX_ATTEMPTS:  # an unknown email's codes are all wrong, and die the same
+            result = CodeCheck.DEAD
+        if result is CodeCheck.DEAD:
             session.pop(STATE, None)
-            form.code.errors.append(_("This code is no longer valid. Ask for a new one."))
-        else:
-            form.code.errors.append(_("The code is not correct. Check it and try again."))
+        refuse_code(form, result, ASK_AGAIN)
     status = 422 if form.errors else 200
     return render_template("security/reset_code.html", form=form), status
 

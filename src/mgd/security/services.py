@@ -231,17 +231,26 @@ def change_password(
 TEMPORARY_PASSWORD_LIFETIME = timedelta(days=7)
 
 
-def create_user(session: Session, *, email: str, name: str, **fields: object) -> tuple[User, str]:
-    """A new user with a temporary password (returned, for the one message that carries it)."""
+def issue_temporary_password(user: User) -> str:
+    """Give the user a new temporary password, valid for ``TEMPORARY_PASSWORD_LIFETIME`` and to be changed at
+    the next sign-in; returned, for the one message that carries it. Nothing is flushed."""
     password = temporary_password()
-    user = User(
-        email=email,
-        name=name,
-        password_hash=hash_password(password),
-        password_is_temporary=True,
-        password_expires_at=utcnow() + TEMPORARY_PASSWORD_LIFETIME,
-        **fields,
-    )
+    user.password_hash = hash_password(password)
+    user.password_is_temporary = True
+    user.password_expires_at = utcnow() + TEMPORARY_PASSWORD_LIFETIME
+    return password
+
+
+def create_user(
+    session: Session, *, email: str, name: str, password: str | None = None, **fields: object
+) -> tuple[User, str]:
+    """A new user with the ``password`` they chose (already checked against the policy) or, without one, a
+    temporary password; the password is returned, for the one message that may carry it."""
+    user = User(email=email, name=name, **fields)
+    if password is None:
+        password = issue_temporary_password(user)
+    else:
+        user.password_hash, user.password_is_temporary = hash_password(password), False
     session.add(user)
     session.flush()
     return user, password

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -14,6 +13,7 @@ from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security import profile
 from mgd.security.audit import Origin
+from mgd.security.code_entry import GIVE_MOBILE_AGAIN, refuse_code
 from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
 from mgd.selfcare.forms import OnboardingForm
@@ -95,11 +95,7 @@ def verify_mobile() -> Response | str:
             return redirect(url_for("selfcare.home"))
         if result is CodeCheck.DEAD:
             session.pop("mobile_challenge")
-            form.code.errors.append(
-                _("This code is no longer valid. Give your mobile again to receive a new one.")
-            )
-        else:
-            form.code.errors.append(_("The code is not correct. Check it and try again."))
+        refuse_code(form, result, GIVE_MOBILE_AGAIN)
         status = 422
     elif form.errors:
         status = 422
