@@ -58,12 +58,12 @@ def require_chromium(axe: bool = False) -> None:
 
 
 @contextmanager
-def serve_portal(app: Flask, tmp_path: Path, records: list[dict]) -> Iterator[tuple[Flask, str]]:
+def serve_portal(app: Flask, tmp_path: Path, records: list[dict], **more) -> Iterator[tuple[Flask, str]]:
     """The portal served on a local port, with its own database holding ``records`` and an in-process worker
-    delivering messages to files; the suite's ``app`` gets its broker back afterwards."""
+    delivering messages to files, ``more`` settings changed; the suite's ``app`` gets its broker back after."""
     database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     upgrade(database_url)
-    portal = create_app(settings(tmp_path, database_url))
+    portal = create_app(settings(tmp_path, database_url, **more))
     with portal.app_context():
         session = get_session()
         import_records(session, parse_document(json.dumps({"tariffs": TARIFFS, "companies": records})))
@@ -107,6 +107,15 @@ def wait_for_sms(path: Path, to: str, timeout: float = 15.0, after: int = 0) -> 
 def wait_for_mailed_code(path: Path, to: str, timeout: float = 15.0, after: int = 0) -> str:
     """The 6-digit code of the last email to ``to`` (after the first ``after`` messages of the file)."""
     return re.search(r"\b\d{6}\b", _last_message(path, to, "text", timeout, after)).group()
+
+
+def temporary_password(path: Path, to: str) -> str:
+    """The temporary password of the last welcome email to ``to``."""
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        mail = json.loads(line)
+        if mail["to"] == to and "temporal: " in mail["text"]:
+            return mail["text"].split("temporal: ")[1].split()[0]
+    raise AssertionError(f"no temporary password mailed to {to}")
 
 
 def audit(page) -> list[dict]:

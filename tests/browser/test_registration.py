@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.live import ARGS, CHROMIUM, require_chromium, serve_portal, wait_for_sms
+from tests.browser.live import (
+    ARGS,
+    CHROMIUM,
+    require_chromium,
+    serve_portal,
+    temporary_password,
+    wait_for_sms,
+)
 from tests.factories import COMPANIES, IBAN_M
 
 require_chromium()
@@ -21,14 +28,6 @@ def live_portal(app, tmp_path):
     """The portal served on a local port, with its own database and an in-process worker delivering SMS."""
     with serve_portal(app, tmp_path, list(COMPANIES.values())) as served:
         yield served
-
-
-def temporary_password(path: Path, to: str) -> str:
-    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
-        mail = json.loads(line)
-        if mail["to"] == to and "temporal: " in mail["text"]:
-            return mail["text"].split("temporal: ")[1].split()[0]
-    raise AssertionError(f"no temporary password mailed to {to}")
 
 
 def invitation_link(path: Path, to: str) -> str:
