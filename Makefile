@@ -32,7 +32,7 @@ $(NODE_DEPS): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 screens: install  ## Screenshots of the main pages at 1280 and 360 px into docs/screens (needs Chromium)
-	MGD_SCREENS=docs/screens $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_accessibility.py -k screenshots
+	MGD_TEST_SCREENS=docs/screens $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_accessibility.py -k screenshots
 
 # The versions of constraints.txt, tested together: `make constraints` moves them to the newest ones allowed.
 $(STAMP): pyproject.toml constraints.txt

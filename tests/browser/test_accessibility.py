@@ -1,7 +1,7 @@
 """Accessibility in a real browser: axe-core over every page of the URL map and the error state of each of its
 forms, in Spanish and English, at 1280 and 360 px, with no violation; no page scrolls sideways at 320 px;
 registration and sign-in with the keyboard only (Tab, Enter and Space); the help panel closes with Escape.
-With MGD_SCREENS set (`make screens`), screenshots of the main pages at both widths are written there."""
+With MGD_TEST_SCREENS set (`make screens`), screenshots of the main pages at both widths are written there."""
 
 from __future__ import annotations
 
@@ -334,10 +334,10 @@ def test_the_help_panel_leaves_the_first_error_visible_and_closes_with_escape(si
     assert page.evaluate("document.activeElement.matches('#help > summary')")
 
 
-@pytest.mark.skipif(not os.environ.get("MGD_SCREENS"), reason="screenshots only for `make screens`")
+@pytest.mark.skipif(not os.environ.get("MGD_TEST_SCREENS"), reason="screenshots only for `make screens`")
 def test_screenshots_of_the_main_pages(site, chromium):
     """docs/screens: the main pages in Spanish at 1280 and 360 px (`make screens` refreshes them)."""
-    folder = Path(os.environ["MGD_SCREENS"])
+    folder = Path(os.environ["MGD_TEST_SCREENS"])
     folder.mkdir(parents=True, exist_ok=True)
     limiter.reset()
     for size in SIZES:
