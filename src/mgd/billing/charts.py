@@ -65,7 +65,8 @@ def stacked_bars(
         y = TOP + plot_h - plot_h * step / 4
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d5dbe0"/>'
-            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#51606b">{escape(money(value))}</text>'
+            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#51606b">'
+            f"{escape(money(value))}</text>"
         )
     for index, label in enumerate(labels):
         x = LEFT + slot * index + (slot - bar) / 2

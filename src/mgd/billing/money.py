@@ -1,7 +1,7 @@
 """Euro amounts (integer cents) as people read them: ``12.345,67 €`` in Spanish, ``€12,345.67`` in English.
 
-Written by hand rather than with Babel's ``format_currency``: a 10,000-line invoice formats some 70,000 amounts
-and this is a hundred times faster, with the same result for the two languages of the portal.
+Written by hand rather than with Babel's ``format_currency``: a 10,000-line invoice formats some 70,000
+amounts and this is a hundred times faster, with the same result for the two languages of the portal.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class InvoiceDocument:
 
 @dataclass(frozen=True)
 class LineSummary:
-    """One line's row of the per-line summary: its amounts by concept (the columns of ``concepts``) and total."""
+    """A line's row of the per-line summary: amounts by concept (the columns of ``concepts``) and total."""
 
     number: str
     label: str  # alias and cost centre, as the company named them
@@ -108,7 +108,7 @@ class _Writer:
         return euros(cents, self.locale)
 
     def width(self, text: str, font: str, size: int) -> float:
-        """String widths, remembered: amounts repeat a lot and ReportLab measures them character by character."""
+        """String widths, remembered: amounts repeat, and ReportLab measures them character by character."""
         key = (font, size, text)
         found = self._widths.get(key)
         if found is None:
@@ -144,7 +144,9 @@ class _Writer:
     def footer(self) -> None:
         self.canvas.setFont(REGULAR, 7)
         self.canvas.drawRightString(WIDTH - MARGIN, MARGIN - 10, _("Page %(page)s", page=self.page))
-        self.canvas.drawString(MARGIN, MARGIN - 10, f"{self.document.operator.name} · {self.document.operator.fiscal_id}")
+        self.canvas.drawString(
+            MARGIN, MARGIN - 10, f"{self.document.operator.name} · {self.document.operator.fiscal_id}"
+        )
 
     def rule(self) -> None:
         self.canvas.setLineWidth(0.5)
@@ -173,7 +175,9 @@ class Columns:
         writer.down(ROW + 2)
 
 
-def render_invoice(out: BinaryIO, document: InvoiceDocument, lines: Iterable[LineSummary], locale: str) -> int:
+def render_invoice(
+    out: BinaryIO, document: InvoiceDocument, lines: Iterable[LineSummary], locale: str
+) -> int:
     """Write the invoice's PDF to ``out``; ``lines`` is read once, in order. Returns how many lines it holds.
 
     Call it inside a request or app context: its texts are in the current language, its dates and amounts are
@@ -246,7 +250,11 @@ def _first_page(writer: _Writer, document: InvoiceDocument) -> None:
     writer.down(16)
     writer.text(MARGIN, _("Customer"), size=9, bold=True)
     writer.down(12)
-    for text in (document.customer.name, _("Tax ID: %(id)s", id=document.customer.fiscal_id), *document.customer.address):
+    for text in (
+        document.customer.name,
+        _("Tax ID: %(id)s", id=document.customer.fiscal_id),
+        *document.customer.address,
+    ):
         writer.text(MARGIN, text[:90], size=9)
         writer.down(11)
     writer.down(12)

@@ -93,7 +93,8 @@ def xlsx_response(
     worksheet = workbook.add_worksheet(sheet[:31])
     bold = workbook.add_format({"bold": True})
     formats = {
-        column: workbook.add_format({"num_format": XLSX_FORMATS[kind]}) for column, kind in (kinds or {}).items()
+        column: workbook.add_format({"num_format": XLSX_FORMATS[kind]})
+        for column, kind in (kinds or {}).items()
     }
     for column in formats:
         worksheet.set_column(column, column, 14)
@@ -101,7 +102,9 @@ def xlsx_response(
     worksheet.freeze_panes(1, 0)
     for number, row in enumerate(rows, 1):
         if not formats:
-            worksheet.write_row(number, 0, ["" if value is None else value for value in row])  # text stays text
+            worksheet.write_row(
+                number, 0, ["" if value is None else value for value in row]
+            )  # text stays text
             continue
         for column, value in enumerate(row):
             if value is None:
