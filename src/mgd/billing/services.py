@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from mgd.billing.models import CHARGE_CONCEPTS, INVOICE_STATUSES, Invoice, InvoiceCharge, Payment
@@ -224,7 +224,6 @@ def invoice_detail(session: Session, membership: Membership, invoice: Invoice) -
     set_tenant(session, membership.tenant_id)
     groups: dict[int | None, LineCharges] = {}
     lines: dict[int, Line] = {}
-    order = {concept: index for index, concept in enumerate(CHARGE_CONCEPTS)}
     for charge, line in session.execute(_charges(membership, invoice)):
         if line is not None:
             lines.setdefault(line.id, line)
@@ -239,8 +238,6 @@ def invoice_detail(session: Session, membership: Membership, invoice: Invoice) -
             total.net_cents += charge.net_cents
             total.vat_cents += charge.vat_cents
             total.total_cents += charge.total_cents
-    for group in groups.values():
-        group.concepts.sort(key=lambda bucket: order[bucket.concept])
     breakdown: dict = {}
     for group in groups.values():
         for bucket in group.concepts:
@@ -264,9 +261,10 @@ def _charges(membership: Membership, invoice: Invoice) -> Select:
     )
     if membership.limited:
         query = query.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
-    return query.order_by(
-        Line.number.is_not(None), Line.number, InvoiceCharge.concept, InvoiceCharge.position
+    concept_order = case(
+        {concept: index for index, concept in enumerate(CHARGE_CONCEPTS)}, value=InvoiceCharge.concept
     )
+    return query.order_by(Line.number.is_not(None), Line.number, concept_order, InvoiceCharge.position)
 
 
 def _visible_line_ids(membership: Membership) -> Select:
@@ -281,7 +279,7 @@ def invoice_charges(
     a few thousand rows at a time (a 10,000-line invoice's PDF)."""
     set_tenant(session, membership.tenant_id)
     result = session.execute(_charges(membership, invoice).execution_options(yield_per=2000))
-    yield from result.tuples()
+    yield from ((charge, line) for charge, line in result)  # plain tuples, not rows
 
 
 # ---- account statement ----------------------------------------------------------------------------------
