@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import datetime
 
@@ -250,10 +251,11 @@ def test_the_pages_speak_spanish(app, billed):
     ana = signed_in_client(app, "ana@acme.es")
     ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
     home = text(ana.get(f"/empresa/{billed.ref}"))
-    assert "Saldo y facturas" in home and "Vencido" in home
+    assert "Saldo y facturas" in home and "Importe vencido" in home and "Saldo pospago" in home
     invoices = text(ana.get(base(billed) + "/facturas"))
     assert "Facturas" in invoices and "Vencida" in invoices and "Cuenta de facturación" in invoices
-    assert "€" not in invoices.split("<tbody>")[1].split("</tbody>")[0].replace(" €", "")
+    rows = invoices.split("<tbody>")[1].split("</tbody>")[0]
+    assert re.search("[0-9],[0-9]{2}\u00a0€", rows) and not re.search("€[0-9]", rows)  # 86,52 €, not €86.52
 
 
 def test_another_companys_invoice_is_404(app, billed):
