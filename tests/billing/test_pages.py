@@ -97,7 +97,9 @@ def test_the_invoice_list_filters_and_pages_by_keyset(app, billed):
     assert first.count('name="invoice"') == 25 and "Older invoices" in first
     after = first.split("after=")[1].split('"')[0].replace("&amp;", "&")
     second = text(ana.get(base(billed) + f"/facturas?after={after}"))
-    assert second.count('name="invoice"') == 6 and "Older invoices" not in second and "Newest invoices" in second
+    assert (
+        second.count('name="invoice"') == 6 and "Older invoices" not in second and "Newest invoices" in second
+    )
     overdue = text(ana.get(base(billed) + "/facturas?status=overdue&from=2026-09&to=2026-09"))
     assert overdue.count('name="invoice"') == 1 and invoice_row(app, billed.invoices[2]).number in overdue
     nothing = text(ana.get(base(billed) + "/facturas?from=2027-01"))
@@ -211,7 +213,11 @@ def test_the_statement_in_excel_has_spanish_headers_dates_and_euros(app, billed)
     first = rows[2]
     total = invoice_row(app, billed.invoices[0]).total_cents
     assert isinstance(first[0], datetime) and first[0].date().isoformat() == "2026-08-05"
-    assert first[1] == "Factura" and first[4] == pytest.approx(total / 100) and first[6] == pytest.approx(total / 100)
+    assert (
+        first[1] == "Factura"
+        and first[4] == pytest.approx(total / 100)
+        and first[6] == pytest.approx(total / 100)
+    )
     assert rows[3][1] == "Pago" and rows[3][5] == pytest.approx(total / 100) and rows[3][6] == 0
     assert len(rows) == 7
     cell = sheet.cell(row=3, column=5)
@@ -224,7 +230,11 @@ def test_the_statement_csv_uses_semicolons_and_decimal_commas_in_spanish(app, bi
     ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
     spanish = text(ana.get(f"{base(billed)}/extracto.csv?from=2026-08-01&to=2026-10-31")).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(spanish), delimiter=";"))
-    assert rows[0][0] == "Fecha" and rows[2][:3] == ["05/08/2026", "Factura", invoice_row(app, billed.invoices[0]).number]
+    assert rows[0][0] == "Fecha" and rows[2][:3] == [
+        "05/08/2026",
+        "Factura",
+        invoice_row(app, billed.invoices[0]).number,
+    ]
     assert rows[2][4] == f"{total // 100},{total % 100:02d}" and rows[3][6] == "0,00"
     ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     english = text(ana.get(f"{base(billed)}/extracto.csv?from=2026-08-01&to=2026-10-31")).lstrip("\ufeff")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from mgd.identifiers import PROVINCES, InvalidIdentifier, normalize_email, normalize_postcode
@@ -36,7 +37,10 @@ def _addresses(form, field) -> None:
 class DeliveryForm(Form):
     delivery = RadioField(
         _l("How do you want to receive the invoices?"),
-        choices=[("email", _l("Electronic invoice by email")), ("paper", _l("On paper, by post"))],
+        choices=[
+            SelectChoice("email", _l("Electronic invoice by email")),
+            SelectChoice("paper", _l("On paper, by post")),
+        ],
         validators=[REQUIRED],
     )
     emails = TextAreaField(_l("Email addresses for the electronic invoice (up to 5)"), [_addresses])
@@ -70,7 +74,10 @@ class AddressForm(Form):
     city = StringField(_l("Town or city"), [REQUIRED, Length(max=100), one_line])
     province = SelectField(
         _l("Province"),
-        choices=[("", _l("Choose the province")), *PROVINCES.items()],
+        choices=[
+            SelectChoice("", _l("Choose the province")),
+            *(SelectChoice(code, name) for code, name in PROVINCES.items()),
+        ],
         validators=[REQUIRED],
     )
 

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from mgd.billing import charts, files, services
 from mgd.billing import settings as changes
@@ -144,7 +145,7 @@ def _resend_form(invoice_id: int) -> ResendForm:
     addresses = (
         [current_user.email, *(account.einvoice_emails or "").split()] if account else [current_user.email]
     )
-    form.to.choices = [(address, address) for address in dict.fromkeys(addresses)]
+    form.to.choices = [SelectChoice(address, address) for address in dict.fromkeys(addresses)]
     return form
 
 
