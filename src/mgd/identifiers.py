@@ -1,4 +1,4 @@
-"""Spanish identifiers the operator's records use: fiscal IDs, bank accounts, phone numbers and postcodes.
+"""Spanish identifiers the operator's records use: fiscal IDs, bank accounts and phone numbers.
 
 Each ``normalize_*`` returns the canonical stored form, always ASCII, or raises ``InvalidIdentifier`` with a
 reason a person can act on. Fiscal IDs and IBANs are checked with python-stdnum, phone numbers with
@@ -173,77 +173,3 @@ def format_phone(e164: str) -> str:
     """The national format people read (``612 34 56 78``)."""
     parsed = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
-# ---- postcodes ------------------------------------------------------------------------------------------
-
-#: Spain's provinces by the two digits that begin their postcodes (INE codes).
-PROVINCES = {
-    "01": "Araba/Álava",
-    "02": "Albacete",
-    "03": "Alicante/Alacant",
-    "04": "Almería",
-    "05": "Ávila",
-    "06": "Badajoz",
-    "07": "Illes Balears",
-    "08": "Barcelona",
-    "09": "Burgos",
-    "10": "Cáceres",
-    "11": "Cádiz",
-    "12": "Castellón/Castelló",
-    "13": "Ciudad Real",
-    "14": "Córdoba",
-    "15": "A Coruña",
-    "16": "Cuenca",
-    "17": "Girona",
-    "18": "Granada",
-    "19": "Guadalajara",
-    "20": "Gipuzkoa",
-    "21": "Huelva",
-    "22": "Huesca",
-    "23": "Jaén",
-    "24": "León",
-    "25": "Lleida",
-    "26": "La Rioja",
-    "27": "Lugo",
-    "28": "Madrid",
-    "29": "Málaga",
-    "30": "Murcia",
-    "31": "Navarra",
-    "32": "Ourense",
-    "33": "Asturias",
-    "34": "Palencia",
-    "35": "Las Palmas",
-    "36": "Pontevedra",
-    "37": "Salamanca",
-    "38": "Santa Cruz de Tenerife",
-    "39": "Cantabria",
-    "40": "Segovia",
-    "41": "Sevilla",
-    "42": "Soria",
-    "43": "Tarragona",
-    "44": "Teruel",
-    "45": "Toledo",
-    "46": "Valencia/València",
-    "47": "Valladolid",
-    "48": "Bizkaia",
-    "49": "Zamora",
-    "50": "Zaragoza",
-    "51": "Ceuta",
-    "52": "Melilla",
-}
-
-
-def normalize_postcode(raw: str) -> str:
-    """A Spanish postcode: five digits whose first two name a province (01–52)."""
-    postcode = to_ascii((raw or "").strip())
-    if not re.fullmatch(r"[0-9]{5}", postcode):
-        raise InvalidIdentifier("a Spanish postcode has five digits")
-    if postcode[:2] not in PROVINCES:
-        raise InvalidIdentifier("a Spanish postcode begins with 01 to 52, the code of its province")
-    return postcode
-
-
-def province_of(postcode: str) -> str:
-    """The name of the province of a (normalised) postcode."""
-    return PROVINCES[postcode[:2]]

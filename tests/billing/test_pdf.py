@@ -75,12 +75,14 @@ def _descendants(fonts):
 
 
 def test_a_ten_thousand_line_invoice_takes_under_two_seconds(app):
+    """Measured in CPU time: the suite shares its machine with other work, which stretches wall time (about
+    0.8 s of CPU here, 1.2 s of wall time on an idle machine)."""
     out = io.BytesIO()
     with app.test_request_context():
-        started = time.perf_counter()
+        started = time.process_time()
         assert render_invoice(out, DOCUMENT, lines(10_000), "en") == 10_000
-        elapsed = time.perf_counter() - started
-    assert elapsed < 2, f"{elapsed:.2f} s"
+        elapsed = time.process_time() - started
+    assert elapsed < 2, f"{elapsed:.2f} s of CPU"
     assert len(PdfReader(io.BytesIO(out.getvalue())).pages) > 100
 
 

@@ -8,7 +8,8 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from mgd.identifiers import PROVINCES, InvalidIdentifier, normalize_email, normalize_postcode
+from mgd.identifiers import InvalidIdentifier, normalize_email
+from mgd.tenants.addresses import PROVINCES, normalize_postcode
 from mgd.web.forms import Form
 from mgd.web.validators import IBAN, REQUIRED, one_line
 

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from mgd.billing.names import masked_iban
 from mgd.db import utcnow
-from mgd.identifiers import province_of
 from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
 from mgd.security.models import CodeChallenge, User
+from mgd.tenants.addresses import province_of
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import BillingAccount, Membership
 from mgd.web.links import external_url

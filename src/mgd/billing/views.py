@@ -29,12 +29,13 @@ from mgd.billing.names import CONCEPTS, KINDS, METHODS, STATUSES, masked_iban
 from mgd.billing.resend import resend_invoice
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
-from mgd.identifiers import PROVINCES, format_iban
+from mgd.identifiers import format_iban
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security.audit import Origin
 from mgd.security.codes import CodeCheck
 from mgd.security.login import fresh_login_required
+from mgd.tenants.addresses import PROVINCES
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
 from mgd.web.exports import csv_response, own_session, xlsx_response
