@@ -250,6 +250,17 @@ def test_spend_is_an_svg_chart_without_scripts_and_the_top_lines(app, billed):
     assert all(format_phone(number) in page for number in billed.numbers)
 
 
+def test_the_home_card_shows_balance_overdue_last_invoice_and_payments(app, billed):
+    ana = signed_in_client(app, "ana@acme.es")
+    home = text(ana.get(f"/empresa/{billed.ref}"))
+    last = invoice_row(app, billed.invoices[2])
+    owed = f"€{last.total_cents / 100:.2f}"  # the two paid invoices are paid: the balance is the overdue one
+    card = home.split('id="billing-card"')[1].split("</section>")[0]
+    assert card.count(owed) == 5  # balance, overdue, last invoice and the two payments (same amounts)
+    assert last.number in card and "due on Oct 25, 2026" in card and "Overdue" in card
+    assert card.count("Direct debit") == 2 and card.index("Sep 25, 2026") < card.index("Aug 25, 2026")
+
+
 def test_empty_states(app, acme):
     ana = signed_in_client(app, "ana@acme.es")
     assert "No invoice has been issued yet." in text(ana.get(f"/empresa/{acme.ref}"))

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from mgd.billing import charts, files, services
+from mgd.billing import charts, files, queries, services
 from mgd.billing import settings as changes
 from mgd.billing.forms import AddressForm, DeliveryForm, IbanForm, ResendForm
 from mgd.billing.models import INVOICE_STATUSES
@@ -65,7 +65,7 @@ def _names() -> dict:
 def _home_card(tenant: Tenant) -> Markup | None:
     if not tenant.can("view_billing"):
         return None
-    summary = services.account_summary(get_session(), tenant.company, payments=3)
+    summary = queries.home_summary(get_session(), tenant.company, payments=3)
     return Markup(render_template("billing/_home_card.html", summary=summary, **_names()))  # noqa: S704
 
 
