@@ -6,7 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, String, func, literal, null, select, type_coerce, union_all
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Select,
+    String,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from mgd.billing.models import Invoice, Payment
@@ -65,7 +77,7 @@ def home_summary(session: Session, company: Company, *, payments: int = 3) -> Ho
             Payment.id,
             Payment.reference,
             Payment.paid_on,
-            null(),
+            cast(null(), Date),  # typed: PostgreSQL will not unite a date with an untyped NULL
             Payment.amount_cents,
             type_coerce(Payment.method, String),
         )
@@ -76,7 +88,8 @@ def home_summary(session: Session, company: Company, *, payments: int = 3) -> Ho
 
     def summed(kind: str, amount, *where) -> Select:
         total = func.coalesce(func.sum(amount), 0)
-        return select(literal(kind), null(), null(), null(), null(), total, null()).where(*where)
+        nothing = (cast(null(), BigInteger), cast(null(), String), cast(null(), Date), cast(null(), Date))
+        return select(literal(kind), *nothing, total, cast(null(), String)).where(*where)
 
     query = union_all(  # the first member gives the columns their types (dates stay dates on SQLite)
         select(last),
