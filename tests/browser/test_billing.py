@@ -9,19 +9,13 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from tests.accounts import add_invoices, add_member, create_company
-from tests.browser.test_registration import CHROMIUM, live_portal, wait_for_sms  # noqa: F401 (a fixture)
+from tests.browser.chromium import ARGS, CHROMIUM, require_chromium, wait_for_sms
 from tests.factories import PASSWORD
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-sync",
-]
+require_chromium()
 
 
-def test_an_administrator_downloads_an_invoice_pdf_on_a_phone(live_portal, tmp_path):  # noqa: F811
+def test_an_administrator_downloads_an_invoice_pdf_on_a_phone(live_portal, tmp_path):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 (only where Chromium exists)
 
     portal, base = live_portal
