@@ -56,7 +56,8 @@ def home_summary(session: Session, company: Company, *, payments: int = 3) -> Ho
     """The postpaid balance (invoiced minus paid), the overdue amount, the last invoice and the last
     ``payments`` payments of the company, read in one statement: a union of the two latest-rows queries and
     the three sums, whose rows say what they are in their first column."""
-    set_tenant(session, company.id)
+    if session.info.get("tenant_id") != company.id:  # a company page is scoped already: no second set_config
+        set_tenant(session, company.id)
     last = (
         select(
             literal("invoice"),
