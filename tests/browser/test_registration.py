@@ -8,26 +8,16 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.browser.live import (
     ARGS,
     CHROMIUM,
     require_chromium,
-    serve_portal,
     temporary_password,
     wait_for_sms,
 )
-from tests.factories import COMPANIES, IBAN_M
+from tests.factories import IBAN_M
 
 require_chromium()
-
-
-@pytest.fixture
-def live_portal(app, tmp_path):
-    """The portal served on a local port, with its own database and an in-process worker delivering SMS."""
-    with serve_portal(app, tmp_path, list(COMPANIES.values())) as served:
-        yield served
 
 
 def invitation_link(path: Path, to: str) -> str:
