@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -35,7 +36,7 @@ SOURCE = 10**12  # (source, record) as one number: source * SOURCE + record
 _meta = MetaData()
 
 
-def _stage(name: str, *columns: Column) -> Table:
+def _stage(name: str, *columns: Column | Index) -> Table:
     return Table(
         name,
         _meta,
@@ -60,6 +61,7 @@ STAGES = {
         Column("vat_cents", BigInteger),
         Column("total_cents", BigInteger),
         Column("status", String(20)),
+        Index("ix_stage_invoices_number", "tenant_id", "number"),
     ),
     "charges": _stage(
         "stage_charges",
@@ -80,6 +82,7 @@ STAGES = {
         Column("paid_on", Date),
         Column("amount_cents", BigInteger),
         Column("method", String(20)),
+        Index("ix_stage_payments_reference", "tenant_id", "reference"),
     ),
 }
 SUMS = Table(
@@ -95,6 +98,8 @@ SUMS = Table(
     Column("total_cents", BigInteger),
     Column("invoice_id", BigInteger),
     Column("had", Integer),
+    # The charges (millions of rows: no index) are joined to it, and to the staged invoices, by key.
+    Index("ix_stage_charge_sums_number", "tenant_id", "invoice_number"),
     prefixes=["TEMPORARY"],
 )
 
@@ -358,6 +363,8 @@ class Stage:
             " AND c.invoice_id = stage_charge_sums.invoice_id)"
             " THEN 1 ELSE 0 END"
         )
+        if self.postgres:
+            self._sql("ANALYZE stage_charge_sums")
         names = ", ".join(self.CHARGE_FIELDS)
         picked = ", ".join(f"c.{name}" for name in self.CHARGE_FIELDS)
         insert_new = (
