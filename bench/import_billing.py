@@ -150,7 +150,8 @@ def run(args, env: dict, workdir: Path, app: str, name: str) -> None:
     size = sum(p.stat().st_size for p in (workdir / "billing").iterdir()) / 1e6
     print(
         f"billing files: {counts['invoices']:,} invoices, {counts['charges']:,} charges, "
-        f"{counts['payments']:,} payments; {size:.0f} MB of CSV, written in {time.perf_counter() - started:.0f} s"
+        f"{counts['payments']:,} payments; {size:.0f} MB of CSV, "
+        f"written in {time.perf_counter() - started:.0f} s"
     )
     app_engine = create_engine(env["MGD_DATABASE_URL"])
     with app_engine.connect() as connection:
@@ -181,8 +182,9 @@ def check_totals(admin_url: str, name: str, counts: dict[str, int]) -> None:
         ).one()
         wrong = connection.scalar(
             text(
-                "SELECT count(*) FROM invoices i LEFT JOIN (SELECT tenant_id, invoice_id, sum(net_cents) AS net,"
-                " sum(vat_cents) AS vat, sum(total_cents) AS total FROM invoice_charges GROUP BY 1, 2) c"
+                "SELECT count(*) FROM invoices i LEFT JOIN (SELECT tenant_id, invoice_id,"
+                " sum(net_cents) AS net, sum(vat_cents) AS vat, sum(total_cents) AS total"
+                " FROM invoice_charges GROUP BY 1, 2) c"
                 " ON c.tenant_id = i.tenant_id AND c.invoice_id = i.id"
                 " WHERE c.invoice_id IS NULL OR i.net_cents <> c.net OR i.vat_cents <> c.vat"
                 " OR i.total_cents <> c.total"

@@ -218,7 +218,7 @@ def _import(text: str | None, files: list[Path] = (), *, dry_run: bool = False) 
 @click.pass_context
 def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_months: int) -> None:
     """Load realistic demo records and print ready-to-try registration examples."""
-    from datetime import date  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
 
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
@@ -227,7 +227,7 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
 
     document = demo_document(companies=companies, seed=seed)
     if billing_months:
-        document = add_billing(document, months=billing_months, until=date.today(), seed=seed)
+        document = add_billing(document, months=billing_months, until=datetime.now(UTC).date(), seed=seed)
     with _app(ctx).app_context():
         if if_empty and has_companies(get_session()):
             click.echo("The database already has companies: demo data not loaded.")

@@ -87,14 +87,7 @@ def billing_records(
                     )
             net = sum(c["net_cents"] for c in charges)
             vat = sum(c["vat_cents"] for c in charges)
-            if month == len(periods) - 1:
-                status = "issued"
-            elif month == overdue:
-                status = "overdue"
-            elif month == disputed:
-                status = "disputed"
-            else:
-                status = "paid"
+            status = _status(month, len(periods), overdue, disputed)
             due = issued + timedelta(days=20)
             yield (
                 "invoices",
@@ -136,6 +129,12 @@ ADDRESSES = (
     ("Paseo Independencia 10", "50004", "Zaragoza"),
     ("Calle Triana 60", "35002", "Las Palmas de Gran Canaria"),
 )
+
+
+def _status(month: int, months: int, overdue: int | None, disputed: int | None) -> str:
+    if month == months - 1:
+        return "issued"
+    return {overdue: "overdue", disputed: "disputed"}.get(month, "paid")
 
 
 def add_billing(document: dict, *, months: int, until: date, seed: int = 1489) -> dict:

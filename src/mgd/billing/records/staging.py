@@ -234,6 +234,8 @@ class Stage:
 
     def _charges_apart(self, limit: int) -> list[Problem]:
         """Charges of one invoice must follow one another: a second run restarts the positions at 1."""
+        if not self._sql("SELECT 1 FROM stage_charge_sums WHERE n <> last LIMIT 1").first():
+            return []
         rows = self._sql(
             "SELECT c.source, c.record, c.invoice_number, s.first FROM stage_charge_sums s"
             " JOIN stage_charges c ON c.tenant_id = s.tenant_id AND c.invoice_number = s.invoice_number"
@@ -391,9 +393,10 @@ class Stage:
             " WHERE x.tenant_id = s.tenant_id AND x.invoice_id = s.invoice_id AND x.position = c.position)"
         ).rowcount
         removed = self._sql(
-            "DELETE FROM invoice_charges WHERE EXISTS (SELECT 1 FROM stage_charge_sums s WHERE s.had = 1"
-            " AND s.tenant_id = invoice_charges.tenant_id AND s.invoice_id = invoice_charges.invoice_id"
-            " AND invoice_charges.position > s.n)"
+            "DELETE FROM invoice_charges WHERE (tenant_id, invoice_id) IN"
+            " (SELECT tenant_id, invoice_id FROM stage_charge_sums WHERE had = 1)"
+            " AND position > (SELECT s.n FROM stage_charge_sums s"
+            " WHERE s.tenant_id = invoice_charges.tenant_id AND s.invoice_id = invoice_charges.invoice_id)"
         ).rowcount
         count.created, count.updated, count.removed = created, updated, removed
 

@@ -161,11 +161,6 @@ def upgrade() -> None:
             name=op.f("fk_invoice_charges_tenant_id_invoices"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "line_id"],
-            ["lines.tenant_id", "lines.id"],
-            name=op.f("fk_invoice_charges_tenant_id_lines"),
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_charges")),
         sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_invoice_charges_tenant_id_id")),
         sa.UniqueConstraint(
