@@ -89,7 +89,12 @@ def mgd(env: dict, *args: str) -> tuple[float, str, int]:
     elapsed = time.perf_counter() - started
     if result.returncode:
         raise SystemExit(f"mgd {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
-    return elapsed, result.stdout, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    phases = "".join(
+        line.split(" INFO [-] ")[-1] + "\n"
+        for line in result.stderr.splitlines()
+        if "billing import:" in line
+    )
+    return elapsed, phases + result.stdout, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
 
 
 def main() -> None:

@@ -4,11 +4,14 @@ naming every problem, with nothing written. Flushes, never commits (the command 
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from mgd.billing.records import staging
 from mgd.billing.records.rows import (
     Errors,
     FastCharges,
@@ -24,6 +27,7 @@ from mgd.db import operator_scope, utcnow
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import MAX_ERRORS, RecordError, Records, RecordsInvalid, parse_document
 
+log = logging.getLogger(__name__)
 Source = FileSource | DocumentSource
 _PLACEHOLDER = re.compile(r"\{(\d+):(\d+)\}")
 
@@ -71,18 +75,28 @@ def import_billing(session: Session, sources: list[Source]) -> dict[str, Counts]
     """Check every record of ``sources``, then write them all, or raise ``RecordsInvalid`` (nothing written
     by this function: the caller rolls back what came before)."""
     errors = Errors()
+    started = time.perf_counter()
     with operator_scope(session, "records import: billing"):
         resolver, stage = Resolver(session), Stage(session)
         for index, source in enumerate(sources):
             _stage_source(index, source, errors, resolver, stage)
         if errors.total:
             raise RecordsInvalid(errors.kept, errors.total)
+        staged = time.perf_counter()
         problems = stage.problems(MAX_ERRORS)
         if problems:
             raise RecordsInvalid([_error(p, sources) for p in problems])
+        checked = time.perf_counter()
         counts = stage.write(utcnow())
         stage.drop()
         session.flush()
+    log.info(
+        "billing import: %s records read and staged in %.1f s, checked in %.1f s, written in %.1f s",
+        sum(stage.staged.values()),
+        staged - started,
+        checked - staged,
+        time.perf_counter() - checked,
+    )
     return counts
 
 
@@ -113,7 +127,7 @@ def _stage_csv_charges(
     header: list[str] = []
     fast: FastCharges | None = None
     run, position = None, 0
-    add = stage.add
+    buffer = stage.buffers["charges"]
     for line, values in source.csv_rows(errors, header):
         if fast is None:
             fast = FastCharges(resolver, header)
@@ -125,10 +139,14 @@ def _stage_csv_charges(
                 continue
         if errors.total:
             continue
-        key = (charge[0], charge[1])
-        position = position + 1 if key == run else 1
-        run = key
-        add("charges", (index, line, charge[0], charge[1], position, *charge[2:]))
+        tenant_id, invoice = charge[0], charge[1]
+        if run is not None and tenant_id == run[0] and invoice == run[1]:
+            position += 1
+        else:
+            run, position = charge, 1
+        buffer.append((index, line, tenant_id, invoice, position, *charge[2:]))
+        if len(buffer) >= staging.BUFFER:
+            stage.flush("charges")
 
 
 def _error(problem: Problem, sources: list[Source]) -> RecordError:

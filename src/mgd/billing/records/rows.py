@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -321,7 +322,10 @@ class FastCharges:
 
     def __init__(self, resolver: Resolver, header: list[str]) -> None:
         self.resolver = resolver
-        self.index = [header.index(name) if name in header else None for name in (*self.NAMES, "total_cents")]
+        # A file without the optional ``line`` column: each record gets an empty one at its end.
+        self.pad = "line" not in header
+        columns = [*header, "line"] if self.pad else header
+        self.pick = itemgetter(*(columns.index(name) for name in (*self.NAMES, "total_cents")))
         self.rates: dict[str, tuple[Decimal, int]] = {}
         self.tenant_id: int | None = None
         self.lines: dict[str, int] = {}
@@ -335,9 +339,9 @@ class FastCharges:
         return known
 
     def __call__(self, values: list[str]) -> tuple | None:
-        company, invoice, line, concept, description, net, rate, vat, total = (
-            values[i] if i is not None else "" for i in self.index
-        )
+        if self.pad:
+            values = [*values, ""]
+        company, invoice, line, concept, description, net, rate, vat, total = self.pick(values)
         fiscal = self.resolver.fiscal_ids.get(company)
         tenant_id = self.resolver.tenants.get(fiscal) if fiscal else None
         if tenant_id is None:

@@ -100,6 +100,7 @@ SUMS = Table(
     Column("had", Integer),
     # The charges (millions of rows: no index) are joined to it, and to the staged invoices, by key.
     Index("ix_stage_charge_sums_number", "tenant_id", "invoice_number"),
+    Index("ix_stage_charge_sums_invoice_id", "tenant_id", "invoice_id"),
     prefixes=["TEMPORARY"],
 )
 
@@ -392,12 +393,19 @@ class Stage:
             + " WHERE s.had = 1 AND NOT EXISTS (SELECT 1 FROM invoice_charges x"
             " WHERE x.tenant_id = s.tenant_id AND x.invoice_id = s.invoice_id AND x.position = c.position)"
         ).rowcount
-        removed = self._sql(
-            "DELETE FROM invoice_charges WHERE (tenant_id, invoice_id) IN"
-            " (SELECT tenant_id, invoice_id FROM stage_charge_sums WHERE had = 1)"
-            " AND position > (SELECT s.n FROM stage_charge_sums s"
-            " WHERE s.tenant_id = invoice_charges.tenant_id AND s.invoice_id = invoice_charges.invoice_id)"
-        ).rowcount
+        if self.postgres:  # a join: the form below would run its sub-select for every stored charge
+            removed = self._sql(
+                "DELETE FROM invoice_charges c USING stage_charge_sums s WHERE s.had = 1"
+                " AND c.tenant_id = s.tenant_id AND c.invoice_id = s.invoice_id AND c.position > s.n"
+            ).rowcount
+        else:
+            removed = self._sql(
+                "DELETE FROM invoice_charges WHERE (tenant_id, invoice_id) IN"
+                " (SELECT tenant_id, invoice_id FROM stage_charge_sums WHERE had = 1)"
+                " AND position > (SELECT s.n FROM stage_charge_sums s"
+                " WHERE s.tenant_id = invoice_charges.tenant_id"
+                " AND s.invoice_id = invoice_charges.invoice_id)"
+            ).rowcount
         count.created, count.updated, count.removed = created, updated, removed
 
 
