@@ -9,7 +9,7 @@ PORT   ?= 5000
 # this machine for its own CPU it verifies about twice as fast (bench/README.md). Empty: keep PyPI's build.
 ARGON2_CFLAGS ?= -O3 -march=native
 
-.PHONY: run test install argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
+.PHONY: run test install argon2-native constraints lint format translations static bench-import bench-billing bench-serve bench-sign-in bench-lines clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -68,6 +68,9 @@ static: install  ## Gzipped copies of the static files, which WhiteNoise serves 
 
 bench-import: install  ## Records import benchmark (see bench/README.md)
 	$(BIN)/python bench/import_records.py
+
+bench-billing: install  ## Billing import benchmark, PostgreSQL, as the production roles (see bench/README.md)
+	$(BIN)/python bench/import_billing.py
 
 bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 	$(BIN)/python bench/sign_in.py

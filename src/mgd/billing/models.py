@@ -90,7 +90,6 @@ class InvoiceCharge(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "invoice_id", "position"),
         UniqueConstraint("tenant_id", "id"),
-        Index("ix_invoice_charges_tenant_id_line_id", "tenant_id", "line_id"),
         ForeignKeyConstraint(
             ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
         ),

@@ -77,9 +77,11 @@ def import_billing(session: Session, sources: list[Source]) -> dict[str, Counts]
     errors = Errors()
     started = time.perf_counter()
     with operator_scope(session, "records import: billing"):
-        resolver, stage = Resolver(session), Stage(session)
-        for index, source in enumerate(sources):
-            _stage_source(index, source, errors, resolver, stage)
+        stage = Stage(session)
+        resolver = Resolver(session, before_query=stage.pause)
+        with stage:
+            for index, source in enumerate(sources):
+                _stage_source(index, source, errors, resolver, stage)
         if errors.total:
             raise RecordsInvalid(errors.kept, errors.total)
         staged = time.perf_counter()

@@ -158,8 +158,9 @@ class Resolver:
 
     COMPANIES_KEPT = 16
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, before_query: Callable[[], None] = lambda: None) -> None:
         self.session = session
+        self.before_query = before_query  # what must happen before a query (``Stage.pause``)
         self.tenants: dict[str, int | None] = {}
         self.fiscal_ids: dict[str, str] = {}  # as written -> normalised
         self.companies: OrderedDict[int, tuple[dict[str, int], dict[str, int]]] = OrderedDict()
@@ -186,6 +187,7 @@ class Resolver:
         if fiscal not in self.tenants:
             if len(self.tenants) > 10_000:
                 self.tenants.clear()
+            self.before_query()
             self.tenants[fiscal] = self.session.scalar(select(Company.id).where(Company.fiscal_id == fiscal))
         tenant_id = self.tenants[fiscal]
         if tenant_id is None:
@@ -196,6 +198,7 @@ class Resolver:
         """The company's billing accounts (ref to id) and lines (E.164 number to id)."""
         known = self.companies.get(tenant_id)
         if known is None:
+            self.before_query()
             accounts = dict(
                 self.session.execute(
                     select(BillingAccount.ref, BillingAccount.id).where(BillingAccount.tenant_id == tenant_id)

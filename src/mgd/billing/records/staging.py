@@ -9,8 +9,10 @@ tenant tables run inside the import's operator scope, which the policies admit. 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -125,17 +127,27 @@ class Problem:
 
 
 class Stage:
-    """The staging tables of one import, on the session's own connection and transaction."""
+    """The staging tables of one import, on the session's own connection and transaction. On PostgreSQL the
+    records of a kind go through one ``COPY`` that stays open while records keep coming (each new ``COPY``
+    waits for the server to finish the last); ``pause`` ends it, and must come before any other statement on
+    the connection (``Resolver`` calls it). Use as a context manager: the ``COPY`` ends with it."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.buffers: dict[str, list[tuple]] = {kind: [] for kind in STAGES}
         self.staged = dict.fromkeys(STAGES, 0)
+        self._copying: tuple[str, AbstractContextManager, Any] | None = None
         connection = session.connection()
         for table in [*STAGES.values(), SUMS]:
             table.drop(connection, checkfirst=True)
             table.create(connection)
+
+    def __enter__(self) -> Stage:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.pause(*exc_info)
 
     def add(self, kind: str, row: tuple) -> None:
         buffer = self.buffers[kind]
@@ -144,29 +156,49 @@ class Stage:
             self.flush(kind)
 
     def flush(self, kind: str | None = None) -> None:
+        """Send the buffered records (of ``kind``, or of every kind) to their staging tables."""
         for name in [kind] if kind else list(STAGES):
             rows = self.buffers[name]
             if not rows:
                 continue
-            table = STAGES[name]
             self.staged[name] += len(rows)
             if self.postgres:
-                raw = self.session.connection().connection.dbapi_connection
-                names = ", ".join(column.name for column in table.columns)
-                with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                copy = self._copy(name)
+                for row in rows:
+                    copy.write_row(row)
             else:
+                table = STAGES[name]
                 keys = [column.key for column in table.columns]
                 self.session.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
             rows.clear()
 
+    def _copy(self, kind: str):
+        if self._copying is not None and self._copying[0] == kind:
+            return self._copying[2]
+        self.pause()
+        table = STAGES[kind]
+        raw = self.session.connection().connection.dbapi_connection  # the session's own transaction
+        names = ", ".join(column.name for column in table.columns)
+        cursor = raw.cursor()
+        context = cursor.copy(f"COPY {table.name} ({names}) FROM STDIN")
+        self._copying = (kind, context, context.__enter__())
+        return self._copying[2]
+
+    def pause(self, *exc_info) -> None:
+        """End the open ``COPY``, if any (``exc_info``: the error that ends it)."""
+        if self._copying is not None:
+            _kind, context, _copy = self._copying
+            self._copying = None
+            context.__exit__(*(exc_info or (None, None, None)))
+
     def drop(self) -> None:
+        self.pause()
         connection = self.session.connection()
         for table in [*STAGES.values(), SUMS]:
             table.drop(connection, checkfirst=True)
 
     def _sql(self, statement: str, **params):
+        self.pause()
         return self.session.execute(text(statement), params)
 
     # ---- the rules over every record ----------------------------------------------------------------------
@@ -310,6 +342,7 @@ class Stage:
     def write(self, now: datetime) -> dict[str, Counts]:
         """Insert the new rows, update the changed ones, leave the rest; an invoice given charges gets exactly
         those (its stored charges past the last are removed)."""
+        self.pause()
         counts = {"invoices": Counts(), "charges": Counts(), "payments": Counts()}
         stamp = bindparam("now", now, type_=UTCDateTime())
         self._upsert(
