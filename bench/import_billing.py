@@ -22,6 +22,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import date
@@ -82,11 +83,48 @@ def write_billing(document: dict, folder: Path, months: int, usage_per_line: int
     return counts
 
 
-def mgd(env: dict, *args: str) -> tuple[float, str, int]:
-    """Run `mgd ARGS`: (seconds, output, peak memory of the children so far in MiB)."""
+class BackendCpu(threading.Thread):
+    """Samples the CPU time of the PostgreSQL backends of one role while a command runs (/proc: PostgreSQL on
+    this machine), so that the work can be told from the waiting on a busy machine."""
+
+    def __init__(self, admin_url: str, role: str) -> None:
+        super().__init__(daemon=True)
+        self.engine = create_engine(admin_url)
+        self.role, self.seen, self.done = role, {}, threading.Event()
+
+    def run(self) -> None:
+        ticks = os.sysconf("SC_CLK_TCK")
+        with self.engine.connect() as connection:
+            while not self.done.wait(0.2):
+                pids = connection.scalars(
+                    text("SELECT pid FROM pg_stat_activity WHERE usename = :role"), {"role": self.role}
+                ).all()
+                connection.rollback()
+                for pid in pids:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / ticks
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        self.engine.dispose()
+        return sum(self.seen.values())
+
+
+def mgd(env: dict, *args: str, cpu: BackendCpu | None = None) -> dict:
+    """Run `mgd ARGS`: its seconds, output, CPU seconds (its own, and its database backend's when ``cpu``
+    samples them) and the peak memory of the children so far (MiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu:
+        cpu.start()
     started = time.perf_counter()
     result = subprocess.run([MGD, *args], env=env, capture_output=True, text=True, check=False)  # noqa: S603
     elapsed = time.perf_counter() - started
+    server = cpu.stop() if cpu else 0.0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
         raise SystemExit(f"mgd {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
     phases = "".join(
@@ -94,7 +132,14 @@ def mgd(env: dict, *args: str) -> tuple[float, str, int]:
         for line in result.stderr.splitlines()
         if "billing import:" in line
     )
-    return elapsed, phases + result.stdout, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {
+        "seconds": elapsed,
+        "output": phases + result.stdout,
+        "client_cpu": client,
+        "server_cpu": server,
+        "peak_mib": after.ru_maxrss // 1024,
+    }
 
 
 def main() -> None:
@@ -127,7 +172,7 @@ def main() -> None:
                 "MGD_SECRET_KEY": "bench-" + uuid.uuid4().hex,
                 "MGD_INSTANCE_PATH": workdir,
             }
-            run(args, env, Path(workdir), app, name)
+            measure(args, env, Path(workdir), app, name)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -140,13 +185,13 @@ def main() -> None:
         print(f"dropped database {name} and roles {owner}, {app} ({left} left)")
 
 
-def run(args, env: dict, workdir: Path, app: str, name: str) -> None:
+def measure(args, env: dict, workdir: Path, app: str, name: str) -> None:
     mgd(env, "db", "upgrade")
     document = dataset(args.big_lines, args.others, args.lines_per_other)
     records = workdir / "records.json"
     records.write_text(json.dumps(document), encoding="utf-8")
     lines = sum(len(c["lines"]) for c in document["companies"])
-    seconds, _, _ = mgd(env, "records", "import", str(records))
+    seconds = mgd(env, "records", "import", str(records))["seconds"]
     print(
         f"companies: {len(document['companies'])} ({lines} lines; one of {args.big_lines}) in {seconds:.1f} s"
     )
@@ -166,15 +211,20 @@ def run(args, env: dict, workdir: Path, app: str, name: str) -> None:
     app_engine.dispose()
     print(f"importing as {role[0]} (superuser: {role[1]}, bypassrls: {role[2]})")
     for label in ("first import", "re-import"):
-        seconds, output, peak = mgd(env, "records", "import", str(workdir / "billing"))
-        charges = counts["charges"]
+        load = os.getloadavg()[0]
+        run = mgd(env, "records", "import", str(workdir / "billing"), cpu=BackendCpu(args.admin_url, app))
+        charges, cpu = counts["charges"], run["client_cpu"] + run["server_cpu"]
         print(
-            f"{label}: {seconds:.1f} s = {charges / seconds:,.0f} charges/s (peak memory so far {peak} MiB)"
+            f"{label}: {run['seconds']:.1f} s = {charges / run['seconds']:,.0f} charges/s "
+            f"(load average {load:.1f} on {os.cpu_count()} CPUs; CPU time: mgd {run['client_cpu']:.1f} s + "
+            f"its PostgreSQL backend {run['server_cpu']:.1f} s = {cpu:.1f} s, "
+            f"{charges / cpu:,.0f} charges per CPU-second; "
+            f"peak memory of the children so far {run['peak_mib']} MiB)"
         )
-        print("  " + output.strip().replace("\n", "\n  "))
-        found = re.search(r"charges: (\d+) were created", output)
+        print("  " + run["output"].strip().replace("\n", "\n  "))
+        found = re.search(r"charges: (\d+) were created", run["output"])
         expected = charges if label == "first import" else 0
-        assert found and int(found.group(1)) == expected, output
+        assert found and int(found.group(1)) == expected, run["output"]
     check_totals(args.admin_url, name, counts)
 
 
