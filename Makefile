@@ -9,7 +9,7 @@ PORT   ?= 5000
 # this machine for its own CPU it verifies about twice as fast (bench/README.md). Empty: keep PyPI's build.
 ARGON2_CFLAGS ?= -O3 -march=native
 
-.PHONY: run test install argon2-native constraints lint format translations static bench-import bench-billing bench-serve bench-sign-in bench-lines clean
+.PHONY: run test install argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
