@@ -22,7 +22,7 @@ from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester
 from mgd.registration.machine import machine
 from mgd.registration.models import RegistrationFlow
-from mgd.registration.steps import ACTIVE_STEPS
+from mgd.registration.steps import ACTIVE_STEPS, BACK
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, retire
 from mgd.security.models import CodeChallenge, User
@@ -209,6 +209,17 @@ def _wrong_phone(session: Session, flow: RegistrationFlow, origin: Origin) -> Re
     )
     error.details["left"] = MAX_WRONG_PHONES - flow.wrong_phones
     return error
+
+
+def go_back(session: Session, flow: RegistrationFlow) -> None:
+    """Return the flow to the step before its current one (``steps.BACK``); its counters stay as they are.
+    ``Refused("moved")`` if the current step has no way back or a parallel request moved the flow."""
+    step = flow.state
+    if step not in BACK:
+        raise Refused("moved")
+    _hold(session, flow, step)
+    machine(flow).send("back")
+    session.flush()
 
 
 # ---- step 3: bank accounts --------------------------------------------------------------------------------

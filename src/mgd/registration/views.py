@@ -25,7 +25,7 @@ from mgd.registration.forms import (
     ResendForm,
 )
 from mgd.registration.models import RegistrationFlow
-from mgd.registration.steps import STEP_PAGES, progress
+from mgd.registration.steps import BACK, STEP_PAGES, progress
 from mgd.security.audit import Origin, record_event
 from mgd.security.code_entry import ASK_AGAIN, REFUSAL_REASONS, code_message
 from mgd.security.login import sign_in
@@ -171,7 +171,27 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
             return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
     elif form.errors:
         status = 422
-    return render_template(template, form=form, flow=flow, message=message), status
+    return render_template(template, form=form, flow=flow, message=message, back=_back_form(flow)), status
+
+
+def _back_form(flow: RegistrationFlow) -> ResendForm | None:
+    """The "back" button's form on a step that has a way back (``steps.BACK``)."""
+    return ResendForm() if flow.state in BACK else None
+
+
+@bp.post("/back")
+def back() -> Response:
+    """Return to the previous step (a phone given by mistake): the counters of wrong answers stay."""
+    flow = services.current_flow(get_session(), session.get(SESSION_KEY))
+    if flow is None:
+        return redirect(url_for("registration.identify"))
+    if not ResendForm().validate_on_submit():
+        abort(400)
+    try:
+        services.go_back(get_session(), flow)
+    except services.Refused:
+        pass  # no way back from here (or a parallel request moved it): the page of where it is now
+    return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
 
 
 @bp.route("/phone", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.identifiers import format_phone
+from mgd.identifiers import masked_email, masked_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security import services
@@ -78,8 +78,8 @@ def choose_channel() -> Response | str:
         return redirect(url_for("security.login"))
     form = ChannelForm()
     labels = {
-        "sms": _("SMS to your mobile %(number)s", number=_masked_phone(user.mobile)),
-        "email": _("Email to %(email)s", email=_masked_email(user.email)),
+        "sms": _("SMS to your mobile %(number)s", number=masked_phone(user.mobile)),
+        "email": _("Email to %(email)s", email=masked_email(user.email)),
         "app": _("My authenticator app"),
     }
     form.channel.choices = [SelectChoice(channel, labels[channel]) for channel in services.channels(user)]
@@ -186,12 +186,3 @@ def reauthenticate() -> Response | str:
 
 def _lockout() -> services.Lockout:
     return services.Lockout.from_config(current_app.config)
-
-
-def _masked_phone(e164: str | None) -> str:
-    return "••• ••• " + format_phone(e164)[-3:] if e164 else ""
-
-
-def _masked_email(email: str) -> str:
-    local, domain = email.split("@", 1)
-    return f"{local[:2]}•••@{domain}"

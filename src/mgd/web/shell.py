@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
 from mgd.extensions import babel, csrf, limiter, login_manager
-from mgd.identifiers import format_phone
+from mgd.identifiers import format_phone, masked_email, masked_phone
 from mgd.web.forms import unusable_character
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def _configure_flask(app: Flask) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
     )
     app.add_template_filter(format_phone, "phone")
+    app.add_template_filter(masked_phone)
+    app.add_template_filter(masked_email)
 
 
 def _wrap_wsgi(app: Flask) -> None:
