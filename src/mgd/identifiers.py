@@ -181,7 +181,7 @@ def masked_phone(e164: str | None) -> str:
 
 
 def masked_email(email: str | None) -> str:
-    """Where a code went, without giving the address away: ``an•••@example.es``."""
+    """``an•••@example.es``: enough for its owner to recognise it, not enough to copy it."""
     if not email or "@" not in email:
         return ""
     local, domain = email.split("@", 1)

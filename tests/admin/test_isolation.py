@@ -56,6 +56,7 @@ NOT_COMPANY_ROUTES = {
     "registration.bank": "the registration flow in the session",
     "registration.code": "the registration flow in the session",
     "registration.resend": "the registration flow in the session",
+    "registration.back": "the registration flow in the session",
     "registration.end": "the registration flow in the session",
     "registration.access_request": "public form",
     "registration.access_request_sent": "public page",

@@ -12,7 +12,9 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -94,10 +96,13 @@ def _send(session: Session, tenant: Tenant, invitation: Invitation, *, token: st
     # The company's caps and the invitee's address count it; the admin's own limit does not, so that a CSV of
     # a few hundred colleagues can go at once (each invitation is bounded by MAX_SENDS).
     count_send(session, invitation.email, Requester(company_ids=(tenant.company.id,)))
+    # Someone who already has an account reads it in their language; a new person in the inviter's.
+    invitee = existing_user(session, invitation)
     mail = templated_mail(
         invitation.email,
-        _("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
+        _l("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
         "invitation",
+        locale=invitee.locale if invitee else None,
         invitation=invitation,
         company=tenant.company,
         inviter=actor,
@@ -243,7 +248,13 @@ def accept(
         raise InvitationRefused("not_pending")
     session.refresh(invitation, ["status", "accepted_at"])
     if user is None:
-        user = create_user(session, email=invitation.email, name=invitation.name, password=password or "")[0]
+        user = create_user(
+            session,
+            email=invitation.email,
+            name=invitation.name,
+            password=password or "",
+            locale=str(get_locale()),
+        )[0]
     session.add(Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role))
     session.flush()
     record_event(

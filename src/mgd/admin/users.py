@@ -7,7 +7,7 @@ Every change is audited with the acting admin and the company; services flush, t
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
@@ -244,10 +244,12 @@ def remove_member(
 
 
 def _tell(
-    session: Session, tenant: Tenant, user: User, subject: str, template: str, **values: object
+    session: Session, tenant: Tenant, user: User, subject: object, template: str, **values: object
 ) -> None:
     """Email the person about a change an admin of the company made to their access."""
-    mail = templated_mail(user.email, subject, template, user=user, company=tenant.company, **values)
+    mail = templated_mail(
+        user.email, subject, template, locale=user.locale, user=user, company=tenant.company, **values
+    )
     queue_mail(session, mail)
 
 
@@ -266,7 +268,7 @@ def reset_member_password(
         session,
         tenant,
         user,
-        _("Your new temporary password for MGD"),
+        _l("Your new temporary password for MGD"),
         "member_password_reset",
         password=password,
     )
@@ -284,6 +286,6 @@ def reset_second_factor(
     user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
     _tell(
-        session, tenant, user, _("Your authenticator app was removed from MGD"), "member_second_factor_reset"
+        session, tenant, user, _l("Your authenticator app was removed from MGD"), "member_second_factor_reset"
     )
     _audit(session, "member.second_factor_reset", tenant, member, actor=actor, origin=origin)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,6 +69,7 @@ def submit_access_request(session: Session, details: RequestDetails, origin: Ori
         users_needed=details.users_needed,
         comments=details.comments,
         ip=origin.ip,
+        locale=str(get_locale()),
     )
     session.add(request)
     session.flush()

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -276,7 +278,7 @@ REGISTRATION_CODE = "registration_code"
 def _send_code(session: Session, flow: RegistrationFlow) -> None:
     retire(session, session.get(CodeChallenge, flow.challenge_id) if flow.challenge_id else None)
     channel, destination = ("sms", flow.code_mobile) if flow.code_mobile else ("email", flow.email)
-    message = CodeMessage(REGISTRATION_CODE, _("Your MGD registration code"))
+    message = CodeMessage(REGISTRATION_CODE, _l("Your MGD registration code"))
     challenge = issue_code(
         session,
         purpose="registration",
@@ -363,7 +365,9 @@ def submit_code(session: Session, flow: RegistrationFlow, code: str, origin: Ori
 def _create_administrator(session: Session, flow: RegistrationFlow, origin: Origin) -> User:
     company = _company(session, flow)
     person = find_interlocutor(session, company, flow.email)
-    user, password = create_user(session, email=flow.email, name=person.name, mobile=flow.code_mobile)
+    user, password = create_user(
+        session, email=flow.email, name=person.name, mobile=flow.code_mobile, locale=str(get_locale())
+    )
     session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     flow.user_id = user.id
     machine(flow).send("code_accepted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from contextlib import suppress
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -187,10 +188,9 @@ def back() -> Response:
         return redirect(url_for("registration.identify"))
     if not ResendForm().validate_on_submit():
         abort(400)
-    try:
+    # No way back from here (or a parallel request moved it): the page of where it is now.
+    with suppress(services.Refused):
         services.go_back(get_session(), flow)
-    except services.Refused:
-        pass  # no way back from here (or a parallel request moved it): the page of where it is now
     return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -70,8 +70,9 @@ def _count_failure(session: Session, user: User, lockout: Lockout, origin: Origi
         minutes = lockout.minutes * 2 ** min(lockouts - 1, 10)
         user.locked_until = now + timedelta(minutes=minutes)
         user.failed_logins = 0
-        subject = _("Your MGD account has been locked for a while")
-        queue_mail(session, templated_mail(user.email, subject, "locked", user=user, minutes=minutes))
+        subject = _l("Your MGD account has been locked for a while")
+        mail = templated_mail(user.email, subject, "locked", locale=user.locale, user=user, minutes=minutes)
+        queue_mail(session, mail)
         record_event(session, "login.locked", origin, user_id=user.id, minutes=minutes, after=what)
     session.flush()
     return True
@@ -134,7 +135,7 @@ def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin
     if channel not in channels(user) or channel == "app":
         raise ValueError(f"no code can be sent by {channel!r} to this user")
     destination = user.mobile if channel == "sms" else user.email
-    message = CodeMessage(SIGN_IN_CODE, _("Your MGD sign-in code"))
+    message = CodeMessage(SIGN_IN_CODE, _l("Your MGD sign-in code"))
     challenge = issue_code(
         session,
         purpose=SIGN_IN_CODE,
@@ -143,6 +144,7 @@ def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin
         message=message,
         requester=signed_in_requester(session, user.id),
         user_id=user.id,
+        locale=user.locale,
     )
     record_event(session, "login.code_sent", origin, user_id=user.id, channel=channel)
     return challenge

@@ -23,6 +23,7 @@ from mgd.web.forms import unusable_character
 log = logging.getLogger(__name__)
 
 LOCALES = ("es", "en")
+LOCALE = "locale"  # the session key of the language chosen (kept across sign-in and out: security.login)
 
 #: Static files are named with a hash of their content in the query (``?v=…``), so browsers keep them a year.
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -109,7 +110,7 @@ def _refuse_large_bodies() -> None:
 
 def select_locale() -> str:
     """The visitor's choice, else the browser's preference among ours, else the default (Spanish)."""
-    chosen = session.get("locale")
+    chosen = session.get(LOCALE)
     if chosen in LOCALES:
         return chosen
     return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]

@@ -1,4 +1,5 @@
-"""The language of each user: chosen in the portal, kept across sign-in and sign-out, used for their emails.
+"""The language of each user (chosen in the portal, kept across sign-in and sign-out, used for their emails) and
+of each access request (its answer goes in the language it was asked in).
 
 Existing users have none (NULL) until they sign in or choose one; until then their messages go in the
 language of the request that sends them, as before.
@@ -22,9 +23,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch_op:
         batch_op.add_column(sa.Column("locale", sa.String(length=5), nullable=True))
+    with op.batch_alter_table("access_requests") as batch_op:
+        batch_op.add_column(sa.Column("locale", sa.String(length=5), nullable=True))
 
 
 def downgrade() -> None:
     # The choices are lost: after a downgrade everyone's language is the browser's again.
+    with op.batch_alter_table("access_requests") as batch_op:
+        batch_op.drop_column("locale")
     with op.batch_alter_table("users") as batch_op:
         batch_op.drop_column("locale")
