@@ -50,7 +50,7 @@ QUERY = {
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,
     "backoffice.activity_export": AUDIT,
-    "security.login": ("reset",),
+    "security.login": ("reset", "next"),
     "profile.show": ("changed",),
 }
 GENERIC = ("page", "next", "q")  # sent to every page: a link or a script may add them anywhere

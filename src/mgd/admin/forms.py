@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from mgd.identifiers import InvalidIdentifier, normalize_phone
+from mgd.tenants.context import ROLE_NAMES as ROLE_NAMES
 from mgd.web.forms import Form
 from mgd.web.validators import REQUIRED, email_address, one_line
 
@@ -19,12 +20,6 @@ ROLE_LABELS = {
     "manager": _l("Manager: lines and service requests"),
     "billing": _l("Billing: invoices and payments"),
     "viewer": _l("Viewer: read only"),
-}
-ROLE_NAMES = {
-    "admin": _l("Administrator"),
-    "manager": _l("Manager"),
-    "billing": _l("Billing"),
-    "viewer": _l("Viewer"),
 }
 
 

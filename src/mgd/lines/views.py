@@ -110,8 +110,7 @@ def line(line_id: int) -> Response | str:
         for user in services.assignable_users(db, tenant)
     ]
     if form.is_submitted():
-        if not tenant.can("edit_lines"):
-            abort(403)
+        tenant.require("edit_lines")
         if form.validate():
             services.update_line(
                 db,

@@ -59,7 +59,9 @@ def login() -> Response | str:
         )
     except services.SignInRefused as error:  # the failure counted stands: the edge commits a 422 too
         return render_template("security/login.html", form=form, message=refusal_message(error.reason)), 422
-    session[PENDING] = {"user_id": user.id, "since": int(time.time())}
+    # The page asked before signing in (the 401 page's link), opened once the code is right.
+    asked = local_path(request.args.get("next"), "") or None
+    session[PENDING] = {"user_id": user.id, "since": int(time.time()), "next": asked}
     return redirect(url_for("security.choose_channel"))
 
 
@@ -127,11 +129,12 @@ def enter_code() -> Response | str:
             ), 422
         form.code.errors.append(refusal_message(error.reason))
         return render_template("security/code.html", form=form, from_app=from_app), 422
+    asked = session[PENDING].get("next")
     sign_in(user)
     if user.password_is_temporary:
         session["must_change_password"] = True
         return redirect(url_for("security.change_password"))
-    return redirect(url_for("selfcare.home"))
+    return redirect(local_path(asked, url_for("selfcare.home")))
 
 
 @bp.route("/password", methods=["GET", "POST"])

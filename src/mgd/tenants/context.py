@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING
 
+from babel.lists import format_list
 from flask import Blueprint, abort, g
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import Forbidden
 
 if TYPE_CHECKING:
     from mgd.security.models import User
@@ -35,6 +40,40 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: Each role's name and what each permission lets a member do, as the pages say them.
+ROLE_NAMES = {
+    "admin": _l("Administrator"),
+    "manager": _l("Manager"),
+    "billing": _l("Billing"),
+    "viewer": _l("Viewer"),
+}
+PERMISSION_ACTIONS = {
+    "view_lines": _l("see the company's lines"),
+    "edit_lines": _l("change the company's lines"),
+    "manage_users": _l("manage the company's users"),
+    "view_audit": _l("see the company's activity log"),
+}
+
+
+class MissingPermission(Forbidden):
+    """A 403 that says why: which roles may do what the page does, and the member's own role."""
+
+    def __init__(self, permission: str, role: str) -> None:
+        super().__init__()
+        self.permission, self.role = permission, role
+
+    @property
+    def reason(self) -> str:
+        roles = [str(ROLE_NAMES[role]) for role in ROLES if role in PERMISSIONS[self.permission]]
+        return _(
+            "Only the roles %(roles)s can %(action)s. Your role in this company is %(role)s; an administrator "
+            "of the company can change it.",
+            roles=format_list(roles, style="or", locale=get_locale()),
+            action=PERMISSION_ACTIONS[self.permission],
+            role=ROLE_NAMES[self.role],
+        )
+
+
 @dataclass(frozen=True)
 class Tenant:
     company: Company
@@ -43,6 +82,11 @@ class Tenant:
 
     def can(self, permission: str) -> bool:
         return self.membership.role in PERMISSIONS[permission]
+
+    def require(self, permission: str) -> None:
+        """Raise ``MissingPermission`` (403, saying why) unless the member's role has ``permission``."""
+        if not self.can(permission):
+            raise MissingPermission(permission, self.membership.role)
 
 
 def current_tenant() -> Tenant:
@@ -114,8 +158,7 @@ def requires(permission: str):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_tenant().can(permission):
-                abort(403)
+            current_tenant().require(permission)
             return view(*args, **kwargs)
 
         return wrapper
