@@ -11,7 +11,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from mgd.identifiers import InvalidIdentifier, normalize_phone
-from mgd.tenants.context import ROLE_NAMES as ROLE_NAMES
 from mgd.web.forms import Form
 from mgd.web.validators import REQUIRED, email_address, one_line
 

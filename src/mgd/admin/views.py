@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from mgd.admin import invitations, users
 from mgd.admin.forms import (
-    ROLE_NAMES,
     DomainsForm,
     InviteCsvForm,
     InviteForm,
@@ -25,7 +24,7 @@ from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security.audit import Origin
 from mgd.security.login import fresh_login_required
-from mgd.tenants.context import current_tenant, requires, tenant_blueprint
+from mgd.tenants.context import ROLE_NAMES, current_tenant, requires, tenant_blueprint
 from mgd.tenants.models import ROLES
 from mgd.web.paging import page_number
 from mgd.web.uploads import checked_upload

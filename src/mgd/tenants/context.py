@@ -66,8 +66,8 @@ class MissingPermission(Forbidden):
     def reason(self) -> str:
         roles = [str(ROLE_NAMES[role]) for role in ROLES if role in PERMISSIONS[self.permission]]
         return _(
-            "Only the roles %(roles)s can %(action)s. Your role in this company is %(role)s; an administrator "
-            "of the company can change it.",
+            "Only the roles %(roles)s can %(action)s. Your role in this company is %(role)s; "
+            "an administrator of the company can change it.",
             roles=format_list(roles, style="or", locale=get_locale()),
             action=PERMISSION_ACTIONS[self.permission],
             role=ROLE_NAMES[self.role],
