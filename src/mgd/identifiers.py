@@ -177,7 +177,7 @@ def format_phone(e164: str) -> str:
 
 def masked_phone(e164: str | None) -> str:
     """Where a code went, without giving the number away: ``••• ••• 678``."""
-    return "••• ••• " + format_phone(e164)[-3:] if e164 else ""
+    return "••• ••• " + e164[-3:] if e164 else ""
 
 
 def masked_email(email: str | None) -> str:

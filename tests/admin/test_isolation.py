@@ -36,6 +36,7 @@ NOT_COMPANY_ROUTES = {
     "security.login": "public",
     "security.choose_channel": "the pending sign-in in the session",
     "security.enter_code": "the pending sign-in in the session",
+    "security.resend_code": "the pending sign-in in the session",
     "security.change_password": "the signed-in user",
     "security.logout": "the signed-in user",
     "security.reauthenticate": "the signed-in user",

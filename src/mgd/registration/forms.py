@@ -41,10 +41,6 @@ class AccountsForm(Form):
                 delattr(self, name)
 
 
-class ResendForm(Form):
-    pass
-
-
 class AccessRequestForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
     requester_name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200), one_line])

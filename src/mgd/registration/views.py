@@ -23,7 +23,6 @@ from mgd.registration.forms import (
     IdentifyForm,
     MobileForm,
     PhoneForm,
-    ResendForm,
 )
 from mgd.registration.models import RegistrationFlow
 from mgd.registration.steps import BACK, STEP_PAGES, progress
@@ -31,7 +30,7 @@ from mgd.security.audit import Origin, record_event
 from mgd.security.code_entry import ASK_AGAIN, REFUSAL_REASONS, code_message
 from mgd.security.login import sign_in
 from mgd.web.edge import keep_on_failure
-from mgd.web.forms import CodeForm
+from mgd.web.forms import ButtonForm, CodeForm
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -175,9 +174,9 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
     return render_template(template, form=form, flow=flow, message=message, back=_back_form(flow)), status
 
 
-def _back_form(flow: RegistrationFlow) -> ResendForm | None:
+def _back_form(flow: RegistrationFlow) -> ButtonForm | None:
     """The "back" button's form on a step that has a way back (``steps.BACK``)."""
-    return ResendForm() if flow.state in BACK else None
+    return ButtonForm() if flow.state in BACK else None
 
 
 @bp.post("/back")
@@ -186,7 +185,7 @@ def back() -> Response:
     flow = services.current_flow(get_session(), session.get(SESSION_KEY))
     if flow is None:
         return redirect(url_for("registration.identify"))
-    if not ResendForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     # No way back from here (or a parallel request moved it): the page of where it is now.
     with suppress(services.Refused):
@@ -253,7 +252,7 @@ def _code_page(flow: RegistrationFlow, form: CodeForm, message: str | None = Non
     return render_template(
         "registration/code.html",
         form=form,
-        resend=ResendForm(),
+        resend=ButtonForm(),
         flow=flow,
         message=message,
         wait=services.seconds_until_resend(flow),
@@ -266,7 +265,7 @@ def resend() -> Response | str:
     flow = _flow_at("code")
     if not isinstance(flow, RegistrationFlow):
         return flow
-    if not ResendForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     db = get_session()
     try:

@@ -27,6 +27,7 @@ from mgd.tenants.models import Membership
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
+RESEND_AFTER = timedelta(seconds=60)  # before a person may ask for another code of the same kind
 
 
 class CodeCheck(enum.StrEnum):
@@ -109,6 +110,12 @@ def check_code(session: Session, challenge: CodeChallenge, code: str) -> CodeChe
         result = CodeCheck.WRONG if attempts < MAX_ATTEMPTS else CodeCheck.DEAD
     session.expire(challenge, ["used_at", "expires_at"])  # read again from the database when next needed
     return result
+
+
+def seconds_until_resend(challenge: CodeChallenge) -> int:
+    """How long before another code may replace ``challenge`` (0: now)."""
+    left = (challenge.created_at + RESEND_AFTER - utcnow()).total_seconds()
+    return max(0, int(left + 0.999))
 
 
 def retire(session: Session, challenge: CodeChallenge | None) -> None:

@@ -66,3 +66,7 @@ class CodeForm(Form):
         [REQUIRED, six_digits],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"},
     )
+
+
+class ButtonForm(Form):
+    """A form that is only a button (send a new code, go back a step): its CSRF token and nothing else."""
