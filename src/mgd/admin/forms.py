@@ -6,7 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -23,8 +23,13 @@ ROLE_LABELS = {
 
 
 class InviteForm(Form):
-    email = StringField(_l("Email"), [REQUIRED, Length(max=254), email_address])
-    name = StringField(_l("Name and surname"), [REQUIRED, Length(max=200), one_line])
+    # Someone else's address and name: the browser must not offer the admin's own.
+    email = EmailField(
+        _l("Email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "off"}
+    )
+    name = StringField(
+        _l("Name and surname"), [REQUIRED, Length(max=200), one_line], render_kw={"autocomplete": "off"}
+    )
     role = SelectField(
         _l("Role"),
         choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()],

@@ -26,7 +26,7 @@ from mgd.security.login import current_session, fresh_login_required, lifetime, 
 from mgd.security.messages import policy_messages
 from mgd.security.passwords import Policy
 from mgd.security.profile import request_mobile_change
-from mgd.web.forms import CodeForm, Form
+from mgd.web.forms import EMAIL, TEL, CodeForm, Form
 from mgd.web.validators import PHONE, REQUIRED, email_address, mobile_only
 
 bp = Blueprint("profile", __name__, url_prefix="/perfil")
@@ -39,11 +39,11 @@ class PasswordChangeForm(NewPasswordForm):
 
 
 class EmailChangeForm(Form):
-    email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address])
+    email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address], render_kw=EMAIL)
 
 
 class MobileChangeForm(Form):
-    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only])
+    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only], render_kw=TEL)
 
 
 class RemoveAppForm(Form):

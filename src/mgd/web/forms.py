@@ -68,5 +68,12 @@ class CodeForm(Form):
     )
 
 
+#: ``autocomplete`` of the fields that ask for the person's own data (WCAG 1.3.5): the browser can fill them.
+NAME = {"autocomplete": "name"}
+EMAIL = {"autocomplete": "email"}
+TEL = {"autocomplete": "tel"}
+JOB_TITLE = {"autocomplete": "organization-title"}
+
+
 class ButtonForm(Form):
     """A form that is only a button (send a new code, go back a step): its CSRF token and nothing else."""
