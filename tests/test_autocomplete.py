@@ -41,4 +41,6 @@ def test_the_invite_form_asks_for_an_email_the_browser_leaves_empty(app, acme):
 def test_the_profile_changes_name_their_fields(app, acme):
     ana = signed_in_client(app, "ana@acme.es")
     page = text(ana.get("/perfil"))
-    assert 'autocomplete="email"' in control(page, "em-email") and 'autocomplete="tel"' in control(page, "mo-mobile")
+    assert 'autocomplete="email"' in control(page, "em-email") and 'autocomplete="tel"' in control(
+        page, "mo-mobile"
+    )

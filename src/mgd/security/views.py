@@ -16,7 +16,7 @@ from mgd.extensions import limiter
 from mgd.identifiers import masked_email, masked_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.security import services
+from mgd.security import event_text, services
 from mgd.security.audit import Origin
 from mgd.security.codes import seconds_until_resend
 from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, ReauthForm
@@ -28,6 +28,9 @@ from mgd.web.forms import ButtonForm, CodeForm
 from mgd.web.links import local_path
 
 bp = Blueprint("security", __name__)
+# The audit trail in words, for the activity pages of a company and of the back office (_activity.html).
+bp.add_app_template_global(event_text.sentence, "event_sentence")
+bp.add_app_template_global(event_text.kinds, "event_kinds")
 
 PENDING = "pending_login"
 PENDING_LIFETIME = 600  # seconds between the password and the code
