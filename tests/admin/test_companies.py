@@ -17,7 +17,7 @@ from tests.kit import post, signed_in_client, text
 
 
 def chooser_order(page: str) -> list[str]:
-    return re.findall(r'<li><a href="/empresa/[^"]+">([^<]+)</a>', page)
+    return re.findall(r'<li><a href="/empresa/[^"]+" lang="es">([^<]+)</a>', page)
 
 
 def test_a_person_in_two_companies_chooses_after_every_sign_in_the_last_used_first(app, acme, beta):

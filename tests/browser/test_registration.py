@@ -120,7 +120,7 @@ def test_a_person_registers_on_a_phone(live_portal, tmp_path):
         page.get_by_label("Código de seguridad").fill(code)
         page.get_by_role("button", name="Terminar el registro").click()
 
-        expect(page.get_by_role("heading", name="Bienvenido a Mi Área")).to_be_visible()
+        expect(page.get_by_role("heading", name="Te damos la bienvenida a Mi Área")).to_be_visible()
         assert (
             page.get_by_label(
                 "Tu número de móvil (aquí te enviaremos los códigos de seguridad)"
@@ -177,5 +177,5 @@ def test_a_person_registers_on_a_phone(live_portal, tmp_path):
         colleague.get_by_label("Nueva contraseña", exact=True).fill("Pasillo2026x")
         colleague.get_by_label("Repite la nueva contraseña").fill("Pasillo2026x")
         colleague.get_by_role("button", name="Crear mi acceso").click()
-        expect(colleague.get_by_role("heading", name="Bienvenido a Mi Área")).to_be_visible()
+        expect(colleague.get_by_role("heading", name="Te damos la bienvenida a Mi Área")).to_be_visible()
         browser.close()

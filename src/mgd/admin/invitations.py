@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -32,6 +31,7 @@ from mgd.tenants.context import Tenant
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.web.links import external_url
 from mgd.web.paging import Page, paginate
+from mgd.web.shell import current_language
 from mgd.web.uploads import csv_rows
 
 LIFETIME = timedelta(days=7)
@@ -253,7 +253,7 @@ def accept(
             email=invitation.email,
             name=invitation.name,
             password=password or "",
-            locale=str(get_locale()),
+            locale=current_language(),
         )[0]
     session.add(Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role))
     session.flush()

@@ -26,6 +26,8 @@ from flask_babel import force_locale
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from mgd.config import LANGUAGES
+
 
 class DeliveryError(Exception):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
@@ -55,7 +57,7 @@ def in_language(locale: str | None) -> Iterator[None]:
     if not locale:
         yield
         return
-    with force_locale(locale):
+    with force_locale(LANGUAGES.get(locale, locale)):
         yield
 
 

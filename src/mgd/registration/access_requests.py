@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from mgd.notify.throttle import Requester, count_send
 from mgd.registration.models import AccessRequest
 from mgd.security.audit import Origin, record_event
 from mgd.tenants.services import find_company
+from mgd.web.shell import current_language
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
@@ -69,7 +69,7 @@ def submit_access_request(session: Session, details: RequestDetails, origin: Ori
         users_needed=details.users_needed,
         comments=details.comments,
         ip=origin.ip,
-        locale=str(get_locale()),
+        locale=current_language(),
     )
     session.add(request)
     session.flush()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from mgd.security.models import CodeChallenge, User
 from mgd.security.services import create_user
 from mgd.tenants.models import Company, Membership
 from mgd.tenants.services import billing_ibans, find_company, find_interlocutor, find_line, line_kinds
+from mgd.web.shell import current_language
 
 FLOW_LIFETIME = timedelta(minutes=30)
 MAX_WRONG_PHONES = 3
@@ -366,7 +366,7 @@ def _create_administrator(session: Session, flow: RegistrationFlow, origin: Orig
     company = _company(session, flow)
     person = find_interlocutor(session, company, flow.email)
     user, password = create_user(
-        session, email=flow.email, name=person.name, mobile=flow.code_mobile, locale=str(get_locale())
+        session, email=flow.email, name=person.name, mobile=flow.code_mobile, locale=current_language()
     )
     session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     flow.user_id = user.id

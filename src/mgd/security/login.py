@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from flask_babel import get_locale, refresh
+from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 
 from mgd.db import get_session, utcnow
@@ -16,7 +16,7 @@ from mgd.security import sessions
 from mgd.security.audit import Origin
 from mgd.security.models import User, UserSession
 from mgd.web.edge import keep_on_failure
-from mgd.web.shell import LOCALE, LOCALES
+from mgd.web.shell import LOCALE, LOCALES, current_language
 
 TOKEN = "sid"  # noqa: S105 (the cookie's key for the session token)
 
@@ -38,7 +38,7 @@ def sign_in(user: User) -> UserSession:
     login_user(user)
     session[TOKEN] = token
     g.user_session = row
-    choose_language(chosen if chosen in LOCALES else user.locale or str(get_locale()))
+    choose_language(chosen if chosen in LOCALES else user.locale or current_language())
     return row
 
 
