@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from babel.lists import format_list
 from flask import Blueprint, abort, g
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,11 +25,13 @@ from werkzeug.exceptions import Forbidden
 if TYPE_CHECKING:
     from mgd.security.models import User
 
+from mgd.config import LANGUAGES
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.extensions import login_manager
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.tenants.services import company_by_ref
 from mgd.web.edge import keep_on_failure
+from mgd.web.uploads import folded
 
 #: What each role may do; a permission a role lacks answers 403.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -53,6 +55,20 @@ PERMISSION_ACTIONS = {
     "manage_users": _l("manage the company's users"),
     "view_audit": _l("see the company's activity log"),
 }
+
+
+def role_from_name(text: str) -> str | None:
+    """The role a person means by ``text``: its code or its name as the pages show it, in either language
+    (case and accents ignored); None if it names none."""
+    wanted = folded(text)
+    for role in ROLES:
+        names = {role}
+        for locale in LANGUAGES.values():
+            with force_locale(locale):
+                names.add(folded(str(ROLE_NAMES[role])))
+        if wanted in names:
+            return role
+    return None
 
 
 class MissingPermission(Forbidden):
