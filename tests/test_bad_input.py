@@ -43,13 +43,13 @@ LINES = ("q", "kind", "product", "status", "tariff", "sort", "page")
 QUERY = {
     "admin.members": ("q", "role", "status", "page"),
     "lines.index": LINES,
-    "lines.export": LINES,
+    "lines.export": (*LINES, "sep"),
     "activity.index": AUDIT,
-    "activity.export": AUDIT,
+    "activity.export": (*AUDIT, "sep"),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,
-    "backoffice.activity_export": AUDIT,
+    "backoffice.activity_export": (*AUDIT, "sep"),
     "security.login": ("reset", "next"),
     "profile.show": ("changed",),
 }

@@ -67,7 +67,7 @@ def test_admins_see_their_companys_activity_only(app, acme, beta):
     assert "No event matches" in nobody
     export = ana.get(f"/empresa/{acme.ref}/actividad/exportar.csv", query_string={"person": "ana@"})
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["occurred_at", "action", "user"]
+    assert rows[0][:3] == ["When (Madrid time)", "Event", "Person"] and rows[0][-1] == "What happened"
     assert {row[2] for row in rows[1:]} == {"ana@acme.es"}
     assert "invitation.sent" in {row[1] for row in rows[1:]}
     assert signed_in_client(app, "bob@acme.es").get(f"/empresa/{acme.ref}/actividad").status_code == 403

@@ -153,7 +153,7 @@ def test_exports_follow_the_filters_as_csv_and_excel(app, acme):
     carla = signed_in_client(app, "carla@acme.es")
     response = carla.get(f"/empresa/{acme.ref}/lineas/exportar.csv", query_string={"q": "recep"})
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:2] == ["number", "kind"]
+    assert rows[0][:2] == ["Number", "Kind"]
     assert [row[0] for row in rows[1:]] == [format_phone(acme.numbers[0])]
     workbook = carla.get(f"/empresa/{acme.ref}/lineas/exportar.xlsx")
     assert workbook.headers["Content-Type"].startswith("application/vnd.openxmlformats")

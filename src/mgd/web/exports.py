@@ -1,5 +1,7 @@
 """Lists as files: CSV streamed row by row, Excel written in constant memory to a temporary file and then
-streamed. Memory stays flat whatever the number of rows."""
+streamed. Memory stays flat whatever the number of rows. A CSV is written as a spreadsheet in the reader's
+language opens it: in Spanish with ``;`` between values and a decimal comma (``?sep=comma`` for ``,``), in
+English with ``,`` and a decimal point; times are Madrid's."""
 
 from __future__ import annotations
 
@@ -8,12 +10,18 @@ import io
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 import xlsxwriter
-from flask import Response, send_file, stream_with_context
+from flask import Response, request, send_file, stream_with_context
+from flask_babel import gettext as _
+from flask_babel import to_user_timezone
 from sqlalchemy.orm import Session
 
 from mgd.db import READ_ONLY, database, set_tenant
+from mgd.web.shell import BadParameter, current_language
 
 
 @contextmanager
@@ -33,37 +41,77 @@ def own_session(tenant_id: int | None) -> Iterator[Session]:
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> object:
+@dataclass(frozen=True)
+class CsvFormat:
+    delimiter: str = ","
+    decimal: str = "."
+
+
+#: ``?sep=`` of an export: the separator asked for instead of the language's.
+SEPARATORS = {"comma": ",", "semicolon": ";"}
+
+
+def csv_format(args) -> CsvFormat:
+    """The CSV of this request's language (Spanish: ``;`` and ``,`` for decimals), or the ``sep`` asked for;
+    an unknown ``sep`` is a 400 that names it."""
+    spanish = current_language() == "es"
+    default = CsvFormat(";", ",") if spanish else CsvFormat(",", ".")
+    asked = args.get("sep")
+    if asked is None:
+        return default
+    if asked not in SEPARATORS:
+        raise BadParameter("sep", _("Use sep=comma or sep=semicolon."))
+    delimiter = SEPARATORS[asked]
+    # A decimal comma inside values separated by commas would split them: it takes the point then.
+    return CsvFormat(delimiter, "." if delimiter == "," else default.decimal)
+
+
+def _cell(value: object, decimal: str = ".") -> object:
     """A value as a spreadsheet must show it: text that a spreadsheet would run as a formula (an alias typed
-    as ``=HYPERLINK(...)``) is written with a leading apostrophe, as OWASP advises for CSV injection."""
+    as ``=HYPERLINK(...)``) is written with a leading apostrophe, as OWASP advises for CSV injection; numbers
+    with the format's decimal mark; times in Madrid time."""
     if value is None:
         return ""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
+    if isinstance(value, datetime):
+        return to_user_timezone(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float | Decimal) and not isinstance(value, bool):
+        return str(value).replace(".", decimal)
     return value
 
 
-def _csv_chunks(header: list[str], rows: Iterable[list[object]]) -> Iterator[str]:
+def _csv_chunks(header: list[str], rows: Iterable[list[object]], fmt: CsvFormat) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer = csv.writer(buffer, delimiter=fmt.delimiter)
+    writer.writerow([str(name) for name in header])
     yield "\ufeff" + buffer.getvalue()  # a BOM, so that spreadsheet programs read the file as UTF-8
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([_cell(value, fmt.decimal) for value in row])
         yield buffer.getvalue()
 
 
-def csv_response(filename: str, header: list[str], rows: Iterable[list[object]]) -> Response:
+def csv_response(
+    filename: str, header: list, rows: Iterable[list[object]], fmt: CsvFormat | None = None
+) -> Response:
+    """A CSV download; ``fmt`` defaults to the request's (``csv_format``)."""
+    fmt = fmt or csv_format(request.args)
     return Response(
-        stream_with_context(_csv_chunks(header, rows)),
+        stream_with_context(_csv_chunks(header, rows, fmt)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-def xlsx_response(filename: str, sheet: str, header: list[str], rows: Iterable[list[object]]) -> Response:
+def _local_time(value: object) -> object:
+    if isinstance(value, datetime):
+        return to_user_timezone(value).strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def xlsx_response(filename: str, sheet: str, header: list, rows: Iterable[list[object]]) -> Response:
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
     workbook = xlsxwriter.Workbook(
         handle,
@@ -71,9 +119,10 @@ def xlsx_response(filename: str, sheet: str, header: list[str], rows: Iterable[l
     )
     worksheet = workbook.add_worksheet(sheet[:31])
     bold = workbook.add_format({"bold": True})
-    worksheet.write_row(0, 0, header, bold)
+    worksheet.write_row(0, 0, [str(name) for name in header], bold)
     for number, row in enumerate(rows, 1):
-        worksheet.write_row(number, 0, ["" if value is None else value for value in row])  # text stays text
+        values = ["" if value is None else _local_time(value) for value in row]  # text stays text
+        worksheet.write_row(number, 0, values)
     workbook.close()
     handle.seek(0)
     return send_file(
