@@ -42,6 +42,7 @@ AUDIT = ("person", "action", "since", "until", "page")
 LINES = ("q", "kind", "product", "status", "tariff", "sort", "page")
 QUERY = {
     "admin.members": ("q", "role", "status", "page"),
+    "admin.member": ("lq",),
     "lines.index": LINES,
     "lines.export": (*LINES, "sep"),
     "activity.index": AUDIT,

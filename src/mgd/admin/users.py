@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from mgd.db import operator_scope
+from mgd.identifiers import InvalidIdentifier, to_ascii
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
@@ -21,6 +22,7 @@ from mgd.security.services import issue_temporary_password
 from mgd.security.sessions import end_sessions
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, MembershipScope
+from mgd.tenants.services import visible_lines
 from mgd.web.paging import Page, paginate
 
 
@@ -80,6 +82,31 @@ def scopes_of(session: Session, member: Membership) -> tuple[list[str], list[str
         .where(MembershipScope.membership_id == member.id)
     ).all()
     return sorted(n for n, _c in rows if n), sorted(c for _n, c in rows if c)
+
+
+PICKER_SIZE = 30
+
+
+def lines_to_pick(session: Session, tenant: Tenant, q: str, chosen: list[str]) -> list[Line]:
+    """The lines the limit picker lists: those already chosen, then up to ``PICKER_SIZE`` found by ``q``
+    (part of a number, an alias or a cost centre), by number."""
+    query = visible_lines(tenant.membership).order_by(Line.number)
+    found = list(session.scalars(query.where(Line.number.in_(chosen)))) if chosen else []
+    if q:
+        try:
+            digits = to_ascii(q.replace(" ", "")).removeprefix("+")
+        except InvalidIdentifier:
+            digits = ""
+        like = f"%{q.lower()}%"
+        matches = (
+            Line.number.like(f"%{digits}%")
+            if digits.isdigit()
+            else or_(func.lower(Line.alias).like(like), func.lower(Line.cost_centre).like(like))
+        )
+        found += [
+            line for line in session.scalars(query.where(matches).limit(PICKER_SIZE)) if line not in found
+        ]
+    return found
 
 
 def _keeps_an_admin(session: Session, member: Membership) -> None:
