@@ -12,7 +12,9 @@ from tests.kit import confirm, signed_in_client, text, token
 
 def picker(page: str) -> dict[str, bool]:
     """The picker's checkboxes: number -> ticked."""
-    boxes = re.findall(r'<input type="checkbox" id="picked-\d+" name="picked" value="([^"]+)"( checked)?>', page)
+    boxes = re.findall(
+        r'<input type="checkbox" id="picked-\d+" name="picked" value="([^"]+)"( checked)?>', page
+    )
     return {number: bool(ticked) for number, ticked in boxes}
 
 
@@ -49,7 +51,12 @@ def test_a_wrong_number_brings_back_what_was_typed_and_ticked(app, acme):
     member = f"/empresa/{acme.ref}/usuarios/{acme.members['carla@acme.es']}"
     response = ana.post(
         f"{member}/limit",
-        data={"picked": acme.numbers[0], "numbers": "hello", "cost_centres": "MAD-01", "csrf_token": token(ana)},
+        data={
+            "picked": acme.numbers[0],
+            "numbers": "hello",
+            "cost_centres": "MAD-01",
+            "csrf_token": token(ana),
+        },
     )
     page = text(response)
     assert response.status_code == 422 and "not phone numbers: hello" in page
