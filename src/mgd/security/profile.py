@@ -106,6 +106,12 @@ def confirm_email_change(
     return result
 
 
+def code_destination(session: Session, user: User, challenge_id: int | None) -> str | None:
+    """Where the code of one of the user's own challenges went (for its page to say), else None."""
+    challenge = session.get(CodeChallenge, challenge_id) if challenge_id else None
+    return challenge.destination if challenge is not None and challenge.user_id == user.id else None
+
+
 def record_session_ended(session: Session, user: User, session_id: int, origin: Origin) -> None:
     record_event(session, "session.ended", origin, user_id=user.id, session_id=session_id)
 

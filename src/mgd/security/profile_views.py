@@ -141,7 +141,10 @@ def confirm_email() -> Response | tuple[str, int] | str:
         if result is CodeCheck.DEAD:
             session.pop("email_challenge")
         refuse_code(form, result, ASK_AGAIN)
-    return render_template("security/profile_code.html", form=form), 422 if form.errors else 200
+    destination = profile.code_destination(get_session(), current_user, session.get("email_challenge"))
+    return render_template(
+        "security/profile_code.html", form=form, destination=destination
+    ), 422 if form.errors else 200
 
 
 @bp.post("/movil")

@@ -99,7 +99,8 @@ def verify_mobile() -> Response | str:
         status = 422
     elif form.errors:
         status = 422
-    return render_template("selfcare/verify_mobile.html", form=form), status
+    destination = profile.code_destination(get_session(), current_user, session.get("mobile_challenge"))
+    return render_template("selfcare/verify_mobile.html", form=form, destination=destination), status
 
 
 @bp.get("/mi-area")
