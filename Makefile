@@ -9,7 +9,9 @@ PORT   ?= 5000
 # this machine for its own CPU it verifies about twice as fast (bench/README.md). Empty: keep PyPI's build.
 ARGON2_CFLAGS ?= -O3 -march=native
 
-.PHONY: run test install argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
+NODE_DEPS := tests/browser/node_modules/.package-lock.json
+
+.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -19,7 +21,18 @@ run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 test: install  ## Run the test suite (SQLite; PostgreSQL and brokers with MGD_TEST_* set)
 	$(BIN)/pytest
 
-install: $(STAMP)
+install: $(STAMP) browser-deps
+
+# axe-core for the browser tests (tests/browser/package-lock.json), when node is there; CI always has it.
+browser-deps:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_DEPS); \
+	else echo "npm not found: the accessibility tests will skip (CI=true makes them fail)"; fi
+
+$(NODE_DEPS): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+
+screens: install  ## Screenshots of the main pages at 1280 and 360 px into docs/screens (needs Chromium)
+	MGD_TEST_SCREENS=docs/screens $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_accessibility.py -k screenshots
 
 # The versions of constraints.txt, tested together: `make constraints` moves them to the newest ones allowed.
 $(STAMP): pyproject.toml constraints.txt

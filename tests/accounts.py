@@ -4,13 +4,15 @@ need them: ids and references, never ORM objects; and the user rows tests read o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from mgd.db import get_session, set_tenant
 from mgd.security.models import User, UserSession
-from tests.factories import make_company, make_line, make_member
+from mgd.tenants.models import BillingAccount, Line
+from mgd.tenants.models import Company as CompanyRow
+from tests.factories import make_company, make_invoice, make_line, make_member, make_payment
 
 
 @dataclass
@@ -20,6 +22,8 @@ class Company:
     lines: list[int] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
     members: dict[str, int] = field(default_factory=dict)  # email -> membership id
+    invoices: list[int] = field(default_factory=list)  # oldest first
+    account: int | None = None  # the billing account of the invoices
 
 
 def create_company(app, name: str, lines: int = 0) -> Company:
@@ -43,6 +47,36 @@ def add_member(app, company: Company, email: str, role: str) -> int:
         session.commit()
         company.members[email] = membership_id
         return membership_id
+
+
+def add_invoices(app, company: Company, months: tuple[int, ...] = (8, 9, 10)) -> list[int]:
+    """Invoices of the billing account of the company's first line, issued on the 5th of ``months`` of 2026
+    (the last one overdue, the others paid, with their payments): an account charge and, for every line, a fee;
+    the first line has usage too and the last a discount."""
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        row = session.get(CompanyRow, company.id)
+        lines = [session.get(Line, line_id) for line_id in company.lines]
+        account = session.get(BillingAccount, lines[0].billing_account_id)
+        for number, month in enumerate(months):
+            charges = [(None, "fee", 1000), *((line, "fee", 2000 + 100 * n) for n, line in enumerate(lines))]
+            charges += [(lines[0], "usage", 350), (lines[-1], "discount", -500)]
+            last = number == len(months) - 1
+            invoice = make_invoice(
+                session,
+                row,
+                account,
+                charges,
+                issued_on=date(2026, month, 5),
+                status="overdue" if last else "paid",
+            )
+            if not last:
+                make_payment(session, row, account, invoice.total_cents, date(2026, month, 25))
+            company.invoices.append(invoice.id)
+        company.account = account.id
+        session.commit()
+        return company.invoices
 
 
 def create_member(app) -> int:

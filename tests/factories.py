@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.es import cif
 
+from mgd.billing.models import Invoice, InvoiceCharge, Payment
 from mgd.db import tenant_scope, utcnow
 from mgd.security.models import User
 from mgd.security.passwords import hash_password
@@ -119,6 +121,83 @@ def make_member(session: Session, company_id: int, email: str, role: str = "admi
         session.add(membership)
         session.flush()
     return membership
+
+
+def vat_of(net_cents: int, rate: Decimal) -> int:
+    """The VAT of a net amount at ``rate`` percent, rounded half up to the cent (as the records import checks)."""
+    exact = Decimal(net_cents) * rate / 100
+    return int(exact.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+
+def make_invoice(
+    session: Session,
+    company: Company,
+    account: BillingAccount,
+    charges: list[tuple[Line | None, str, int]],
+    *,
+    issued_on: date = date(2026, 10, 5),
+    status: str = "issued",
+    number: str | None = None,
+    rate: Decimal = Decimal("21.00"),
+) -> Invoice:
+    """An invoice of ``account`` for the month before ``issued_on``, due 20 days after it, whose charges are
+    (line or None, concept, net cents) at VAT ``rate``; its totals are their sums."""
+    n = next(_seq)
+    period_end = issued_on.replace(day=1) - timedelta(days=1)
+    with tenant_scope(session, company.id):
+        rows = [
+            InvoiceCharge(
+                tenant_id=company.id,
+                position=position,
+                line_id=line.id if line else None,
+                concept=concept,
+                description=f"{concept} {position}",
+                net_cents=net,
+                vat_rate=rate,
+                vat_cents=vat_of(net, rate),
+                total_cents=net + vat_of(net, rate),
+            )
+            for position, (line, concept, net) in enumerate(charges, 1)
+        ]
+        invoice = Invoice(
+            tenant_id=company.id,
+            billing_account_id=account.id,
+            number=number or f"FV{n:08d}",
+            period_start=period_end.replace(day=1),
+            period_end=period_end,
+            issued_on=issued_on,
+            due_on=issued_on + timedelta(days=20),
+            net_cents=sum(row.net_cents for row in rows),
+            vat_cents=sum(row.vat_cents for row in rows),
+            total_cents=sum(row.total_cents for row in rows),
+            status=status,
+        )
+        session.add(invoice)
+        session.flush()
+        for row in rows:
+            row.invoice_id = invoice.id
+        session.add_all(rows)
+        session.flush()
+    return invoice
+
+
+def make_payment(
+    session: Session, company: Company, account: BillingAccount, amount_cents: int, paid_on: date, **values
+) -> Payment:
+    n = next(_seq)
+    values.setdefault("reference", f"PAY-{n}")
+    values.setdefault("method", "direct_debit")
+    with tenant_scope(session, company.id):
+        payment = Payment(
+            tenant_id=company.id,
+            billing_account_id=account.id,
+            amount_cents=amount_cents,
+            paid_on=paid_on,
+            **values,
+        )
+        session.add(payment)
+        session.flush()
+    return payment
 
 
 # ---- records documents (what `mgd records import` reads) -------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
+from tests.accounts import add_invoices
 from tests.factories import COMPANIES, PASSWORD
 from tests.kit import browser, outbox, post, signed_in_client, token
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
@@ -40,9 +41,15 @@ PASSES = 6  # hypothesis examples per role; each is a pass over every route
 #: The query parameters each page reads (``test_query_parameters_are_all_known`` keeps this complete).
 AUDIT = ("person", "action", "since", "until", "page")
 LINES = ("q", "kind", "product", "status", "tariff", "sort", "page")
+INVOICES = ("account", "from", "to", "status", "after")
+STATEMENT = ("from", "to", "account")
 QUERY = {
     "admin.members": ("q", "role", "status", "page"),
     "admin.member": ("lq",),
+    "billing.invoices": INVOICES,
+    "billing.invoices_zip": ("invoice",),
+    "billing.statement": STATEMENT,
+    "billing.statement_export": STATEMENT,
     "lines.index": LINES,
     "lines.export": (*LINES, "sep"),
     "activity.index": AUDIT,
@@ -186,6 +193,8 @@ def _objects(app, acme, companies) -> dict:
         "line_id": acme.lines[0],
         "membership_id": acme.members["carla@acme.es"],
         "invitation_id": invitation,
+        "invoice_id": add_invoices(app, acme)[0],
+        "account_id": acme.account,
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

@@ -38,6 +38,7 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
     from mgd.admin.views import bp as admin  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
+    from mgd.billing.views import bp as billing  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
     from mgd.registration.views import bp as registration  # noqa: PLC0415
@@ -58,6 +59,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         invitations,
         lines,
+        billing,
         activity,
         backoffice,
     ):

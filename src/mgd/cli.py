@@ -140,39 +140,50 @@ def records() -> None:
 
 
 @records.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @click.pass_context
-def records_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
-    """Import FILE, a JSON records document (docs/records.md).
+def records_import(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
+    """Import PATHS: a JSON records document, and billing files of one kind each (invoices, charges,
+    payments; .csv or .jsonl, read as streams) or directories of them (docs/records.md, docs/billing.md).
 
-    All or nothing; importing the same file again changes nothing.
+    All or nothing; importing the same files again changes nothing.
     """
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    billing = [path for path in paths if path.is_dir() or path.suffix.lower() in (".csv", ".jsonl")]
+    documents = [path for path in paths if path not in billing]
+    if len(documents) > 1:
+        raise click.UsageError("give one JSON records document at most")
+    text = None
+    if documents:
+        try:
+            text = documents[0].read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(
+                f"{documents[0]}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
     with _app(ctx).app_context():
-        report = _import(text, dry_run=dry_run)
+        counts = _import(text, billing, dry_run=dry_run)
     verb = "would be" if dry_run else "were"
-    for table, counts in report.counts.items():
-        changes = f"{counts.created} {verb} created, {counts.updated} {verb} updated"
-        click.echo(f"{table}: {changes}, {counts.unchanged} unchanged")
+    for table, count in counts.items():
+        changes = f"{count.created} {verb} created, {count.updated} {verb} updated"
+        removed = f", {count.removed} {verb} removed" if getattr(count, "removed", 0) else ""
+        click.echo(f"{table}: {changes}, {count.unchanged} unchanged{removed}")
     if dry_run:
         click.echo("Dry run: nothing was written.")
 
 
-def _import(text: str, *, dry_run: bool = False):
-    """Validate and import one document in one transaction: committed whole, or not at all."""
+def _import(text: str | None, files: list[Path] = (), *, dry_run: bool = False) -> dict:
+    """Validate and import a document and billing files in one transaction: committed whole, or not at all.
+    The counts of each table."""
     from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
 
+    from mgd.billing.records.load import import_files  # noqa: PLC0415
     from mgd.db import get_session  # noqa: PLC0415
-    from mgd.tenants.records.importer import import_records  # noqa: PLC0415
-    from mgd.tenants.records.validate import RecordsInvalid, parse_document  # noqa: PLC0415
+    from mgd.tenants.records.validate import RecordsInvalid  # noqa: PLC0415
 
     session = get_session()
     try:
-        report = import_records(session, parse_document(text))
+        counts = import_files(session, text, list(files))
     except DBAPIError as exc:  # what validation missed, the database refuses: no traceback, nothing kept
         session.rollback()
         click.echo(f"error: the database refused the records: {str(exc.orig).splitlines()[0]}", err=True)
@@ -190,7 +201,7 @@ def _import(text: str, *, dry_run: bool = False):
         session.rollback()
     else:
         session.commit()
-    return report
+    return counts
 
 
 @main.command()

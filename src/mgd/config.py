@@ -200,6 +200,15 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_bool,
     ),
     Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
+    Setting(
+        "OPERATOR_NAME", "MGD Telecomunicaciones, S.A.U.", "The operator's legal name, on every invoice."
+    ),
+    Setting("OPERATOR_TAX_ID", "A28000032", "The operator's tax ID (CIF), on every invoice."),
+    Setting(
+        "OPERATOR_ADDRESS",
+        "Calle de Ejemplo 1, 28013 Madrid",
+        "The operator's registered address, on every invoice.",
+    ),
     Setting("PASSWORD_MIN_LENGTH", 8, "Shortest password accepted.", parse=_parse_int),
     Setting(
         "PASSWORD_MAX_LENGTH",

@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from mgd.admin.models import Invitation
+from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
-from mgd.tenants.models import Line, Membership
+from mgd.tenants.models import BillingAccount, Line, Membership
+from tests.accounts import add_invoices
 from tests.kit import confirm, post, signed_in_client, text, token
 
 #: Routes that load no company's rows from their URL: each says why it needs no cross-company check.
@@ -107,10 +109,13 @@ def beta_objects(app, beta):
         session = get_session()
         set_tenant(session, beta.id)
         invitation = session.scalar(select(Invitation.id))
+    add_invoices(app, beta)
     return {
         "line_id": beta.lines[0],
         "membership_id": beta.members["dora@beta.es"],
         "invitation_id": invitation,
+        "invoice_id": beta.invoices[0],
+        "account_id": beta.account,
     }
 
 
@@ -121,7 +126,18 @@ def beta_state(app, beta):
         lines = session.execute(select(Line.id, Line.alias, Line.cost_centre, Line.user_id)).all()
         members = session.execute(select(Membership.id, Membership.role, Membership.is_active)).all()
         invitations = session.execute(select(Invitation.id, Invitation.status, Invitation.token_hash)).all()
-        return sorted(lines), sorted(members), sorted(invitations)
+        accounts = session.execute(
+            select(
+                BillingAccount.id,
+                BillingAccount.iban,
+                BillingAccount.mandate_reference,
+                BillingAccount.invoice_delivery,
+                BillingAccount.einvoice_emails,
+                BillingAccount.billing_postcode,
+            )
+        ).all()
+        invoices = session.execute(select(Invoice.id, Invoice.status, Invoice.total_cents)).all()
+        return sorted(lines), sorted(members), sorted(invitations), sorted(accounts), sorted(invoices)
 
 
 def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
@@ -136,7 +152,21 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
             targets += urls(rule, acme.ref, beta_objects)
         for url in targets:
             for method in sorted(set(METHODS) & rule.methods):
-                data = {"csrf_token": token(ana), "confirmed": "yes", "role": "viewer", "alias": "Mine"}
+                data = {
+                    "csrf_token": token(ana),
+                    "confirmed": "yes",
+                    "role": "viewer",
+                    "alias": "Mine",
+                    "delivery": "email",
+                    "emails": "ana@acme.es",
+                    "iban": "ES7921000813610123456789",
+                    "address": "Calle 1",
+                    "postcode": "08001",
+                    "city": "Barcelona",
+                    "province": "08",
+                    "to": "ana@acme.es",
+                    "code": "123456",
+                }
                 response = ana.open(url, method=method, data=data if method == "POST" else None)
                 assert response.status_code == 404, (
                     f"{method} {url} ({rule.endpoint}): {response.status_code}"

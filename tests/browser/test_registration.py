@@ -6,76 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import threading
-import time
 from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
+from tests.browser.live import (
+    ARGS,
+    CHROMIUM,
+    require_chromium,
+    temporary_password,
+    wait_for_sms,
+)
+from tests.factories import IBAN_M
 
-from mgd import create_app
-from mgd.db import database, get_session
-from mgd.jobs import bind_actors, broker_of, start_worker
-from mgd.migrate import upgrade
-from mgd.tenants.records.importer import import_records
-from mgd.tenants.records.validate import parse_document
-from tests.environment import IN_CI, settings
-from tests.factories import COMPANIES, IBAN_M, TARIFFS
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-if not Path(CHROMIUM).exists():
-    if IN_CI:
-        raise RuntimeError("CI=true but Chromium is missing: .ci/run installs the Debian package `chromium`")
-    pytest.skip(
-        "Chromium is not installed (apt-get install chromium); CI always runs this test",
-        allow_module_level=True,
-    )
-
-
-@pytest.fixture
-def live_portal(app, tmp_path):
-    """The portal served on a local port, with its own database and an in-process worker delivering SMS."""
-    database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
-    upgrade(database_url)
-    portal = create_app(settings(tmp_path, database_url))
-    with portal.app_context():
-        session = get_session()
-        import_records(
-            session, parse_document(json.dumps({"tariffs": TARIFFS, "companies": list(COMPANIES.values())}))
-        )
-        session.commit()
-    worker = start_worker(portal)
-    server = make_server("127.0.0.1", 0, portal, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield portal, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    worker.stop()
-    database(portal).engine.dispose()
-    bind_actors(broker_of(app))
-
-
-def wait_for_sms(path: Path, to: str, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            for line in reversed(path.read_text(encoding="utf-8").splitlines()):
-                message = json.loads(line)
-                if message["to"] == to:
-                    return next(
-                        word for word in message["body"].split() if word.rstrip(".").isdigit()
-                    ).rstrip(".")
-        time.sleep(0.1)
-    raise AssertionError(f"no SMS to {to} within {timeout} s")
-
-
-def temporary_password(path: Path, to: str) -> str:
-    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
-        mail = json.loads(line)
-        if mail["to"] == to and "temporal: " in mail["text"]:
-            return mail["text"].split("temporal: ")[1].split()[0]
-    raise AssertionError(f"no temporary password mailed to {to}")
+require_chromium()
 
 
 def invitation_link(path: Path, to: str) -> str:
@@ -90,17 +32,8 @@ def test_a_person_registers_on_a_phone(live_portal, tmp_path):
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 (only where Chromium exists)
 
     portal, base = live_portal
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 360, "height": 740}, locale="es-ES")
         page.goto(base + "/")
         page.get_by_role("link", name="Registra tu empresa").click()

@@ -13,6 +13,7 @@ from mgd.security.passwords import verify_password
 from mgd.tenants.models import Membership
 from tests.factories import IBAN_F, IBAN_M
 from tests.kit import audit, browser, csrf_token, last_code, outbox, post, text
+from tests.pages import error_summary, field_errors
 
 
 def start(client, fiscal_id, email):
@@ -157,7 +158,9 @@ def test_three_wrong_ibans_lock_the_flow(app, client, companies):
     response = post(client, "/register/bank", {"fixed_iban": IBAN_M, "mobile_iban": IBAN_M})
     assert response.status_code == 422
     page = text(response)
-    assert page.count("does not match") == 1 and 'id="fixed_iban-error"' in page
+    # beside the fixed IBAN only, and once in the error summary at the top that links to it
+    assert field_errors(page) == ["fixed_iban"] and page.count("does not match") == 2
+    assert "does not match" in error_summary(page) and 'href="#fixed_iban"' in error_summary(page)
     post(client, "/register/bank", {"fixed_iban": IBAN_F, "mobile_iban": IBAN_F})
     response = post(client, "/register/bank", {"fixed_iban": IBAN_M, "mobile_iban": IBAN_F})
     assert response.headers["Location"] == "/register/end"

@@ -18,6 +18,7 @@ from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
 from mgd.selfcare.forms import OnboardingForm
 from mgd.tenants.context import current_tenant, tenant_blueprint
+from mgd.tenants.home import home_cards
 from mgd.tenants.services import line_counts
 from mgd.web.forms import CodeForm
 
@@ -133,5 +134,8 @@ def _choice(companies: list) -> str:
 def dashboard() -> str:
     db, tenant = get_session(), current_tenant()
     return render_template(
-        "selfcare/company.html", company=tenant.company, lines=line_counts(db, tenant.membership)
+        "selfcare/company.html",
+        company=tenant.company,
+        lines=line_counts(db, tenant.membership),
+        cards=home_cards(tenant),
     )

@@ -39,6 +39,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_lines": frozenset({"admin", "manager"}),
     "manage_users": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
+    "view_billing": frozenset({"admin", "billing"}),
+    # Delivery, direct debit and billing address: the direct-debit code goes to the administrator's mobile.
+    "manage_billing": frozenset({"admin"}),
 }
 
 

@@ -7,6 +7,7 @@ unique keys that lead with ``tenant_id`` so they can become distribution keys.
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,8 @@ LINE_STATUSES = ("active", "suspended", "cancelled")
 #: A membership's role: admin (everything, users included), manager (lines and service requests), billing
 #: (invoices and payments), viewer (read only).
 ROLES = ("admin", "manager", "billing", "viewer")
+#: How a billing account's invoices are delivered: on paper by post, or electronically by email.
+INVOICE_DELIVERIES = ("paper", "email")
 
 
 def _choice(name: str, values: tuple[str, ...]) -> Enum:
@@ -92,7 +95,8 @@ class Interlocutor(TenantOwned, Timestamped, Base):
 
 
 class BillingAccount(TenantOwned, Timestamped, Base):
-    """Where the company's fixed or mobile lines are paid: the IBAN registration asks for."""
+    """Where the company's fixed or mobile lines are paid: the IBAN registration asks for, the direct-debit
+    mandate, the billing address on the invoices and how the invoices are delivered."""
 
     __tablename__ = "billing_accounts"
     __table_args__ = (
@@ -104,6 +108,18 @@ class BillingAccount(TenantOwned, Timestamped, Base):
     ref: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(_choice("billing_kind", LINE_KINDS))
     iban: Mapped[str] = mapped_column(String(34))
+    # The SEPA direct-debit mandate under which the IBAN is charged (a reference of up to 35 characters).
+    mandate_reference: Mapped[str | None] = mapped_column(String(35))
+    mandate_signed_on: Mapped[date | None]
+    # The billing address printed on the invoices; the province is the one its Spanish postcode names.
+    billing_address: Mapped[str | None] = mapped_column(String(200))
+    billing_postcode: Mapped[str | None] = mapped_column(String(5))
+    billing_city: Mapped[str | None] = mapped_column(String(100))
+    billing_province: Mapped[str | None] = mapped_column(String(40))
+    invoice_delivery: Mapped[str] = mapped_column(
+        _choice("invoice_delivery", INVOICE_DELIVERIES), default="paper", server_default="paper"
+    )
+    einvoice_emails: Mapped[str | None] = mapped_column(String(1000))  # space-separated, when by email
 
     company: Mapped[Company] = relationship(back_populates="billing_accounts")
 

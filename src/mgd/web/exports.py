@@ -1,12 +1,14 @@
 """Lists as files: CSV streamed row by row, Excel written in constant memory to a temporary file and then
 streamed. Memory stays flat whatever the number of rows. A CSV is written as a spreadsheet in the reader's
 language opens it: in Spanish with ``;`` between values and a decimal comma (``?sep=comma`` for ``,``), in
-English with ``,`` and a decimal point; times are Madrid's."""
+English with ``,`` and a decimal point; times are Madrid's. Excel columns can hold euros and dates as real
+numbers and dates."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,6 +41,7 @@ def own_session(tenant_id: int | None) -> Iterator[Session]:
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"-[0-9]+(?:[.,][0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -66,22 +69,27 @@ def csv_format(args) -> CsvFormat:
     return CsvFormat(delimiter, "." if delimiter == "," else default.decimal)
 
 
-def _cell(value: object, decimal: str = ".") -> object:
-    """A value as a spreadsheet must show it: text that a spreadsheet would run as a formula (an alias typed
-    as ``=HYPERLINK(...)``) is written with a leading apostrophe, as OWASP advises for CSV injection; numbers
-    with the format's decimal mark; times in Madrid time."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
+def _local_time(value: object) -> object:
     if isinstance(value, datetime):
         return to_user_timezone(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float | Decimal) and not isinstance(value, bool):
-        return str(value).replace(".", decimal)
     return value
 
 
-def _csv_chunks(header: list[str], rows: Iterable[list[object]], fmt: CsvFormat) -> Iterator[str]:
+def _cell(value: object, decimal: str = ".") -> object:
+    """A value as a spreadsheet must show it: text that a spreadsheet would run as a formula (an alias typed
+    as ``=HYPERLINK(...)``) is written with a leading apostrophe, as OWASP advises for CSV injection; a
+    negative number (``-12,50``) is no formula and stays a number; numbers with the format's decimal mark;
+    times in Madrid time."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    if isinstance(value, float | Decimal):
+        return str(value).replace(".", decimal)
+    return _local_time(value)
+
+
+def _csv_chunks(header: list, rows: Iterable[list[object]], fmt: CsvFormat) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=fmt.delimiter)
     writer.writerow([str(name) for name in header])
@@ -94,10 +102,13 @@ def _csv_chunks(header: list[str], rows: Iterable[list[object]], fmt: CsvFormat)
 
 
 def csv_response(
-    filename: str, header: list, rows: Iterable[list[object]], fmt: CsvFormat | None = None
+    filename: str, header: list, rows: Iterable[list[object]], *, delimiter: str | None = None
 ) -> Response:
-    """A CSV download; ``fmt`` defaults to the request's (``csv_format``)."""
-    fmt = fmt or csv_format(request.args)
+    """A CSV download streamed as ``rows`` are read, in the request's format (``csv_format``); a caller that
+    writes its own decimal commas in its values passes the ``delimiter`` that goes with them."""
+    fmt = csv_format(request.args)
+    if delimiter is not None:
+        fmt = CsvFormat(delimiter, fmt.decimal)
     return Response(
         stream_with_context(_csv_chunks(header, rows, fmt)),
         mimetype="text/csv",
@@ -105,13 +116,21 @@ def csv_response(
     )
 
 
-def _local_time(value: object) -> object:
-    if isinstance(value, datetime):
-        return to_user_timezone(value).strftime("%Y-%m-%d %H:%M:%S")
-    return value
+#: Excel number formats of the column kinds ``xlsx_response`` knows; the spreadsheet shows them in its
+#: reader's own separators (``1.234,56 €`` in Spanish).
+XLSX_FORMATS = {"euro": '#,##0.00 "€"', "date": "dd/mm/yyyy"}
 
 
-def xlsx_response(filename: str, sheet: str, header: list, rows: Iterable[list[object]]) -> Response:
+def xlsx_response(
+    filename: str,
+    sheet: str,
+    header: list,
+    rows: Iterable[list[object]],
+    *,
+    kinds: dict[int, str] | None = None,
+) -> Response:
+    """An Excel download; ``kinds`` gives some columns (by index) a kind of ``XLSX_FORMATS``: their values
+    (numbers, dates) are written as such, with that format."""
     handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
     workbook = xlsxwriter.Workbook(
         handle,
@@ -119,10 +138,26 @@ def xlsx_response(filename: str, sheet: str, header: list, rows: Iterable[list[o
     )
     worksheet = workbook.add_worksheet(sheet[:31])
     bold = workbook.add_format({"bold": True})
+    formats = {
+        column: workbook.add_format({"num_format": XLSX_FORMATS[kind]})
+        for column, kind in (kinds or {}).items()
+    }
+    for column in formats:
+        worksheet.set_column(column, column, 14)
     worksheet.write_row(0, 0, [str(name) for name in header], bold)
+    worksheet.freeze_panes(1, 0)
     for number, row in enumerate(rows, 1):
-        values = ["" if value is None else _local_time(value) for value in row]  # text stays text
-        worksheet.write_row(number, 0, values)
+        if not formats:
+            values = ["" if value is None else _local_time(value) for value in row]  # text stays text
+            worksheet.write_row(number, 0, values)
+            continue
+        for column, value in enumerate(row):
+            if value is None:
+                continue
+            if column in formats:
+                worksheet.write(number, column, value, formats[column])
+            else:
+                worksheet.write_string(number, column, str(value))
     workbook.close()
     handle.seek(0)
     return send_file(

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
+from mgd.web.summary import note_invalid_form
 from mgd.web.validators import REQUIRED, six_digits
 
 # C0 controls and DEL; PostgreSQL cannot store NUL, and the others only hide text or break headers and files.
@@ -57,7 +58,10 @@ class Form(FlaskForm):
         for field in self:
             if field.type != "CSRFTokenField" and (problem := _problem(field)) is not None:
                 field.validators = (_Refuse(problem),)  # this instance's field only
-        return super().validate(extra_validators)
+        valid = super().validate(extra_validators)
+        if not valid:
+            note_invalid_form()
+        return valid
 
 
 class CodeForm(Form):

@@ -19,6 +19,7 @@ from whitenoise import WhiteNoise
 from mgd.config import LANGUAGES
 from mgd.extensions import babel, csrf, limiter, login_manager
 from mgd.identifiers import format_phone, masked_email, masked_phone
+from mgd.web import summary
 from mgd.web.forms import unusable_character
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_version_static_urls)
     _register_error_pages(app)
     app.context_processor(_page_context)
+    summary.init_app(app)
 
 
 def _configure_flask(app: Flask) -> None:

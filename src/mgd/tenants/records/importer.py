@@ -156,7 +156,10 @@ def _write(session: Session, records: Records, stored: _Stored, report: ImportRe
         for person in company.interlocutors:
             interlocutors[(tenant_id, person["email"])] = {"tenant_id": tenant_id, **person}
         for account in company.billing_accounts:
-            accounts[(tenant_id, account["ref"])] = {"tenant_id": tenant_id, **account}
+            key = (tenant_id, account["ref"])
+            # Billing details not given stay as stored; a new account starts from the defaults.
+            defaults = ACCOUNT_DETAILS if key not in stored.accounts else {}
+            accounts[key] = {**defaults, "tenant_id": tenant_id, **account}
     _apply(session, Interlocutor, interlocutors, stored.interlocutors, report.counts["interlocutors"])
     _apply(session, BillingAccount, accounts, stored.accounts, report.counts["billing_accounts"])
     account_ids = {
@@ -186,6 +189,17 @@ def _write(session: Session, records: Records, stored: _Stored, report: ImportRe
     _apply(session, Line, lines, stored.lines, report.counts["lines"])
 
 
+#: A new billing account's details when the document gives none.
+ACCOUNT_DETAILS = {
+    "mandate_reference": None,
+    "mandate_signed_on": None,
+    "billing_address": None,
+    "billing_postcode": None,
+    "billing_city": None,
+    "billing_province": None,
+    "invoice_delivery": "paper",
+    "einvoice_emails": None,
+}
 TARIFF_FIELDS = ("code", "name", "family", "monthly_fee_eur", "data_gb", "voice_minutes")
 
 

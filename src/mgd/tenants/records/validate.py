@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,7 +23,8 @@ from mgd.identifiers import (
     normalize_iban,
     normalize_phone,
 )
-from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS, SEGMENTS
+from mgd.tenants.addresses import check_province, normalize_postcode
+from mgd.tenants.models import INVOICE_DELIVERIES, LINE_KINDS, LINE_STATUSES, PRODUCTS, SEGMENTS
 from mgd.web.forms import unusable_character
 
 MAX_ERRORS = 200
@@ -98,8 +100,11 @@ class CompanyRecord:
     name: str
     segment: str
     interlocutors: list[dict] = field(default_factory=list)  # name, email, phone
-    billing_accounts: list[dict] = field(default_factory=list)  # ref, kind, iban
+    # ref, kind, iban, and the billing details given (BillingAccount columns; see ``_account_details``)
+    billing_accounts: list[dict] = field(default_factory=list)
     lines: list[LineRecord] = field(default_factory=list)
+    # The company's ``invoices`` and ``payments`` as written, checked by the billing import (mgd.billing).
+    billing: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -120,9 +125,14 @@ class Fields:
 
 DOCUMENT = Fields.of("", "tariffs companies")
 TARIFF = Fields.of("code name family monthly_fee_eur", "data_gb voice_minutes")
-COMPANY = Fields.of("fiscal_id name segment", "interlocutors billing_accounts lines")
+COMPANY = Fields.of("fiscal_id name segment", "interlocutors billing_accounts lines invoices payments")
 INTERLOCUTOR = Fields.of("name email", "phone")
-BILLING_ACCOUNT = Fields.of("ref kind iban")
+BILLING_ACCOUNT = Fields.of("ref kind iban", "mandate billing_address invoice_delivery einvoice_emails")
+MANDATE = Fields.of("reference signed_on")
+ADDRESS = Fields.of("address postcode city", "province")
+MAX_EINVOICE_EMAILS = 5
+# The characters of a SEPA mandate reference.
+_MANDATE_REFERENCE = re.compile(r"[A-Za-z0-9+?/:().,' -]{1,35}")
 LINE = Fields.of("number kind product tariff billing_account", "status")
 
 
@@ -192,6 +202,20 @@ class _Checker:
         except InvalidIdentifier as exc:
             self.error(f"{path}.{name}", value, str(exc))
             return None
+
+    def day(self, record: dict, name: str, path: str) -> date | None:
+        """A date written YYYY-MM-DD."""
+        value = record.get(name)
+        try:
+            if isinstance(value, str) and len(value) == 10:
+                return date.fromisoformat(value)
+        except ValueError:
+            pass
+        if name in record:
+            self.error(f"{path}.{name}", value, "must be a date written YYYY-MM-DD")
+        else:
+            self.error(f"{path}.{name}", None, "is required")
+        return None
 
     def number(self, record: dict, name: str, path: str, places: int, maximum: int) -> Decimal | None:
         value = record.get(name)
@@ -309,6 +333,9 @@ def _companies(check: _Checker, items: list, tariffs: dict[str, TariffRecord]) -
         )
         company.interlocutors = _interlocutors(check, check.items(raw, "interlocutors", path), path)
         company.billing_accounts = _billing_accounts(check, check.items(raw, "billing_accounts", path), path)
+        company.billing = {
+            name: check.items(raw, name, path) for name in ("invoices", "payments") if name in raw
+        }
         kinds = {account["ref"]: account["kind"] for account in company.billing_accounts}
         company.lines = _lines(
             check,
@@ -354,14 +381,72 @@ def _billing_accounts(check: _Checker, items: list, company_path: str) -> list[d
         ref = check.text(raw, "ref", path, 40)
         kind = check.choice(raw, "kind", path, LINE_KINDS)
         iban = check.identifier(raw, "iban", path, normalize_iban)
+        details = _account_details(check, raw, path)
         if ref in seen:
             check.error(f"{path}.ref", ref, f"repeats {seen[ref]}.ref")
             continue
         if ref:
             seen[ref] = path
-        if ref and kind and iban:
-            result.append({"ref": ref, "kind": kind, "iban": iban})
+        if ref and kind and iban and details is not None:
+            result.append({"ref": ref, "kind": kind, "iban": iban, **details})
     return result
+
+
+def _account_details(check: _Checker, raw: dict, path: str) -> dict | None:
+    """The billing details a billing account record gives, as BillingAccount columns (only those given: the
+    others stay as stored); None if one is wrong."""
+    before = check.total
+    details: dict[str, Any] = {}
+    mandate = raw.get("mandate")
+    if mandate is not None and check.obj(mandate, f"{path}.mandate", MANDATE):
+        reference = mandate.get("reference")
+        if not isinstance(reference, str) or not _MANDATE_REFERENCE.fullmatch(reference):
+            check.error(
+                f"{path}.mandate.reference", reference, "must be 1-35 letters, digits, spaces or +?/-:().,'"
+            )
+        details["mandate_reference"] = reference
+        details["mandate_signed_on"] = check.day(mandate, "signed_on", f"{path}.mandate")
+    address = raw.get("billing_address")
+    if address is not None and check.obj(address, f"{path}.billing_address", ADDRESS):
+        place = f"{path}.billing_address"
+        postcode = check.identifier(address, "postcode", place, normalize_postcode)
+        province = None
+        if postcode is not None:
+            try:
+                province = check_province(postcode, address.get("province"))
+            except InvalidIdentifier as exc:
+                check.error(f"{place}.province", address.get("province"), str(exc))
+        details |= {
+            "billing_address": check.text(address, "address", place, 200),
+            "billing_postcode": postcode,
+            "billing_city": check.text(address, "city", place, 100),
+            "billing_province": province,
+        }
+    if "invoice_delivery" in raw or "einvoice_emails" in raw:
+        delivery = check.choice(raw, "invoice_delivery", path, INVOICE_DELIVERIES)
+        if "invoice_delivery" not in raw:
+            check.error(f"{path}.invoice_delivery", None, "is required with einvoice_emails")
+        emails = raw.get("einvoice_emails", [])
+        if not isinstance(emails, list):
+            check.error(f"{path}.einvoice_emails", emails, "must be a list")
+            emails = []
+        cleaned = [
+            check.identifier({"email": email}, "email", f"{path}.einvoice_emails[{index}]", normalize_email)
+            for index, email in enumerate(emails)
+        ]
+        if delivery == "email" and not emails:
+            check.error(
+                f"{path}.einvoice_emails", emails, "must list one address or more for invoices by email"
+            )
+        elif delivery == "paper" and emails:
+            check.error(f"{path}.einvoice_emails", emails, "must be empty for invoices on paper")
+        elif len(emails) > MAX_EINVOICE_EMAILS:
+            check.error(
+                f"{path}.einvoice_emails", emails, f"must list at most {MAX_EINVOICE_EMAILS} addresses"
+            )
+        details["invoice_delivery"] = delivery
+        details["einvoice_emails"] = " ".join(dict.fromkeys(e for e in cleaned if e)) or None
+    return details if check.total == before else None
 
 
 def _lines(

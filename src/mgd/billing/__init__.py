@@ -1,0 +1,1 @@
+"""Billing: invoices and their charges, payments, balances and the account statement of a company."""

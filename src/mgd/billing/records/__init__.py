@@ -1,0 +1,1 @@
+"""The records import of billing: invoices and their charges, payments; checked, staged, then written."""

@@ -1,0 +1,450 @@
+"""Tenant-scoped reads of a company's billing: the summary, invoice pages and detail, the account statement
+and spend. Every function scopes the session to the company first; a limited membership sees only its lines'
+charges (``tenants.services.visible_lines``). Amounts are integer euro cents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from mgd.billing.models import CHARGE_CONCEPTS, INVOICE_STATUSES, Invoice, InvoiceCharge, Payment
+from mgd.db import set_tenant
+from mgd.tenants.models import BillingAccount, Company, Line, Membership
+from mgd.tenants.services import visible_lines
+
+#: A keyset position in an invoice list: the (issued_on, id) of the last invoice shown.
+Cursor = tuple[date, int]
+
+
+# ---- accounts and the summary ---------------------------------------------------------------------------
+
+
+def billing_accounts(session: Session, company: Company) -> list[BillingAccount]:
+    """The company's billing accounts, by ref."""
+    set_tenant(session, company.id)
+    return list(session.scalars(select(BillingAccount).order_by(BillingAccount.ref)))
+
+
+def find_billing_account(session: Session, company: Company, account_id: int) -> BillingAccount | None:
+    """One of the company's billing accounts by id, or None (another company's id included: a 404)."""
+    set_tenant(session, company.id)
+    return session.scalar(select(BillingAccount).where(BillingAccount.id == account_id))
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What the billing home shows. ``balance_cents``: everything invoiced minus everything paid (positive:
+    the company owes it). ``overdue_cents``: the totals of the invoices whose status is overdue."""
+
+    balance_cents: int
+    overdue_cents: int
+    last_invoice: Invoice | None  # the latest issued (its due date is ``last_invoice.due_on``)
+    last_payments: list[Payment]  # the latest first
+
+
+def account_summary(
+    session: Session, company: Company, *, billing_account_id: int | None = None, payments: int = 5
+) -> AccountSummary:
+    """The postpaid balance, the overdue amount, the last invoice and the last ``payments`` payments of the
+    company (or of one of its billing accounts)."""
+    set_tenant(session, company.id)
+    invoices = select(Invoice)
+    paid = select(Payment)
+    if billing_account_id is not None:
+        invoices = invoices.where(Invoice.billing_account_id == billing_account_id)
+        paid = paid.where(Payment.billing_account_id == billing_account_id)
+    invoiced_sub = invoices.subquery()
+    invoiced, overdue = session.execute(
+        select(
+            func.coalesce(func.sum(invoiced_sub.c.total_cents), 0),
+            func.coalesce(func.sum(invoiced_sub.c.total_cents).filter(invoiced_sub.c.status == "overdue"), 0),
+        )
+    ).one()
+    paid_sub = paid.subquery()
+    received = session.scalar(select(func.coalesce(func.sum(paid_sub.c.amount_cents), 0)))
+    last_invoice = session.scalar(invoices.order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(1))
+    last_payments = list(
+        session.scalars(paid.order_by(Payment.paid_on.desc(), Payment.id.desc()).limit(payments))
+    )
+    return AccountSummary(int(invoiced) - int(received), int(overdue), last_invoice, last_payments)
+
+
+# ---- invoices -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    """Filters of the invoice list; None means any. The period filter keeps invoices whose billing period
+    overlaps ``period_from``..``period_to``."""
+
+    billing_account_id: int | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    status: str | None = None  # one of INVOICE_STATUSES
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    invoices: list[Invoice]  # newest issued first
+    next_cursor: Cursor | None  # pass as ``after`` for the next page; None on the last page
+
+
+def list_invoices(
+    session: Session,
+    company: Company,
+    filters: InvoiceFilters | None = None,
+    *,
+    after: Cursor | None = None,
+    per_page: int = 25,
+) -> InvoicePage:
+    """One page of the company's invoices, newest first, by keyset (``after``: the cursor of the previous
+    page), so a page costs the same at any depth. Each invoice's billing account is loaded alongside."""
+    set_tenant(session, company.id)
+    query = _filtered(select(Invoice), filters or InvoiceFilters())
+    if after is not None:
+        issued_on, invoice_id = after
+        query = query.where(
+            or_(Invoice.issued_on < issued_on, and_(Invoice.issued_on == issued_on, Invoice.id < invoice_id))
+        )
+    rows = list(
+        session.scalars(query.order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(per_page + 1))
+    )
+    page = rows[:per_page]
+    _load_accounts(session, page)
+    more = len(rows) > per_page
+    return InvoicePage(page, (page[-1].issued_on, page[-1].id) if more else None)
+
+
+def _filtered(query: Select, filters: InvoiceFilters) -> Select:
+    if filters.billing_account_id is not None:
+        query = query.where(Invoice.billing_account_id == filters.billing_account_id)
+    if filters.period_from is not None:
+        query = query.where(Invoice.period_end >= filters.period_from)
+    if filters.period_to is not None:
+        query = query.where(Invoice.period_start <= filters.period_to)
+    if filters.status is not None:
+        if filters.status not in INVOICE_STATUSES:
+            raise ValueError(f"unknown invoice status: {filters.status}")
+        query = query.where(Invoice.status == filters.status)
+    return query
+
+
+def _load_accounts(session: Session, invoices: list[Invoice]) -> None:
+    """Fill each invoice's (view-only) billing account with one query."""
+    ids = {invoice.billing_account_id for invoice in invoices}
+    if ids:
+        accounts = {
+            a.id: a for a in session.scalars(select(BillingAccount).where(BillingAccount.id.in_(ids)))
+        }
+        for invoice in invoices:
+            invoice.__dict__["billing_account"] = accounts[invoice.billing_account_id]
+
+
+def cursor_token(cursor: Cursor) -> str:
+    """A cursor as a query-string value: ``2026-11-05.1234``."""
+    return f"{cursor[0].isoformat()}.{cursor[1]}"
+
+
+def parse_cursor(token: str | None) -> Cursor | None:
+    """The cursor a ``cursor_token`` wrote, or None for anything else (a tampered value is the first page)."""
+    if not token or "." not in token:
+        return None
+    day, _, number = token.partition(".")
+    if not (number.isascii() and number.isdigit() and len(number) <= 19):
+        return None
+    try:
+        return date.fromisoformat(day), int(number)
+    except ValueError:
+        return None
+
+
+def find_invoice(session: Session, company: Company, invoice_id: int) -> Invoice | None:
+    """One of the company's invoices by id, or None (another company's id included: a 404)."""
+    set_tenant(session, company.id)
+    invoice = session.scalar(select(Invoice).where(Invoice.id == invoice_id))
+    if invoice is not None:
+        _load_accounts(session, [invoice])
+    return invoice
+
+
+def find_invoice_by_number(session: Session, company: Company, number: str) -> Invoice | None:
+    """One of the company's invoices by its number, or None."""
+    set_tenant(session, company.id)
+    return session.scalar(select(Invoice).where(Invoice.number == number))
+
+
+@dataclass
+class ConceptCharges:
+    concept: str  # one of CHARGE_CONCEPTS
+    charges: list[InvoiceCharge]
+    net_cents: int = 0
+    vat_cents: int = 0
+    total_cents: int = 0
+
+
+@dataclass
+class LineCharges:
+    """The charges of one line (``line`` None: the account-level charges), grouped by concept in the order
+    of CHARGE_CONCEPTS, with their sums."""
+
+    line: Line | None
+    concepts: list[ConceptCharges] = field(default_factory=list)
+    net_cents: int = 0
+    vat_cents: int = 0
+    total_cents: int = 0
+
+
+@dataclass(frozen=True)
+class VatRow:
+    rate: object  # Decimal percent
+    base_cents: int
+    vat_cents: int
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    """An invoice and the charges the member may see: account-level first, then by line number. ``complete``
+    is False for a limited member (only its lines' charges, none of the account's): the groups then do not
+    add up to the invoice's totals, which are the whole invoice's."""
+
+    invoice: Invoice
+    groups: list[LineCharges]
+    vat_breakdown: list[VatRow]
+    complete: bool
+
+
+def invoice_detail(session: Session, membership: Membership, invoice: Invoice) -> InvoiceDetail:
+    """The detail of ``invoice`` (from ``find_invoice``) for ``membership``: charges grouped by line and
+    concept, and the VAT breakdown of those charges."""
+    set_tenant(session, membership.tenant_id)
+    groups: dict[int | None, LineCharges] = {}
+    lines: dict[int, Line] = {}
+    for charge, line in session.execute(_charges(membership, invoice)):
+        if line is not None:
+            lines.setdefault(line.id, line)
+        group = groups.get(charge.line_id)
+        if group is None:
+            group = groups[charge.line_id] = LineCharges(line)
+        if not group.concepts or group.concepts[-1].concept != charge.concept:
+            group.concepts.append(ConceptCharges(charge.concept, []))
+        bucket = group.concepts[-1]
+        bucket.charges.append(charge)
+        for total in (bucket, group):
+            total.net_cents += charge.net_cents
+            total.vat_cents += charge.vat_cents
+            total.total_cents += charge.total_cents
+    breakdown: dict = {}
+    for group in groups.values():
+        for bucket in group.concepts:
+            for charge in bucket.charges:
+                base, vat = breakdown.get(charge.vat_rate, (0, 0))
+                breakdown[charge.vat_rate] = (base + charge.net_cents, vat + charge.vat_cents)
+    return InvoiceDetail(
+        invoice,
+        list(groups.values()),
+        [VatRow(rate, base, vat) for rate, (base, vat) in sorted(breakdown.items())],
+        complete=not membership.limited,
+    )
+
+
+def _charges(membership: Membership, invoice: Invoice) -> Select:
+    """(charge, line) rows of the invoice the member may see, account-level first, then by line number."""
+    query = (
+        select(InvoiceCharge, Line)
+        .outerjoin(Line, Line.id == InvoiceCharge.line_id)
+        .where(InvoiceCharge.invoice_id == invoice.id)
+    )
+    if membership.limited:
+        query = query.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
+    concept_order = case(
+        {concept: index for index, concept in enumerate(CHARGE_CONCEPTS)}, value=InvoiceCharge.concept
+    )
+    return query.order_by(Line.number.is_not(None), Line.number, concept_order, InvoiceCharge.position)
+
+
+def _visible_line_ids(membership: Membership) -> Select:
+    visible = visible_lines(membership).subquery()
+    return select(visible.c.id)
+
+
+def invoice_charges(
+    session: Session, membership: Membership, invoice: Invoice
+) -> Iterator[tuple[InvoiceCharge, Line | None]]:
+    """Stream (charge, line or None) of the invoice the member may see, in the order of ``invoice_detail``,
+    a few thousand rows at a time (a 10,000-line invoice's PDF)."""
+    set_tenant(session, membership.tenant_id)
+    result = session.execute(_charges(membership, invoice).execution_options(yield_per=2000))
+    yield from ((charge, line) for charge, line in result)  # plain tuples, not rows
+
+
+# ---- account statement ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """One movement, an invoice (a charge to the company) or a payment (a credit), and the balance after."""
+
+    on: date
+    kind: str  # "invoice" or "payment"
+    id: int
+    reference: str  # invoice number or payment reference
+    billing_account_ref: str
+    charge_cents: int  # the invoice's total, else 0
+    payment_cents: int  # the payment's amount, else 0
+    balance_cents: int
+
+
+@dataclass
+class Statement:
+    """``opening_cents``: the balance before ``start``; ``entries``: an iterator (consume it once), in date
+    order (on a day, invoices before payments)."""
+
+    start: date
+    end: date
+    opening_cents: int
+    entries: Iterator[StatementEntry]
+
+
+def account_statement(
+    session: Session, company: Company, start: date, end: date, *, billing_account_id: int | None = None
+) -> Statement:
+    """Invoices (by issue date) and payments (by payment date) from ``start`` to ``end`` inclusive, with the
+    running balance, streamed from the database for exports of any length."""
+    set_tenant(session, company.id)
+    invoices = select(
+        Invoice.issued_on.label("on"),
+        literal(0).label("kind"),
+        Invoice.id.label("id"),
+        Invoice.number.label("reference"),
+        Invoice.billing_account_id.label("account_id"),
+        Invoice.total_cents.label("charge"),
+        literal(0).label("payment"),
+    )
+    payments = select(
+        Payment.paid_on.label("on"),
+        literal(1).label("kind"),
+        Payment.id.label("id"),
+        Payment.reference.label("reference"),
+        Payment.billing_account_id.label("account_id"),
+        literal(0).label("charge"),
+        Payment.amount_cents.label("payment"),
+    )
+    if billing_account_id is not None:
+        invoices = invoices.where(Invoice.billing_account_id == billing_account_id)
+        payments = payments.where(Payment.billing_account_id == billing_account_id)
+    before = union_all(invoices.where(Invoice.issued_on < start), payments.where(Payment.paid_on < start))
+    movements = before.subquery()
+    opening = session.scalar(select(func.coalesce(func.sum(movements.c.charge - movements.c.payment), 0)))
+    within = union_all(
+        invoices.where(Invoice.issued_on.between(start, end)),
+        payments.where(Payment.paid_on.between(start, end)),
+    ).subquery()
+    refs = dict(session.execute(select(BillingAccount.id, BillingAccount.ref)).all())
+    query = select(within).order_by(within.c.on, within.c.kind, within.c.id)
+    rows = session.execute(query.execution_options(yield_per=2000))
+    return Statement(start, end, int(opening), _running(rows, int(opening), refs))
+
+
+def _running(rows, balance: int, refs: dict[int, str]) -> Iterator[StatementEntry]:
+    for on, kind, row_id, reference, account_id, charge, payment in rows:
+        balance += int(charge) - int(payment)
+        yield StatementEntry(
+            on,
+            "invoice" if kind == 0 else "payment",
+            row_id,
+            reference,
+            refs.get(account_id, ""),
+            int(charge),
+            int(payment),
+            balance,
+        )
+
+
+# ---- spend ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpendSeries:
+    """Spend (charges' totals, VAT included) per billing period, for the last periods invoiced: ``periods``
+    oldest first (each a period's start date), and for each key its amounts in that order. Keys are cost
+    centres (None: lines without one and account-level charges) or line numbers (None: account-level)."""
+
+    periods: list[date]
+    series: dict[str | None, list[int]]
+
+
+@dataclass(frozen=True)
+class LineSpend:
+    line: Line
+    total_cents: int
+
+
+def _last_periods(session: Session, periods: int) -> list[date]:
+    starts = session.scalars(
+        select(Invoice.period_start).distinct().order_by(Invoice.period_start.desc()).limit(periods)
+    )
+    return sorted(starts)
+
+
+def _spend(session: Session, membership: Membership, key, periods: int) -> SpendSeries:
+    set_tenant(session, membership.tenant_id)
+    starts = _last_periods(session, periods)
+    if not starts:
+        return SpendSeries([], {})
+    query = (
+        select(Invoice.period_start, key, func.sum(InvoiceCharge.total_cents))
+        .join(Invoice, Invoice.id == InvoiceCharge.invoice_id)
+        .outerjoin(Line, Line.id == InvoiceCharge.line_id)
+        .where(Invoice.period_start >= starts[0])
+        .group_by(Invoice.period_start, key)
+    )
+    if membership.limited:
+        query = query.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
+    index = {start: position for position, start in enumerate(starts)}
+    series: dict[str | None, list[int]] = {}
+    for start, name, total in session.execute(query):
+        series.setdefault(name, [0] * len(starts))[index[start]] += int(total)
+    return SpendSeries(starts, series)
+
+
+def spend_by_cost_centre(session: Session, membership: Membership, *, periods: int = 12) -> SpendSeries:
+    """The company's spend per cost centre (the lines' current label) over the last ``periods`` billing
+    periods, among the lines the member may see."""
+    return _spend(session, membership, Line.cost_centre, periods)
+
+
+def spend_by_line(session: Session, membership: Membership, *, periods: int = 12) -> SpendSeries:
+    """The spend per line number over the last ``periods`` billing periods, among the member's lines."""
+    return _spend(session, membership, Line.number, periods)
+
+
+def top_lines(
+    session: Session, membership: Membership, *, periods: int = 12, limit: int = 50
+) -> list[LineSpend]:
+    """The ``limit`` lines that spent most over the last ``periods`` billing periods (among the member's),
+    most first."""
+    set_tenant(session, membership.tenant_id)
+    starts = _last_periods(session, periods)
+    if not starts:
+        return []
+    total = func.sum(InvoiceCharge.total_cents).label("total")
+    spend = (
+        select(InvoiceCharge.line_id, total)
+        .join(Invoice, Invoice.id == InvoiceCharge.invoice_id)
+        .where(Invoice.period_start >= starts[0], InvoiceCharge.line_id.is_not(None))
+        .group_by(InvoiceCharge.line_id)
+    )
+    if membership.limited:
+        spend = spend.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
+    ranked = spend.order_by(total.desc(), InvoiceCharge.line_id).limit(limit).subquery()
+    rows = session.execute(
+        select(Line, ranked.c.total)
+        .join(ranked, ranked.c.line_id == Line.id)
+        .order_by(ranked.c.total.desc(), Line.id)
+    )
+    return [LineSpend(line, int(amount)) for line, amount in rows]

@@ -1,0 +1,1 @@
+"""Billing: invoices, charges, payments, the statement and the records import of them."""
