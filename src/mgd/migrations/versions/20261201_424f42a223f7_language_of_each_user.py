@@ -5,7 +5,7 @@ Existing users have none (NULL) until they sign in or choose one; until then the
 language of the request that sends them, as before.
 
 Revision ID: 424f42a223f7
-Revises: 3730f3d402f3
+Revises: b937207871b2
 Create Date: 2026-12-01 12:11:08.328802
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "424f42a223f7"
-down_revision: str | None = "3730f3d402f3"
+down_revision: str | None = "b937207871b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
