@@ -28,8 +28,9 @@ def recorded_actions() -> set[str]:
             action = node.args[RECORDERS[name]]
             if isinstance(action, ast.Constant):
                 actions.add(action.value)
-            elif isinstance(action, ast.JoinedStr) and ast.unparse(action) == "f'mobile.code_{result}'":
-                actions.update(f"mobile.code_{result}" for result in CodeCheck)
+            elif isinstance(action, ast.JoinedStr) and ast.unparse(action).endswith("_{result}'"):
+                prefix = action.values[0].value  # f"<prefix>{result}": a code check's result
+                actions.update(f"{prefix}{result}" for result in CodeCheck)
             elif isinstance(action, ast.Name) and path.name == "users.py":
                 continue  # _audit's own call, passing its parameter on
             else:

@@ -13,6 +13,16 @@ SENTENCES: dict[str, LazyString] = {
     "access_request.submitted": _l("Requested access for a large company"),
     "access_request.approved": _l("Approved an access request"),
     "access_request.rejected": _l("Rejected an access request"),
+    "billing.address_changed": _l("Changed the billing address of the account %(account)s"),
+    "billing.delivery_changed": _l("Changed how the invoices of the account %(account)s are delivered"),
+    "billing.iban_code_sent": _l("Asked for a code to change the bank account of %(account)s"),
+    "billing.iban_code_accepted": _l("Confirmed the code to change the bank account of %(account)s"),
+    "billing.iban_code_wrong": _l("Typed a wrong code to change the bank account of %(account)s"),
+    "billing.iban_code_dead": _l(
+        "Typed a code that was no longer valid to change the bank account of %(account)s"
+    ),
+    "billing.iban_changed": _l("Changed the bank account of %(account)s to %(iban)s"),
+    "billing.invoice_resent": _l("Sent the invoice %(invoice)s to %(to)s"),
     "company.invite_domains": _l("Changed the email domains allowed in invitations"),
     "email.code_sent": _l("Asked for a code to change the email"),
     "email.changed": _l("Changed the email from %(previous)s to %(email)s"),
@@ -69,6 +79,7 @@ KINDS: dict[str, LazyString] = {
     "session.": _l("Sessions"),
     "registration.": _l("Registration"),
     "access_request.": _l("Access requests"),
+    "billing.": _l("Billing"),
 }
 
 CHANNELS = {"sms": _l("by SMS"), "email": _l("by email"), "app": _l("authenticator app")}
