@@ -8,6 +8,7 @@ from html import unescape
 
 import pytest
 
+from mgd.tenants.context import PERMISSION_ACTIONS, PERMISSIONS
 from tests.factories import PASSWORD
 from tests.kit import browser, csrf_token, last_code, post, signed_in_client, text
 
@@ -64,3 +65,7 @@ def test_a_403_says_why_in_spanish_too(app, acme):
     carla.post("/language", data={"locale": "es", "csrf_token": csrf_token(carla)})
     page = text(carla.get(f"/empresa/{acme.ref}/actividad"))
     assert "Solo los roles Administrador pueden" in page and "Tu rol en esta empresa es Consulta" in page
+
+
+def test_every_permission_says_in_words_what_it_allows():
+    assert PERMISSION_ACTIONS.keys() == PERMISSIONS.keys()

@@ -57,6 +57,8 @@ PERMISSION_ACTIONS = {
     "edit_lines": _l("change the company's lines"),
     "manage_users": _l("manage the company's users"),
     "view_audit": _l("see the company's activity log"),
+    "view_billing": _l("see the company's invoices and spend"),
+    "manage_billing": _l("change the invoice delivery, the bank account or the billing address"),
 }
 
 
