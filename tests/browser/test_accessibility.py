@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_member, create_company
+from tests.accounts import add_invoices, add_member, create_company
 from tests.browser.live import (
     ARGS,
     CHROMIUM,
@@ -96,12 +96,15 @@ def site(app, tmp_path_factory):
             reference = get_session().scalar(select(AccessRequest.reference))
         invitation = next(m for m in outbox(portal) if m.recipient == "eva@acme.es").body_text
         token = invitation.split("/invitacion/")[1].split()[0]
+        add_invoices(portal, acme)
         values = {
             "ref": acme.ref,
             "line_id": acme.lines[0],
             "membership_id": acme.members["bob@acme.es"],
             "reference": reference,
             "token": token,
+            "invoice_id": acme.invoices[0],
+            "account_id": acme.account,
         }
         yield Site(portal, base, values)
 

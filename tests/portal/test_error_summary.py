@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.registration.models import AccessRequest
-from tests.accounts import create_member
+from tests.accounts import add_invoices, create_member
 from tests.factories import PASSWORD, make_user
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
 from tests.pages import error_summary, field_errors, ids, page_urls, post_forms, title
@@ -60,12 +60,15 @@ def known_ids(app, acme) -> dict[str, object]:
         reference = session.scalar(select(AccessRequest.reference))
         make_user(session, "advisor@operador.es", staff_role="advisor")
         session.commit()
+    add_invoices(app, acme)
     return {
         "ref": acme.ref,
         "line_id": acme.lines[0],
         "membership_id": acme.members["bob@acme.es"],
         "reference": reference,
         "token": re.search(r"/invitacion/(\S+)", body).group(1),
+        "invoice_id": acme.invoices[0],
+        "account_id": acme.account,
     }
 
 
