@@ -82,6 +82,9 @@ static: install  ## Gzipped copies of the static files, which WhiteNoise serves 
 bench-import: install  ## Records import benchmark (see bench/README.md)
 	$(BIN)/python bench/import_records.py
 
+bench-billing: install  ## Billing import benchmark, PostgreSQL, as the production roles (see bench/README.md)
+	$(BIN)/python bench/import_billing.py
+
 bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 	$(BIN)/python bench/sign_in.py
 

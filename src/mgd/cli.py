@@ -208,14 +208,26 @@ def _import(text: str | None, files: list[Path] = (), *, dry_run: bool = False) 
 @click.option("--companies", default=60, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=1489, show_default=True, help="The same seed always gives the same data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has companies.")
+@click.option(
+    "--billing-months",
+    default=18,
+    show_default=True,
+    type=click.IntRange(0, 60),
+    help="Months of invoices and payments before the current one.",
+)
 @click.pass_context
-def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool) -> None:
+def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_months: int) -> None:
     """Load realistic demo records and print ready-to-try registration examples."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
+    from mgd.tenants.demo_billing import add_billing  # noqa: PLC0415
     from mgd.tenants.services import has_companies  # noqa: PLC0415
 
     document = demo_document(companies=companies, seed=seed)
+    if billing_months:
+        document = add_billing(document, months=billing_months, until=datetime.now(UTC).date(), seed=seed)
     with _app(ctx).app_context():
         if if_empty and has_companies(get_session()):
             click.echo("The database already has companies: demo data not loaded.")

@@ -604,3 +604,14 @@ def test_files_are_staged_in_batches(db_session, tmp_path, monkeypatch):
     counts = run(db_session, files=as_files(tmp_path, two_invoices(), [PAYMENT]))
     assert counts["charges"].created == 5
     assert max(sizes) <= 2 and len(sizes) >= 3
+
+
+def test_the_documented_example_files_import(db_session):
+    docs = Path(__file__).parents[2] / "docs"
+    counts = import_files(
+        db_session, (docs / "records-example.json").read_text(encoding="utf-8"), [docs / "billing-example"]
+    )
+    assert (counts["invoices"].created, counts["charges"].created, counts["payments"].created) == (3, 8, 1)
+    assert stored(db_session)["invoices"]["FM-2026-000123"] == ("paid", 4910, 1032, 5942)
+    again = import_files(db_session, None, [docs / "billing-example"])
+    assert (again["invoices"].unchanged, again["charges"].unchanged, again["payments"].unchanged) == (3, 8, 1)

@@ -157,7 +157,9 @@ class _IbanCode(CodeMessage):
                 digits=self.digits,
             )
 
-    def mail(self, to: str, code: str, locale: str | None = None) -> Mail:  # pragma: no cover (always sent by SMS)
+    def mail(
+        self, to: str, code: str, locale: str | None = None
+    ) -> Mail:  # pragma: no cover (always sent by SMS)
         raise NotImplementedError
 
 

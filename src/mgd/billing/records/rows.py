@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -157,8 +158,9 @@ class Resolver:
 
     COMPANIES_KEPT = 16
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, before_query: Callable[[], None] = lambda: None) -> None:
         self.session = session
+        self.before_query = before_query  # what must happen before a query (``Stage.pause``)
         self.tenants: dict[str, int | None] = {}
         self.fiscal_ids: dict[str, str] = {}  # as written -> normalised
         self.companies: OrderedDict[int, tuple[dict[str, int], dict[str, int]]] = OrderedDict()
@@ -185,15 +187,18 @@ class Resolver:
         if fiscal not in self.tenants:
             if len(self.tenants) > 10_000:
                 self.tenants.clear()
+            self.before_query()
             self.tenants[fiscal] = self.session.scalar(select(Company.id).where(Company.fiscal_id == fiscal))
         tenant_id = self.tenants[fiscal]
         if tenant_id is None:
             row.fail("company", written, "no company has this fiscal ID")
         return tenant_id
 
-    def _company(self, tenant_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    def company(self, tenant_id: int) -> tuple[dict[str, int], dict[str, int]]:
+        """The company's billing accounts (ref to id) and lines (E.164 number to id)."""
         known = self.companies.get(tenant_id)
         if known is None:
+            self.before_query()
             accounts = dict(
                 self.session.execute(
                     select(BillingAccount.ref, BillingAccount.id).where(BillingAccount.tenant_id == tenant_id)
@@ -211,7 +216,7 @@ class Resolver:
 
     def account(self, row: Row, tenant_id: int) -> int | None:
         ref = row.raw.get("billing_account")
-        account_id = self._company(tenant_id)[0].get(ref) if isinstance(ref, str) else None
+        account_id = self.company(tenant_id)[0].get(ref) if isinstance(ref, str) else None
         if account_id is None:
             row.fail("billing_account", ref, "the company has no billing account with this ref")
         return account_id
@@ -221,7 +226,7 @@ class Resolver:
         written = row.raw.get("line")
         if written is None or written == "":
             return None
-        lines = self._company(tenant_id)[1]
+        lines = self.company(tenant_id)[1]
         line_id = lines.get(written) if isinstance(written, str) else None
         if line_id is None:
             try:
@@ -309,3 +314,76 @@ def payment_row(row: Row, resolve: Resolver, tenant_id: int | None) -> tuple | N
 
 
 CHECKERS: dict[str, Callable] = {"invoices": invoice_row, "charges": charge_row, "payments": payment_row}
+
+
+class FastCharges:
+    """The usual charge record of a CSV file checked in one go, without a ``Row``: a record that passes here
+    is exactly one that ``charge_row`` accepts, with the same values; any other goes to ``charge_row``,
+    which reports its errors. (The charges are the bulk of an import: this keeps it fast.)"""
+
+    NAMES = ("company", "invoice", "line", "concept", "description", "net_cents", "vat_rate", "vat_cents")
+
+    def __init__(self, resolver: Resolver, header: list[str]) -> None:
+        self.resolver = resolver
+        # A file without the optional ``line`` column: each record gets an empty one at its end.
+        self.pad = "line" not in header
+        columns = [*header, "line"] if self.pad else header
+        self.pick = itemgetter(*(columns.index(name) for name in (*self.NAMES, "total_cents")))
+        self.rates: dict[str, tuple[Decimal, int]] = {}
+        self.tenant_id: int | None = None
+        self.lines: dict[str, int] = {}
+
+    def _rate(self, written: str) -> tuple[Decimal, int] | None:
+        known = self.rates.get(written)
+        if known is None and _RATE.fullmatch(written) and len(self.rates) < 1000:
+            rate = Decimal(written)
+            if rate <= _HUNDRED:
+                known = self.rates[written] = (rate, int(rate * 100))
+        return known
+
+    def __call__(self, values: list[str]) -> tuple | None:
+        if self.pad:
+            values = [*values, ""]
+        company, invoice, line, concept, description, net, rate, vat, total = self.pick(values)
+        fiscal = self.resolver.fiscal_ids.get(company)
+        tenant_id = self.resolver.tenants.get(fiscal) if fiscal else None
+        if tenant_id is None:
+            return None
+        if tenant_id != self.tenant_id:
+            self.tenant_id, self.lines = tenant_id, self.resolver.company(tenant_id)[1]
+        line_id = None
+        if line:
+            line_id = self.lines.get(line)
+            if line_id is None:
+                return None
+        known_rate = self._rate(rate)
+        if (
+            known_rate is None
+            or concept not in CHARGE_CONCEPTS
+            or not _NUMBER.fullmatch(invoice)
+            or not (
+                0 < len(description) <= 200
+                and description.isprintable()
+                and description.strip() == description
+            )
+            or not (_CENTS.fullmatch(net) and _CENTS.fullmatch(vat) and _CENTS.fullmatch(total))
+        ):
+            return None
+        net_cents, vat_cents, total_cents = int(net), int(vat), int(total)
+        if (
+            net_cents + vat_cents != total_cents
+            or abs(vat_cents * 10_000 - net_cents * known_rate[1]) >= 10_000
+            or (concept == "discount" and net_cents > 0)
+        ):
+            return None
+        return (
+            tenant_id,
+            invoice,
+            line_id,
+            concept,
+            description,
+            net_cents,
+            known_rate[0],
+            vat_cents,
+            total_cents,
+        )

@@ -42,33 +42,35 @@ class FileSource:
         return f"{self.name} line {record}"
 
     def records(self, errors: Errors, resolver: Resolver) -> Iterator[Record]:
-        reader = self._csv if self.path.suffix.lower() == ".csv" else self._jsonl
+        reader = self._csv if self.is_csv else self._jsonl
         yield from reader(errors)
 
+    @property
+    def is_csv(self) -> bool:
+        return self.path.suffix.lower() == ".csv"
+
     def _csv(self, errors: Errors) -> Iterator[Record]:
+        header: list[str] = []
+        for line, values in self.csv_rows(errors, header):
+            row = Row(dict(zip(header, values, strict=True)), f"{self.place(line)}: ", errors)
+            yield self.kind, row, line, None, None
+
+    def csv_rows(self, errors: Errors, header: list[str]) -> Iterator[tuple[int, list[str]]]:
+        """(line, values) of each record of a CSV file whose header fits its kind; ``header`` is filled with
+        the header's field names before the first."""
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             try:
-                header = [name.strip() for name in next(reader, [])]
+                header += [name.strip() for name in next(reader, [])]
                 if not self._header_fits(header, errors):
                     return
                 width = len(header)
                 for values in reader:
-                    if not values:
-                        continue
-                    line = reader.line_num
-                    if len(values) != width:
-                        errors.add(
-                            self.place(line), len(values), f"has this many fields; the header has {width}"
-                        )
-                        continue
-                    yield (
-                        self.kind,
-                        Row(dict(zip(header, values, strict=True)), f"{self.place(line)}: ", errors),
-                        line,
-                        None,
-                        None,
-                    )
+                    if len(values) == width:
+                        yield reader.line_num, values
+                    elif values:
+                        rule = f"has this many fields; the header has {width}"
+                        errors.add(self.place(reader.line_num), len(values), rule)
             except UnicodeDecodeError as exc:
                 errors.add(self.place(reader.line_num + 1), None, f"not UTF-8 text ({exc.reason})")
             except csv.Error as exc:

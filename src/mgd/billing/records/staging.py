@@ -9,13 +9,16 @@ tenant tables run inside the import's operator scope, which the policies admit. 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -35,7 +38,7 @@ SOURCE = 10**12  # (source, record) as one number: source * SOURCE + record
 _meta = MetaData()
 
 
-def _stage(name: str, *columns: Column) -> Table:
+def _stage(name: str, *columns: Column | Index) -> Table:
     return Table(
         name,
         _meta,
@@ -60,6 +63,7 @@ STAGES = {
         Column("vat_cents", BigInteger),
         Column("total_cents", BigInteger),
         Column("status", String(20)),
+        Index("ix_stage_invoices_number", "tenant_id", "number"),
     ),
     "charges": _stage(
         "stage_charges",
@@ -80,6 +84,7 @@ STAGES = {
         Column("paid_on", Date),
         Column("amount_cents", BigInteger),
         Column("method", String(20)),
+        Index("ix_stage_payments_reference", "tenant_id", "reference"),
     ),
 }
 SUMS = Table(
@@ -95,6 +100,9 @@ SUMS = Table(
     Column("total_cents", BigInteger),
     Column("invoice_id", BigInteger),
     Column("had", Integer),
+    # The charges (millions of rows: no index) are joined to it, and to the staged invoices, by key.
+    Index("ix_stage_charge_sums_number", "tenant_id", "invoice_number"),
+    Index("ix_stage_charge_sums_invoice_id", "tenant_id", "invoice_id"),
     prefixes=["TEMPORARY"],
 )
 
@@ -119,17 +127,27 @@ class Problem:
 
 
 class Stage:
-    """The staging tables of one import, on the session's own connection and transaction."""
+    """The staging tables of one import, on the session's own connection and transaction. On PostgreSQL the
+    records of a kind go through one ``COPY`` that stays open while records keep coming (each new ``COPY``
+    waits for the server to finish the last); ``pause`` ends it, and must come before any other statement on
+    the connection (``Resolver`` calls it). Use as a context manager: the ``COPY`` ends with it."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self.buffers: dict[str, list[tuple]] = {kind: [] for kind in STAGES}
         self.staged = dict.fromkeys(STAGES, 0)
+        self._copying: tuple[str, AbstractContextManager, Any] | None = None
         connection = session.connection()
         for table in [*STAGES.values(), SUMS]:
             table.drop(connection, checkfirst=True)
             table.create(connection)
+
+    def __enter__(self) -> Stage:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.pause(*exc_info)
 
     def add(self, kind: str, row: tuple) -> None:
         buffer = self.buffers[kind]
@@ -138,29 +156,49 @@ class Stage:
             self.flush(kind)
 
     def flush(self, kind: str | None = None) -> None:
+        """Send the buffered records (of ``kind``, or of every kind) to their staging tables."""
         for name in [kind] if kind else list(STAGES):
             rows = self.buffers[name]
             if not rows:
                 continue
-            table = STAGES[name]
             self.staged[name] += len(rows)
             if self.postgres:
-                raw = self.session.connection().connection.dbapi_connection
-                names = ", ".join(column.name for column in table.columns)
-                with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                copy = self._copy(name)
+                for row in rows:
+                    copy.write_row(row)
             else:
+                table = STAGES[name]
                 keys = [column.key for column in table.columns]
                 self.session.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
             rows.clear()
 
+    def _copy(self, kind: str):
+        if self._copying is not None and self._copying[0] == kind:
+            return self._copying[2]
+        self.pause()
+        table = STAGES[kind]
+        raw = self.session.connection().connection.dbapi_connection  # the session's own transaction
+        names = ", ".join(column.name for column in table.columns)
+        cursor = raw.cursor()
+        context = cursor.copy(f"COPY {table.name} ({names}) FROM STDIN")
+        self._copying = (kind, context, context.__enter__())
+        return self._copying[2]
+
+    def pause(self, *exc_info) -> None:
+        """End the open ``COPY``, if any (``exc_info``: the error that ends it)."""
+        if self._copying is not None:
+            _kind, context, _copy = self._copying
+            self._copying = None
+            context.__exit__(*(exc_info or (None, None, None)))
+
     def drop(self) -> None:
+        self.pause()
         connection = self.session.connection()
         for table in [*STAGES.values(), SUMS]:
             table.drop(connection, checkfirst=True)
 
     def _sql(self, statement: str, **params):
+        self.pause()
         return self.session.execute(text(statement), params)
 
     # ---- the rules over every record ----------------------------------------------------------------------
@@ -229,6 +267,8 @@ class Stage:
 
     def _charges_apart(self, limit: int) -> list[Problem]:
         """Charges of one invoice must follow one another: a second run restarts the positions at 1."""
+        if not self._sql("SELECT 1 FROM stage_charge_sums WHERE n <> last LIMIT 1").first():
+            return []
         rows = self._sql(
             "SELECT c.source, c.record, c.invoice_number, s.first FROM stage_charge_sums s"
             " JOIN stage_charges c ON c.tenant_id = s.tenant_id AND c.invoice_number = s.invoice_number"
@@ -302,6 +342,7 @@ class Stage:
     def write(self, now: datetime) -> dict[str, Counts]:
         """Insert the new rows, update the changed ones, leave the rest; an invoice given charges gets exactly
         those (its stored charges past the last are removed)."""
+        self.pause()
         counts = {"invoices": Counts(), "charges": Counts(), "payments": Counts()}
         stamp = bindparam("now", now, type_=UTCDateTime())
         self._upsert(
@@ -358,6 +399,8 @@ class Stage:
             " AND c.invoice_id = stage_charge_sums.invoice_id)"
             " THEN 1 ELSE 0 END"
         )
+        if self.postgres:
+            self._sql("ANALYZE stage_charge_sums")
         names = ", ".join(self.CHARGE_FIELDS)
         picked = ", ".join(f"c.{name}" for name in self.CHARGE_FIELDS)
         insert_new = (
@@ -383,11 +426,19 @@ class Stage:
             + " WHERE s.had = 1 AND NOT EXISTS (SELECT 1 FROM invoice_charges x"
             " WHERE x.tenant_id = s.tenant_id AND x.invoice_id = s.invoice_id AND x.position = c.position)"
         ).rowcount
-        removed = self._sql(
-            "DELETE FROM invoice_charges WHERE EXISTS (SELECT 1 FROM stage_charge_sums s WHERE s.had = 1"
-            " AND s.tenant_id = invoice_charges.tenant_id AND s.invoice_id = invoice_charges.invoice_id"
-            " AND invoice_charges.position > s.n)"
-        ).rowcount
+        if self.postgres:  # a join: the form below would run its sub-select for every stored charge
+            removed = self._sql(
+                "DELETE FROM invoice_charges c USING stage_charge_sums s WHERE s.had = 1"
+                " AND c.tenant_id = s.tenant_id AND c.invoice_id = s.invoice_id AND c.position > s.n"
+            ).rowcount
+        else:
+            removed = self._sql(
+                "DELETE FROM invoice_charges WHERE (tenant_id, invoice_id) IN"
+                " (SELECT tenant_id, invoice_id FROM stage_charge_sums WHERE had = 1)"
+                " AND position > (SELECT s.n FROM stage_charge_sums s"
+                " WHERE s.tenant_id = invoice_charges.tenant_id"
+                " AND s.invoice_id = invoice_charges.invoice_id)"
+            ).rowcount
         count.created, count.updated, count.removed = created, updated, removed
 
 

@@ -161,11 +161,6 @@ def upgrade() -> None:
             name=op.f("fk_invoice_charges_tenant_id_invoices"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "line_id"],
-            ["lines.tenant_id", "lines.id"],
-            name=op.f("fk_invoice_charges_tenant_id_lines"),
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_charges")),
         sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_invoice_charges_tenant_id_id")),
         sa.UniqueConstraint(
@@ -174,9 +169,6 @@ def upgrade() -> None:
             "position",
             name=op.f("uq_invoice_charges_tenant_id_invoice_id_position"),
         ),
-    )
-    op.create_index(
-        "ix_invoice_charges_tenant_id_line_id", "invoice_charges", ["tenant_id", "line_id"], unique=False
     )
     with op.batch_alter_table("billing_accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mandate_reference", sa.String(length=35), nullable=True))
@@ -214,7 +206,6 @@ def downgrade() -> None:
         batch_op.drop_column("billing_address")
         batch_op.drop_column("mandate_signed_on")
         batch_op.drop_column("mandate_reference")
-    op.drop_index("ix_invoice_charges_tenant_id_line_id", table_name="invoice_charges")
     op.drop_table("invoice_charges")
     op.drop_index("ix_payments_tenant_id_paid_on", table_name="payments")
     op.drop_index("ix_payments_tenant_id_billing_account_id", table_name="payments")
