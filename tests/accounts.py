@@ -121,3 +121,8 @@ def user_sessions(app, user_id) -> list[UserSession]:
     with app.app_context():
         query = select(UserSession).where(UserSession.user_id == user_id).order_by(UserSession.id)
         return list(get_session().scalars(query))
+
+
+def user_id_of(app, email: str) -> int:
+    with app.app_context():
+        return get_session().scalar(select(User.id).where(User.email == email))

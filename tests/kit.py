@@ -73,6 +73,14 @@ def signed_in_client(app, email: str, password: str = PASSWORD):
     return client
 
 
+def speak(client, locale: str):
+    """Choose the portal's language with the switch in the header, as a person does; once signed in, it is
+    the person's language (the browser's Accept-Language no longer counts)."""
+    response = client.post("/language", data={"locale": locale, "next": "/", "csrf_token": token(client)})
+    assert response.status_code == 302, text(response)
+    return client
+
+
 def outbox(app) -> list[OutboxMessage]:
     with app.app_context():
         return list(get_session().scalars(select(OutboxMessage).order_by(OutboxMessage.id)))

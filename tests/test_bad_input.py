@@ -45,19 +45,20 @@ INVOICES = ("account", "from", "to", "status", "after")
 STATEMENT = ("from", "to", "account")
 QUERY = {
     "admin.members": ("q", "role", "status", "page"),
+    "admin.member": ("lq",),
     "billing.invoices": INVOICES,
     "billing.invoices_zip": ("invoice",),
     "billing.statement": STATEMENT,
     "billing.statement_export": STATEMENT,
     "lines.index": LINES,
-    "lines.export": LINES,
+    "lines.export": (*LINES, "sep"),
     "activity.index": AUDIT,
-    "activity.export": AUDIT,
+    "activity.export": (*AUDIT, "sep"),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,
-    "backoffice.activity_export": AUDIT,
-    "security.login": ("reset",),
+    "backoffice.activity_export": (*AUDIT, "sep"),
+    "security.login": ("reset", "next"),
     "profile.show": ("changed",),
 }
 GENERIC = ("page", "next", "q")  # sent to every page: a link or a script may add them anywhere

@@ -18,6 +18,10 @@ from mgd.crypto import Keyring, derived_key
 
 PREFIX = "MGD_"
 
+#: The portal's languages, and the regional formats of dates and numbers in each: English pages write dates
+#: day first (en-GB), as their readers in Spain expect; Spanish ones use Spain's.
+LANGUAGES = {"es": "es_ES", "en": "en_GB"}
+
 
 class ConfigError(Exception):
     """A setting is unknown, missing or malformed; the message names it."""
@@ -186,7 +190,9 @@ SETTINGS: tuple[Setting, ...] = (
         "The same, per day. Size both to the largest customer's morning of sign-ins.",
         parse=parse_rate,
     ),
-    Setting("DEFAULT_LOCALE", "es", "Language when the visitor has not chosen one.", choices=("es", "en")),
+    Setting(
+        "DEFAULT_LOCALE", "es", "Language when the visitor has not chosen one.", choices=tuple(LANGUAGES)
+    ),
     Setting(
         "SESSION_COOKIE_SECURE",
         False,

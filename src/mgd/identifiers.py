@@ -173,3 +173,16 @@ def format_phone(e164: str) -> str:
     """The national format people read (``612 34 56 78``)."""
     parsed = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def masked_phone(e164: str | None) -> str:
+    """Where a code went, without giving the number away: ``••• ••• 678``."""
+    return "••• ••• " + e164[-3:] if e164 else ""
+
+
+def masked_email(email: str | None) -> str:
+    """``an•••@example.es``: enough for its owner to recognise it, not enough to copy it."""
+    if not email or "@" not in email:
+        return ""
+    local, domain = email.split("@", 1)
+    return f"{local[:2]}•••@{domain}"

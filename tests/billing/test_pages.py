@@ -19,7 +19,7 @@ from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope
 from mgd.identifiers import format_phone
 from tests.accounts import add_invoices, add_member
-from tests.kit import audit, browser, confirm, outbox, signed_in_client, text
+from tests.kit import audit, browser, confirm, outbox, signed_in_client, speak, text
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_the_pdf_has_operator_customer_vat_and_every_line_and_is_cached(app, bil
 
 def test_the_pdf_in_spanish(app, billed):
     ana = signed_in_client(app, "ana@acme.es")
-    ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    speak(ana, "es")
     content = pdf_text(ana.get(f"{base(billed)}/facturas/{billed.invoices[0]}/factura.pdf").data)
     assert "Desglose del IVA" in content and "71,50 €" in content and "Resumen por línea" in content
 
@@ -203,7 +203,7 @@ def test_the_statement_has_a_running_balance(app, billed):
 
 def test_the_statement_in_excel_has_spanish_headers_dates_and_euros(app, billed):
     ana = signed_in_client(app, "ana@acme.es")
-    ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    speak(ana, "es")
     response = ana.get(f"{base(billed)}/extracto.xlsx?from=2026-08-01&to=2026-10-31")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
@@ -227,7 +227,7 @@ def test_the_statement_in_excel_has_spanish_headers_dates_and_euros(app, billed)
 def test_the_statement_csv_uses_semicolons_and_decimal_commas_in_spanish(app, billed):
     ana = signed_in_client(app, "ana@acme.es")
     total = invoice_row(app, billed.invoices[0]).total_cents
-    ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    speak(ana, "es")
     spanish = text(ana.get(f"{base(billed)}/extracto.csv?from=2026-08-01&to=2026-10-31")).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(spanish), delimiter=";"))
     assert rows[0][0] == "Fecha" and rows[2][:3] == [
@@ -236,7 +236,7 @@ def test_the_statement_csv_uses_semicolons_and_decimal_commas_in_spanish(app, bi
         invoice_row(app, billed.invoices[0]).number,
     ]
     assert rows[2][4] == f"{total // 100},{total % 100:02d}" and rows[3][6] == "0,00"
-    ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    speak(ana, "en")
     english = text(ana.get(f"{base(billed)}/extracto.csv?from=2026-08-01&to=2026-10-31")).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(english)))
     assert rows[0][0] == "Date" and rows[2][0] == "2026-08-05" and rows[2][4] == f"{total / 100:.2f}"
@@ -262,8 +262,8 @@ def test_the_home_card_shows_balance_overdue_last_invoice_and_payments(app, bill
     owed = f"€{last.total_cents / 100:.2f}"  # the two paid invoices are paid: the balance is the overdue one
     card = home.split('id="billing-card"')[1].split("</section>")[0]
     assert card.count(owed) == 5  # balance, overdue, last invoice and the two payments (same amounts)
-    assert last.number in card and "due on Oct 25, 2026" in card and "Overdue" in card
-    assert card.count("Direct debit") == 2 and card.index("Sep 25, 2026") < card.index("Aug 25, 2026")
+    assert last.number in card and "due on 25 Oct 2026" in card and "Overdue" in card  # en-GB: day first
+    assert card.count("Direct debit") == 2 and card.index("25 Sept 2026") < card.index("25 Aug 2026")
 
 
 def test_empty_states(app, acme):
@@ -275,7 +275,7 @@ def test_empty_states(app, acme):
 
 def test_the_pages_speak_spanish(app, billed):
     ana = signed_in_client(app, "ana@acme.es")
-    ana.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    speak(ana, "es")
     home = text(ana.get(f"/empresa/{billed.ref}"))
     assert "Saldo y facturas" in home and "Importe vencido" in home and "Saldo pospago" in home
     invoices = text(ana.get(base(billed) + "/facturas"))

@@ -63,6 +63,8 @@ def test_a_new_mobile_is_theirs_only_once_verified(app, client, companies):
     )
     assert response.headers["Location"] == "/mi-area/verificar-movil"
     assert user(app, "movil@example.es").mobile == "+34611111111"
+    page = text(client.get("/mi-area/verificar-movil"))
+    assert "to your new mobile ••• ••• 001" in page and "Give the number again" in page
     assert post(client, "/mi-area/verificar-movil", {"code": "000000"}).status_code == 422
     assert (
         post(client, "/mi-area/verificar-movil", {"code": last_code(app, "+34655000001")}).status_code == 302

@@ -35,7 +35,7 @@ def test_the_machine_moves_exactly_as_the_steps_declare():
         for event in transition.events
     }
     assert built == declared
-    assert len(declared) == 17
+    assert len(declared) == 19
 
 
 def test_every_active_step_has_its_page_and_can_expire(app):

@@ -6,7 +6,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -20,17 +20,16 @@ ROLE_LABELS = {
     "billing": _l("Billing: invoices and payments"),
     "viewer": _l("Viewer: read only"),
 }
-ROLE_NAMES = {
-    "admin": _l("Administrator"),
-    "manager": _l("Manager"),
-    "billing": _l("Billing"),
-    "viewer": _l("Viewer"),
-}
 
 
 class InviteForm(Form):
-    email = StringField(_l("Email"), [REQUIRED, Length(max=254), email_address])
-    name = StringField(_l("Name and surname"), [REQUIRED, Length(max=200), one_line])
+    # Someone else's address and name: the browser must not offer the admin's own.
+    email = EmailField(
+        _l("Email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "off"}
+    )
+    name = StringField(
+        _l("Name and surname"), [REQUIRED, Length(max=200), one_line], render_kw={"autocomplete": "off"}
+    )
     role = SelectField(
         _l("Role"),
         choices=[SelectChoice(value, label) for value, label in ROLE_LABELS.items()],
@@ -49,8 +48,10 @@ class RoleForm(Form):
 
 
 class LimitForm(Form):
+    # The picker's checkboxes (chosen lines and search results), and a box to paste many numbers at once.
+    picked = SelectMultipleField(_l("Lines this person may see"), choices=[], validate_choice=False)
     numbers = TextAreaField(
-        _l("Lines this person may see (one number per line; empty: no limit by line)"), [Length(max=20000)]
+        _l("More lines, pasted (one number per line)"), [Length(max=20000)], render_kw={"rows": 3}
     )
     cost_centres = StringField(
         _l("Cost centres this person may see (separated by commas)"), [Optional(), Length(max=500)]
@@ -59,13 +60,15 @@ class LimitForm(Form):
     def validate_numbers(self, field) -> None:
         self.parsed_numbers = []
         bad = []
-        for value in filter(None, (v.strip() for v in re.split(r"[\n,;]", field.data or ""))):
+        typed = filter(None, (v.strip() for v in re.split(r"[\n,;]", field.data or "")))
+        for value in [*(self.picked.data or [])[:5000], *typed]:
             try:
                 self.parsed_numbers.append(normalize_phone(value).e164)
             except InvalidIdentifier:
                 bad.append(value)
         if bad:
             field.errors.append(_l("These are not phone numbers: %(numbers)s", numbers=", ".join(bad[:10])))
+        self.parsed_numbers = list(dict.fromkeys(self.parsed_numbers))
 
     @property
     def parsed_cost_centres(self) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,11 +27,12 @@ from mgd.notify.throttle import Requester, count_send
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import User
 from mgd.security.services import create_user
-from mgd.tenants.context import Tenant
+from mgd.tenants.context import ROLE_NAMES, Tenant, role_from_name
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.web.links import external_url
 from mgd.web.paging import Page, paginate
-from mgd.web.uploads import csv_rows
+from mgd.web.shell import current_language
+from mgd.web.uploads import csv_records
 
 LIFETIME = timedelta(days=7)
 MAX_SENDS = 5  # the first email and four resends
@@ -94,10 +96,13 @@ def _send(session: Session, tenant: Tenant, invitation: Invitation, *, token: st
     # The company's caps and the invitee's address count it; the admin's own limit does not, so that a CSV of
     # a few hundred colleagues can go at once (each invitation is bounded by MAX_SENDS).
     count_send(session, invitation.email, Requester(company_ids=(tenant.company.id,)))
+    # Someone who already has an account reads it in their language; a new person in the inviter's.
+    invitee = existing_user(session, invitation)
     mail = templated_mail(
         invitation.email,
-        _("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
+        _l("%(name)s invites you to %(company)s in MGD", name=actor.name, company=tenant.company.name),
         "invitation",
+        locale=invitee.locale if invitee else None,
         invitation=invitation,
         company=tenant.company,
         inviter=actor,
@@ -243,7 +248,13 @@ def accept(
         raise InvitationRefused("not_pending")
     session.refresh(invitation, ["status", "accepted_at"])
     if user is None:
-        user = create_user(session, email=invitation.email, name=invitation.name, password=password or "")[0]
+        user = create_user(
+            session,
+            email=invitation.email,
+            name=invitation.name,
+            password=password or "",
+            locale=current_language(),
+        )[0]
     session.add(Membership(tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role))
     session.flush()
     record_event(
@@ -266,21 +277,26 @@ class CsvRow:
     problems: list[str] = field(default_factory=list)
 
 
+#: The columns of an invitations CSV, and how a header may name them (in either language).
+CSV_COLUMNS = {
+    "email": ("correo", "correo electronico", "e-mail", "mail"),
+    "name": ("nombre", "nombre y apellidos", "name and surname", "full name"),
+    "role": ("rol", "perfil"),
+}
+
+
 def read_csv(session: Session, tenant: Tenant, text: str) -> list[CsvRow]:
-    """Rows of an ``email,name,role`` CSV (a header row is optional), each with the problems that would stop
-    its invitation; nothing is written. Raises ValueError when the file itself cannot be used."""
+    """Rows of an ``email,name,role`` CSV (a header row, in either language and in any order, is optional),
+    each with the problems that would stop its invitation; nothing is written. Roles are read as the pages
+    name them, in either language, or by their codes. Raises ValueError when the file cannot be used."""
     rows, seen = [], set()
-    for number, values in csv_rows(text):
-        if not any(v.strip() for v in values):
-            continue
-        if number == 1 and values and values[0].strip().lower() in ("email", "correo", "correo electrónico"):
-            continue
+    for number, record, extra in csv_records(text, CSV_COLUMNS):
         if len(rows) >= MAX_CSV_ROWS:
             raise ValueError(_("The file has more than %(max)s rows.", max=MAX_CSV_ROWS))
-        email, name, role = ([v.strip() for v in values] + ["", "", ""])[:3]
-        row = CsvRow(number, email.lower(), name, role.lower())
+        email, name, role = (record.get(column, "") for column in CSV_COLUMNS)
+        row = CsvRow(number, email.lower(), name, role_from_name(role) or role)
         rows.append(row)
-        if len(values) > 3:
+        if extra:
             row.problems.append(_("Too many columns: expected email, name and role."))
         try:
             row.email = normalize_email(email)
@@ -289,7 +305,8 @@ def read_csv(session: Session, tenant: Tenant, text: str) -> list[CsvRow]:
         if not name or len(name) > 200 or not name.isprintable():
             row.problems.append(_("Give a name of up to 200 characters."))
         if row.role not in ROLES:
-            row.problems.append(_("The role must be one of: %(roles)s.", roles=", ".join(ROLES)))
+            names = ", ".join(str(ROLE_NAMES[role]) for role in ROLES)
+            row.problems.append(_("The role must be one of: %(roles)s.", roles=names))
         if row.email in seen:
             row.problems.append(_("This email is repeated in the file."))
         seen.add(row.email)

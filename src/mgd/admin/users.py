@@ -7,11 +7,12 @@ Every change is audited with the acting admin and the company; services flush, t
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from mgd.db import operator_scope
+from mgd.identifiers import InvalidIdentifier, to_ascii
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester, count_send
@@ -21,6 +22,7 @@ from mgd.security.services import issue_temporary_password
 from mgd.security.sessions import end_sessions
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, MembershipScope
+from mgd.tenants.services import visible_lines
 from mgd.web.paging import Page, paginate
 
 
@@ -80,6 +82,31 @@ def scopes_of(session: Session, member: Membership) -> tuple[list[str], list[str
         .where(MembershipScope.membership_id == member.id)
     ).all()
     return sorted(n for n, _c in rows if n), sorted(c for _n, c in rows if c)
+
+
+PICKER_SIZE = 30
+
+
+def lines_to_pick(session: Session, tenant: Tenant, q: str, chosen: list[str]) -> list[Line]:
+    """The lines the limit picker lists: those already chosen, then up to ``PICKER_SIZE`` found by ``q``
+    (part of a number, an alias or a cost centre), by number."""
+    query = visible_lines(tenant.membership).order_by(Line.number)
+    found = list(session.scalars(query.where(Line.number.in_(chosen)))) if chosen else []
+    if q:
+        try:
+            digits = to_ascii(q.replace(" ", "")).removeprefix("+")
+        except InvalidIdentifier:
+            digits = ""
+        like = f"%{q.lower()}%"
+        matches = (
+            Line.number.like(f"%{digits}%")
+            if digits.isdigit()
+            else or_(func.lower(Line.alias).like(like), func.lower(Line.cost_centre).like(like))
+        )
+        found += [
+            line for line in session.scalars(query.where(matches).limit(PICKER_SIZE)) if line not in found
+        ]
+    return found
 
 
 def _keeps_an_admin(session: Session, member: Membership) -> None:
@@ -244,10 +271,12 @@ def remove_member(
 
 
 def _tell(
-    session: Session, tenant: Tenant, user: User, subject: str, template: str, **values: object
+    session: Session, tenant: Tenant, user: User, subject: object, template: str, **values: object
 ) -> None:
     """Email the person about a change an admin of the company made to their access."""
-    mail = templated_mail(user.email, subject, template, user=user, company=tenant.company, **values)
+    mail = templated_mail(
+        user.email, subject, template, locale=user.locale, user=user, company=tenant.company, **values
+    )
     queue_mail(session, mail)
 
 
@@ -266,7 +295,7 @@ def reset_member_password(
         session,
         tenant,
         user,
-        _("Your new temporary password for MGD"),
+        _l("Your new temporary password for MGD"),
         "member_password_reset",
         password=password,
     )
@@ -284,6 +313,6 @@ def reset_second_factor(
     user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
     session.flush()
     _tell(
-        session, tenant, user, _("Your authenticator app was removed from MGD"), "member_second_factor_reset"
+        session, tenant, user, _l("Your authenticator app was removed from MGD"), "member_second_factor_reset"
     )
     _audit(session, "member.second_factor_reset", tenant, member, actor=actor, origin=origin)

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from mgd.admin import invitations, users
 from mgd.admin.forms import (
-    ROLE_NAMES,
     DomainsForm,
     InviteCsvForm,
     InviteForm,
@@ -20,12 +19,11 @@ from mgd.admin.forms import (
 )
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.identifiers import format_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
 from mgd.security.audit import Origin
 from mgd.security.login import fresh_login_required
-from mgd.tenants.context import current_tenant, requires, tenant_blueprint
+from mgd.tenants.context import ROLE_NAMES, current_tenant, requires, tenant_blueprint
 from mgd.tenants.models import ROLES
 from mgd.web.paging import page_number
 from mgd.web.uploads import checked_upload
@@ -165,16 +163,24 @@ def invitation_action(invitation_id: int, action: str) -> Response | str:
 def member(membership_id: int) -> str:
     found = _member(membership_id)
     numbers, cost_centres = users.scopes_of(get_session(), found)
-    limit_form = LimitForm(
-        data={"numbers": "\n".join(format_phone(n) for n in numbers), "cost_centres": ", ".join(cost_centres)}
-    )
+    limit_form = LimitForm(data={"picked": numbers, "cost_centres": ", ".join(cost_centres)})
+    return _member_page_with(found, limit_form, numbers)
+
+
+def _member_page_with(found, limit_form: LimitForm, chosen: list[str], status: int = 200):
+    """The member's page; its line picker lists the ``chosen`` lines (ticked) and those found by ``lq``."""
+    search = request.args.get("lq", "").strip()[:60]
+    picker = users.lines_to_pick(get_session(), current_tenant(), search, chosen)
     return render_template(
         "admin/member.html",
         member=found,
         role_form=RoleForm(data={"role": found.role}),
         limit_form=limit_form,
         role_names=ROLE_NAMES,
-    )
+        picker=picker,
+        chosen=set(chosen),
+        search=search,
+    ), status
 
 
 def _apply(action: str, found, role_form: RoleForm, limit_form: LimitForm) -> str | None:
@@ -231,19 +237,16 @@ def _member_action(membership_id: int, action: str) -> Response | str:
     role_form, limit_form = RoleForm(), LimitForm()
     if action == "role" and not role_form.validate():
         raise BadRequest()
-    if action == "limit" and not limit_form.validate():
-        return render_template(
-            "admin/member.html",
-            member=found,
-            role_form=RoleForm(data={"role": found.role}),
-            limit_form=limit_form,
-            role_names=ROLE_NAMES,
-        ), 422
+    if action == "limit" and not limit_form.validate():  # what was typed and ticked comes back
+        return _member_page_with(found, limit_form, limit_form.picked.data or [], 422)
     if request.form.get("confirmed") != "yes":
         return render_template(
             "admin/confirm.html", action=action, member=found, form=request.form, role_names=ROLE_NAMES
         )
     problem = _apply(action, found, role_form, limit_form)
+    if problem and action == "limit":
+        limit_form.numbers.errors.append(problem)
+        return _member_page_with(found, limit_form, limit_form.parsed_numbers, 422)
     if problem:
         flash(problem, "error")
         return redirect(url_for("admin.member", membership_id=membership_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
@@ -75,17 +75,20 @@ def approve_request(session: Session, request: AccessRequest, advisor: User, ori
     user = session.scalar(select(User).where(User.email == request.email))
     password = None
     if user is None:
-        user, password = create_user(session, email=request.email, name=request.requester_name)
+        user, password = create_user(
+            session, email=request.email, name=request.requester_name, locale=request.locale
+        )
     if session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is None:
         session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     session.flush()
-    subject = _("Your access to MGD is ready")
+    subject = _l("Your access to MGD is ready")
     queue_mail(
         session,
         templated_mail(
             user.email,
             subject,
             "request_approved",
+            locale=user.locale,
             user=user,
             company=company,
             password=password,
@@ -110,8 +113,9 @@ def reject_request(
 ) -> None:
     """Refuse the request and tell the requester why."""
     _decide(session, request, "rejected", advisor, reason)
-    subject = _("About your access request %(reference)s", reference=request.reference)
-    queue_mail(session, templated_mail(request.email, subject, "request_rejected", access=request))
+    subject = _l("About your access request %(reference)s", reference=request.reference)
+    mail = templated_mail(request.email, subject, "request_rejected", locale=request.locale, access=request)
+    queue_mail(session, mail)
     record_event(
         session,
         "access_request.rejected",

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mgd.billing.names import masked_iban
 from mgd.db import utcnow
-from mgd.notify.senders import Mail, templated_mail
+from mgd.notify.senders import Mail, in_language, templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
@@ -36,26 +37,28 @@ class NoVerifiedMobile(Exception):
     """The administrator has no verified mobile to receive the code."""
 
 
-def admin_emails(session: Session) -> list[str]:
-    """The emails of the company's active administrators (the session is scoped to the company)."""
+def admin_emails(session: Session) -> list[tuple[str, str | None]]:
+    """The emails of the company's active administrators, with their languages (the session is scoped to the
+    company)."""
     query = (
-        select(User.email)
+        select(User.email, User.locale)
         .join(Membership, Membership.user_id == User.id)
         .where(Membership.role == "admin", Membership.is_active.is_(True), User.is_active.is_(True))
         .order_by(User.email)
     )
-    return list(session.scalars(query))
+    return [(email, locale) for email, locale in session.execute(query)]
 
 
 def _tell_admins(session: Session, tenant: Tenant, account: BillingAccount, actor: User, change: str) -> None:
     link = external_url("billing.settings", ref=tenant.company.public_ref)
-    for email in admin_emails(session):
+    for email, locale in admin_emails(session):
         queue_mail(
             session,
             templated_mail(
                 email,
-                _("A billing change in %(company)s", company=tenant.company.name),
+                _l("A billing change in %(company)s", company=tenant.company.name),
                 "billing_changed",
+                locale=locale,
                 company=tenant.company.name,
                 account=account.ref,
                 change=change,
@@ -144,16 +147,19 @@ class _IbanCode(CodeMessage):
     account: str = ""
     digits: str = ""
 
-    def sms(self, code: str) -> str:
-        return _(
-            "MGD: %(code)s is your code to pay the invoices of account %(account)s from the bank account "
-            "ending in %(digits)s. Do not share it.",
-            code=code,
-            account=self.account,
-            digits=self.digits,
-        )
+    def sms(self, code: str, locale: str | None = None) -> str:
+        with in_language(locale):
+            return _(
+                "MGD: %(code)s is your code to pay the invoices of account %(account)s from the bank account "
+                "ending in %(digits)s. Do not share it.",
+                code=code,
+                account=self.account,
+                digits=self.digits,
+            )
 
-    def mail(self, to: str, code: str) -> Mail:  # pragma: no cover (always sent by SMS)
+    def mail(
+        self, to: str, code: str, locale: str | None = None
+    ) -> Mail:  # pragma: no cover (always sent by SMS)
         raise NotImplementedError
 
 
@@ -174,6 +180,7 @@ def request_iban_change(
         message=_IbanCode("", "", account=account.ref, digits=iban[-4:]),
         requester=signed_in_requester(session, actor.id),
         user_id=actor.id,
+        locale=actor.locale,
     )
     record_event(
         session,

@@ -20,10 +20,18 @@ from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, Tariff
 from mgd.tenants.services import visible_lines
 from mgd.web.paging import Page
-from mgd.web.uploads import csv_rows
+from mgd.web.uploads import csv_records
 
 PAGE_SIZE = 50
 MAX_CSV_ROWS = 5000
+#: The columns of an assignments CSV, and how a header may name them (in either language).
+ASSIGNMENT_COLUMNS = {
+    "number": ("numero", "linea", "line", "phone", "telefono", "number of the line"),
+    "alias": ("alias", "nombre de la linea"),
+    "cost_centre": ("cost centre", "cost center", "centro de coste", "centro de costes"),
+    "email": ("user email", "user", "usuario", "email del usuario", "correo", "correo electronico"),
+}
+ASSIGNMENT_COLUMNS_ORDER = tuple(ASSIGNMENT_COLUMNS)
 SORTS = {
     "number": Line.number,
     "alias": Line.alias,
@@ -183,21 +191,19 @@ class AssignmentRow:
     problems: list[str] = field(default_factory=list)
     line_id: int | None = None
     user_id: int | None = None
+    columns: tuple[str, ...] = ASSIGNMENT_COLUMNS_ORDER  # those the file has: the others stay as they are
 
 
 def read_assignments(session: Session, tenant: Tenant, text: str) -> list[AssignmentRow]:
-    """Rows of a ``number,alias,cost centre,user email`` CSV (header optional), each with the problems that
-    would stop it; nothing is written. Empty cells clear the value. Raises ValueError for an unusable file."""
+    """Rows of a ``number,alias,cost centre,user email`` CSV, each with the problems that would stop it;
+    nothing is written. A header row (either language, any order) is optional; with one, the columns it
+    leaves out stay as they are. Empty cells clear the value. Raises ValueError for an unusable file."""
     rows: list[AssignmentRow] = []
     members = {user.email: user.id for user in assignable_users(session, tenant)}
-    for number, values in csv_rows(text):
-        if not any(v.strip() for v in values):
-            continue
-        if number == 1 and values[0].strip().lower() in ("number", "número", "numero", "línea", "linea"):
-            continue
+    for number, record, _extra in csv_records(text, ASSIGNMENT_COLUMNS):
         if len(rows) >= MAX_CSV_ROWS:
             raise ValueError(_("The file has more than %(max)s rows.", max=MAX_CSV_ROWS))
-        rows.append(_assignment_row(number, values, members))
+        rows.append(_assignment_row(number, record, members))
     if not rows:
         raise ValueError(_("The file has no rows."))
     found = dict(
@@ -218,9 +224,11 @@ def read_assignments(session: Session, tenant: Tenant, text: str) -> list[Assign
     return rows
 
 
-def _assignment_row(number: int, values: list[str], members: dict[str, int]) -> AssignmentRow:
-    raw, alias, cost_centre, email = ([v.strip() for v in values] + ["", "", "", ""])[:4]
-    row = AssignmentRow(number, raw, alias or None, cost_centre or None, email.lower())
+def _assignment_row(number: int, record: dict[str, str], members: dict[str, int]) -> AssignmentRow:
+    raw, alias, cost_centre, email = (record.get(column, "") for column in ASSIGNMENT_COLUMNS)
+    row = AssignmentRow(number, raw, alias or None, cost_centre or None, email.lower(), columns=tuple(record))
+    if "number" not in record:
+        row.problems.append(_("The file has no column of numbers."))
     try:
         row.number = normalize_phone(raw).e164
     except InvalidIdentifier:
@@ -243,11 +251,11 @@ def apply_assignments(
     if any(row.problems for row in rows):
         raise ValueError("rows with problems")
     for row in rows:
-        session.execute(
-            update(Line)
-            .where(Line.id == row.line_id)
-            .values(alias=row.alias, cost_centre=row.cost_centre, user_id=row.user_id)
-        )
+        values = {"alias": row.alias, "cost_centre": row.cost_centre, "user_id": row.user_id}
+        kept = {"alias": "alias", "cost_centre": "cost_centre", "user_id": "email"}
+        changed = {name: value for name, value in values.items() if kept[name] in row.columns}
+        if changed:
+            session.execute(update(Line).where(Line.id == row.line_id).values(**changed))
     session.flush()
     record_event(
         session, "lines.bulk_assigned", origin, user_id=actor.id, tenant_id=tenant.company.id, lines=len(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -22,6 +23,11 @@ from mgd.web.paging import page_number, whole_number
 from mgd.web.uploads import checked_upload
 
 bp = tenant_blueprint("lines", __name__, "/lineas")
+
+#: What the pages and the exports call each kind, product and status.
+KIND_NAMES = {"fixed": _l("Fixed"), "mobile": _l("Mobile")}
+PRODUCT_NAMES = {"fixed": _l("Fixed"), "mobile": _l("Mobile"), "convergent": _l("Convergent")}
+STATUS_NAMES = {"active": _l("Active"), "suspended": _l("Suspended"), "cancelled": _l("Cancelled")}
 
 
 def _filters() -> services.LineFilters:
@@ -64,10 +70,22 @@ def index() -> str:
         kinds=LINE_KINDS,
         products=PRODUCTS,
         statuses=LINE_STATUSES,
+        kind_names=KIND_NAMES,
+        product_names=PRODUCT_NAMES,
+        status_names=STATUS_NAMES,
     )
 
 
-EXPORT_HEADER = ["number", "kind", "product", "status", "tariff", "alias", "cost_centre", "user_email"]
+EXPORT_HEADER = [
+    _l("Number"),
+    _l("Kind"),
+    _l("Product"),
+    _l("Status"),
+    _l("Tariff"),
+    _l("Alias"),
+    _l("Cost centre"),
+    _l("User email"),
+]
 
 
 def _export_rows(tenant, filters: services.LineFilters):
@@ -75,9 +93,9 @@ def _export_rows(tenant, filters: services.LineFilters):
         for line in services.export_lines(session, tenant, filters):
             yield [
                 format_phone(line.number),
-                line.kind,
-                line.product,
-                line.status,
+                str(KIND_NAMES[line.kind]),
+                str(PRODUCT_NAMES[line.product]),
+                str(STATUS_NAMES[line.status]),
                 line.tariff.name,
                 line.alias,
                 line.cost_centre,
@@ -110,8 +128,7 @@ def line(line_id: int) -> Response | str:
         for user in services.assignable_users(db, tenant)
     ]
     if form.is_submitted():
-        if not tenant.can("edit_lines"):
-            abort(403)
+        tenant.require("edit_lines")
         if form.validate():
             services.update_line(
                 db,

@@ -12,6 +12,8 @@ import re
 import smtplib
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -20,8 +22,11 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from flask import render_template
+from flask_babel import force_locale
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
+
+from mgd.config import LANGUAGES
 
 
 class DeliveryError(Exception):
@@ -46,10 +51,25 @@ def header_text(value: str) -> str:
     return _CONTROL_RUN.sub(" ", value).strip()
 
 
-def templated_mail(to: str, subject: str, template: str, **context: object) -> Mail:
-    """A mail from ``templates/mail/<template>.txt`` and ``.html``, rendered in the current language."""
-    text = render_template(f"mail/{template}.txt", **context)
-    return Mail(to, header_text(subject), text, render_template(f"mail/{template}.html", **context))
+@contextmanager
+def in_language(locale: str | None) -> Iterator[None]:
+    """Texts made inside are in ``locale``, the recipient's language (None: the current request's)."""
+    if not locale:
+        yield
+        return
+    with force_locale(LANGUAGES.get(locale, locale)):
+        yield
+
+
+def templated_mail(
+    to: str, subject: str, template: str, *, locale: str | None = None, **context: object
+) -> Mail:
+    """A mail from ``templates/mail/<template>.txt`` and ``.html``, in ``locale`` (the recipient's language;
+    None: the current one). Pass a lazy ``subject`` (``_l``) so that it is translated in that language too."""
+    with in_language(locale):
+        text = render_template(f"mail/{template}.txt", **context)
+        html = render_template(f"mail/{template}.html", **context)
+        return Mail(to, header_text(str(subject)), text, html)
 
 
 class SmsSender(Protocol):

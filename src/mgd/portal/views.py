@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from mgd.portal.services import help_status
+from mgd.security.login import choose_language
 from mgd.web.links import local_path
 from mgd.web.shell import LOCALES
 
@@ -27,5 +28,5 @@ def set_language() -> Response:
     locale = request.form.get("locale", "")
     if locale not in LOCALES:
         abort(400)
-    session["locale"] = locale
+    choose_language(locale)  # a signed-in person's too, for the emails sent to them
     return redirect(local_path(request.form.get("next"), url_for("portal.home")))

@@ -15,6 +15,7 @@ from mgd.notify.throttle import Requester, count_send
 from mgd.registration.models import AccessRequest
 from mgd.security.audit import Origin, record_event
 from mgd.tenants.services import find_company
+from mgd.web.shell import current_language
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 
@@ -68,6 +69,7 @@ def submit_access_request(session: Session, details: RequestDetails, origin: Ori
         users_needed=details.users_needed,
         comments=details.comments,
         ip=origin.ip,
+        locale=current_language(),
     )
     session.add(request)
     session.flush()

@@ -11,21 +11,21 @@ from wtforms.validators import (
     Optional,
 )
 
-from mgd.web.forms import Form
+from mgd.web.forms import EMAIL, JOB_TITLE, NAME, TEL, Form
 from mgd.web.validators import FISCAL_ID, IBAN, PHONE, REQUIRED, email_address, mobile_only, one_line
 
 
 class IdentifyForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF or NIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
-    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address])
+    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address], render_kw=EMAIL)
 
 
 class PhoneForm(Form):
-    phone = TelField(_l("A phone number of your company (fixed or mobile)"), [REQUIRED, PHONE])
+    phone = TelField(_l("A phone number of your company (fixed or mobile)"), [REQUIRED, PHONE], render_kw=TEL)
 
 
 class MobileForm(Form):
-    phone = TelField(_l("A mobile line of your company"), [REQUIRED, PHONE, mobile_only])
+    phone = TelField(_l("A mobile line of your company"), [REQUIRED, PHONE, mobile_only], render_kw=TEL)
 
 
 class AccountsForm(Form):
@@ -41,16 +41,16 @@ class AccountsForm(Form):
                 delattr(self, name)
 
 
-class ResendForm(Form):
-    pass
-
-
 class AccessRequestForm(Form):
     fiscal_id = StringField(_l("Company fiscal ID (CIF)"), [REQUIRED, Length(max=20), FISCAL_ID])
-    requester_name = StringField(_l("Your name and surname"), [REQUIRED, Length(max=200), one_line])
-    position = StringField(_l("Your position in the company"), [REQUIRED, Length(max=120), one_line])
-    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address])
-    phone = TelField(_l("Your phone"), [REQUIRED, PHONE])
+    requester_name = StringField(
+        _l("Your name and surname"), [REQUIRED, Length(max=200), one_line], render_kw=NAME
+    )
+    position = StringField(
+        _l("Your position in the company"), [REQUIRED, Length(max=120), one_line], render_kw=JOB_TITLE
+    )
+    email = EmailField(_l("Your email"), [REQUIRED, Length(max=254), email_address], render_kw=EMAIL)
+    phone = TelField(_l("Your phone"), [REQUIRED, PHONE], render_kw=TEL)
     users_needed = IntegerField(
         _l("How many users do you need?"),
         [

@@ -81,6 +81,7 @@ class AccessRequest(Timestamped, Base):
     company_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("companies.id", ondelete="SET NULL"))
     requester_name: Mapped[str] = mapped_column(String(200))
     position: Mapped[str] = mapped_column(String(120))
+    locale: Mapped[str | None] = mapped_column(String(5))  # the requester's language, for the answer
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(16))
     users_needed: Mapped[int]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,13 +23,14 @@ from mgd.notify.services import queue_mail
 from mgd.notify.throttle import Requester
 from mgd.registration.machine import machine
 from mgd.registration.models import RegistrationFlow
-from mgd.registration.steps import ACTIVE_STEPS
+from mgd.registration.steps import ACTIVE_STEPS, BACK
 from mgd.security.audit import Origin, record_event
 from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, retire
 from mgd.security.models import CodeChallenge, User
 from mgd.security.services import create_user
 from mgd.tenants.models import Company, Membership
 from mgd.tenants.services import billing_ibans, find_company, find_interlocutor, find_line, line_kinds
+from mgd.web.shell import current_language
 
 FLOW_LIFETIME = timedelta(minutes=30)
 MAX_WRONG_PHONES = 3
@@ -211,6 +213,17 @@ def _wrong_phone(session: Session, flow: RegistrationFlow, origin: Origin) -> Re
     return error
 
 
+def go_back(session: Session, flow: RegistrationFlow) -> None:
+    """Return the flow to the step before its current one (``steps.BACK``); its counters stay as they are.
+    ``Refused("moved")`` if the current step has no way back or a parallel request moved the flow."""
+    step = flow.state
+    if step not in BACK:
+        raise Refused("moved")
+    _hold(session, flow, step)
+    machine(flow).send("back")
+    session.flush()
+
+
 # ---- step 3: bank accounts --------------------------------------------------------------------------------
 
 
@@ -265,7 +278,7 @@ REGISTRATION_CODE = "registration_code"
 def _send_code(session: Session, flow: RegistrationFlow) -> None:
     retire(session, session.get(CodeChallenge, flow.challenge_id) if flow.challenge_id else None)
     channel, destination = ("sms", flow.code_mobile) if flow.code_mobile else ("email", flow.email)
-    message = CodeMessage(REGISTRATION_CODE, _("Your MGD registration code"))
+    message = CodeMessage(REGISTRATION_CODE, _l("Your MGD registration code"))
     challenge = issue_code(
         session,
         purpose="registration",
@@ -352,7 +365,9 @@ def submit_code(session: Session, flow: RegistrationFlow, code: str, origin: Ori
 def _create_administrator(session: Session, flow: RegistrationFlow, origin: Origin) -> User:
     company = _company(session, flow)
     person = find_interlocutor(session, company, flow.email)
-    user, password = create_user(session, email=flow.email, name=person.name, mobile=flow.code_mobile)
+    user, password = create_user(
+        session, email=flow.email, name=person.name, mobile=flow.code_mobile, locale=current_language()
+    )
     session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     flow.user_id = user.id
     machine(flow).send("code_accepted")

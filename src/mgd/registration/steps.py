@@ -28,6 +28,12 @@ class Step:
     def active(self) -> bool:
         return bool(self.events)
 
+    @property
+    def back(self) -> str | None:
+        """The step a visitor may return to from this one (its ``back`` event). None from the code step: its
+        code is sent, and going back would send another outside the resend limits."""
+        return self.events.get("back")
+
 
 STEPS = (
     Step(
@@ -49,14 +55,14 @@ STEPS = (
         "A mobile for the codes",
         "registration.mobile",
         _l("Phone"),
-        {"mobile_accepted": "bank", "lock": "locked", "expire": "expired"},
+        {"mobile_accepted": "bank", "back": "phone", "lock": "locked", "expire": "expired"},
     ),
     Step(
         "bank",
         "Bank accounts",
         "registration.bank",
         _l("Bank account"),
-        {"accounts_accepted": "code", "lock": "locked", "expire": "expired"},
+        {"accounts_accepted": "code", "back": "phone", "lock": "locked", "expire": "expired"},
     ),
     Step(
         "code",
@@ -74,6 +80,7 @@ STEPS = (
 STEP_NAMES = tuple(step.name for step in STEPS)
 ACTIVE_STEPS = tuple(step.name for step in STEPS if step.active)
 STEP_PAGES = {step.name: step.page for step in STEPS if step.page}
+BACK = {step.name: step.back for step in STEPS if step.back}
 
 
 def progress() -> list[tuple[str, tuple[str, ...]]]:

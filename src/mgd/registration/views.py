@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from contextlib import suppress
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -22,15 +23,14 @@ from mgd.registration.forms import (
     IdentifyForm,
     MobileForm,
     PhoneForm,
-    ResendForm,
 )
 from mgd.registration.models import RegistrationFlow
-from mgd.registration.steps import STEP_PAGES, progress
+from mgd.registration.steps import BACK, STEP_PAGES, progress
 from mgd.security.audit import Origin, record_event
 from mgd.security.code_entry import ASK_AGAIN, REFUSAL_REASONS, code_message
 from mgd.security.login import sign_in
 from mgd.web.edge import keep_on_failure
-from mgd.web.forms import CodeForm
+from mgd.web.forms import ButtonForm, CodeForm
 
 bp = Blueprint("registration", __name__, url_prefix="/register")
 
@@ -171,7 +171,26 @@ def _step(step: str, form_class, template: str, submit) -> Response | str:
             return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
     elif form.errors:
         status = 422
-    return render_template(template, form=form, flow=flow, message=message), status
+    return render_template(template, form=form, flow=flow, message=message, back=_back_form(flow)), status
+
+
+def _back_form(flow: RegistrationFlow) -> ButtonForm | None:
+    """The "back" button's form on a step that has a way back (``steps.BACK``)."""
+    return ButtonForm() if flow.state in BACK else None
+
+
+@bp.post("/back")
+def back() -> Response:
+    """Return to the previous step (a phone given by mistake): the counters of wrong answers stay."""
+    flow = services.current_flow(get_session(), session.get(SESSION_KEY))
+    if flow is None:
+        return redirect(url_for("registration.identify"))
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    # No way back from here (or a parallel request moved it): the page of where it is now.
+    with suppress(services.Refused):
+        services.go_back(get_session(), flow)
+    return redirect(url_for(STEP_PAGES.get(flow.state, "registration.end")))
 
 
 @bp.route("/phone", methods=["GET", "POST"])
@@ -233,7 +252,7 @@ def _code_page(flow: RegistrationFlow, form: CodeForm, message: str | None = Non
     return render_template(
         "registration/code.html",
         form=form,
-        resend=ResendForm(),
+        resend=ButtonForm(),
         flow=flow,
         message=message,
         wait=services.seconds_until_resend(flow),
@@ -246,7 +265,7 @@ def resend() -> Response | str:
     flow = _flow_at("code")
     if not isinstance(flow, RegistrationFlow):
         return flow
-    if not ResendForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     db = get_session()
     try:

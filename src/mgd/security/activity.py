@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from mgd.security.event_text import sentence
 from mgd.security.models import AuditEvent, User
 from mgd.tenants.models import Company, Membership
 from mgd.web.paging import Page, paginate
@@ -77,7 +79,7 @@ def export_events(session: Session, company_id: int | None, filters: AuditFilter
     query = _query(filters, company_id).execution_options(yield_per=1000)
     for event, user, company in session.execute(query):
         yield [
-            event.occurred_at.isoformat(timespec="seconds"),
+            event.occurred_at,  # written in Madrid time (web.exports)
             event.action,
             user.email if user else None,
             company.name if company else None,
@@ -85,10 +87,21 @@ def export_events(session: Session, company_id: int | None, filters: AuditFilter
             event.ip,
             event.user_agent,
             " ".join(f"{key}={value}" for key, value in sorted(event.detail.items())),
+            sentence(event.action, event.detail),
         ]
 
 
-EXPORT_HEADER = ["occurred_at", "action", "user", "company", "fiscal_id", "ip", "user_agent", "detail"]
+EXPORT_HEADER = [
+    _l("When (Madrid time)"),
+    _l("Event"),
+    _l("Person"),
+    _l("Company"),
+    _l("Fiscal ID"),
+    _l("IP address"),
+    _l("Browser"),
+    _l("Detail"),
+    _l("What happened"),
+]
 
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)

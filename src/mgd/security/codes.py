@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mgd.db import increment, operator_scope, utcnow
-from mgd.notify.senders import Mail, templated_mail
+from mgd.notify.senders import Mail, in_language, templated_mail
 from mgd.notify.services import queue_mail, queue_sms
 from mgd.notify.throttle import Requester, count_send
 from mgd.security.models import CodeChallenge
@@ -27,6 +27,7 @@ from mgd.tenants.models import Membership
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
+RESEND_AFTER = timedelta(seconds=60)  # before a person may ask for another code of the same kind
 
 
 class CodeCheck(enum.StrEnum):
@@ -49,11 +50,12 @@ def issue_code(
     message: CodeMessage,
     requester: Requester,
     user_id: int | None = None,
+    locale: str | None = None,
 ) -> CodeChallenge:
     """Create a challenge and queue its code by SMS or email; the code itself is never stored.
 
-    Raises ``SendLimited`` (nothing created or queued) when a send limit of ``requester`` or of the
-    destination is spent.
+    The message is in ``locale``, the recipient's language (None: the current one). Raises ``SendLimited``
+    (nothing created or queued) when a send limit of ``requester`` or of the destination is spent.
     """
     count_send(session, destination, requester)
     code = f"{secrets.randbelow(10**6):06d}"
@@ -69,9 +71,9 @@ def issue_code(
     session.flush()
     challenge.code_hash = _digest(challenge.id, code)
     if channel == "sms":
-        queue_sms(session, destination, message.sms(code))
+        queue_sms(session, destination, message.sms(code, locale))
     else:
-        queue_mail(session, message.mail(destination, code))
+        queue_mail(session, message.mail(destination, code, locale))
     session.flush()
     return challenge
 
@@ -110,6 +112,12 @@ def check_code(session: Session, challenge: CodeChallenge, code: str) -> CodeChe
     return result
 
 
+def seconds_until_resend(challenge: CodeChallenge) -> int:
+    """How long before another code may replace ``challenge`` (0: now)."""
+    left = (challenge.created_at + RESEND_AFTER - utcnow()).total_seconds()
+    return max(0, int(left + 0.999))
+
+
 def retire(session: Session, challenge: CodeChallenge | None) -> None:
     """Make an outstanding code unusable (a new one replaces it)."""
     if challenge is not None and challenge.used_at is None:
@@ -122,10 +130,11 @@ class CodeMessage:
     """The texts that carry a code, from ``templates/mail/<template>.{sms,txt,html}``."""
 
     template: str
-    subject: str
+    subject: str  # lazy (``_l``), translated in the recipient's language
 
-    def sms(self, code: str) -> str:
-        return render_template(f"mail/{self.template}.sms", code=code).strip()
+    def sms(self, code: str, locale: str | None = None) -> str:
+        with in_language(locale):
+            return render_template(f"mail/{self.template}.sms", code=code).strip()
 
-    def mail(self, to: str, code: str) -> Mail:
-        return templated_mail(to, self.subject, self.template, code=code)
+    def mail(self, to: str, code: str, locale: str | None = None) -> Mail:
+        return templated_mail(to, self.subject, self.template, locale=locale, code=code)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_babel import refresh
 from flask_login import current_user, login_user, logout_user
 
 from mgd.db import get_session, utcnow
@@ -15,6 +16,7 @@ from mgd.security import sessions
 from mgd.security.audit import Origin
 from mgd.security.models import User, UserSession
 from mgd.web.edge import keep_on_failure
+from mgd.web.shell import LOCALE, LOCALES, current_language
 
 TOKEN = "sid"  # noqa: S105 (the cookie's key for the session token)
 
@@ -27,23 +29,45 @@ def init_app(app: Flask) -> None:
 
 
 def sign_in(user: User) -> UserSession:
-    """Start a new session for ``user`` (nothing of the anonymous one is kept)."""
+    """Start a new session for ``user``: nothing of the anonymous one is kept but the language. A language
+    chosen before signing in becomes the user's; otherwise the user's own (or, for a user who never chose
+    one, the language of this page, which becomes theirs)."""
+    chosen = session.get(LOCALE)
     session.clear()
     row, token = sessions.start_session(get_session(), user.id, Origin.of_request())
     login_user(user)
     session[TOKEN] = token
     g.user_session = row
+    choose_language(chosen if chosen in LOCALES else user.locale or current_language())
     return row
 
 
 def sign_out() -> None:
-    """End this browser's session on the server too: a copy of the cookie is worth nothing afterwards."""
+    """End this browser's session on the server too: a copy of the cookie is worth nothing afterwards. The
+    language stays."""
     row = current_session()
     if row is not None:
         sessions.end_session(get_session(), row.user_id, row.id)
     g.pop("user_session", None)
     logout_user()
+    _clear_keeping_language()
+
+
+def choose_language(locale: str) -> None:
+    """The language of this browser and, when someone is signed in, their own (their emails go in it)."""
+    if locale not in LOCALES:
+        raise ValueError(locale)
+    session[LOCALE] = locale
+    refresh()  # Flask-Babel keeps the locale it chose for the request: this page is in the new one
+    if current_user.is_authenticated and current_user.locale != locale:
+        current_user.locale = locale
+
+
+def _clear_keeping_language() -> None:
+    locale = session.get(LOCALE)
     session.clear()
+    if locale in LOCALES:
+        session[LOCALE] = locale
 
 
 def current_session() -> UserSession | None:
@@ -75,7 +99,7 @@ def _load_user(user_id: str) -> User | None:
 def _end_stale_session() -> None:
     if TOKEN in session and not current_user.is_authenticated:
         logout_user()
-        session.clear()
+        _clear_keeping_language()
 
 
 def fresh_login_required(back: Callable[..., str] | None = None):

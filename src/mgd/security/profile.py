@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mgd.identifiers import Phone
+from mgd.identifiers import Phone, masked_email
 from mgd.notify.senders import Mail, templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
@@ -43,8 +42,8 @@ def change_own_password(
 class _TakenNotice(CodeMessage):
     """A code message that leaves the code out: the owner of a taken address learns of the attempt only."""
 
-    def mail(self, to: str, code: str) -> Mail:
-        return templated_mail(to, str(self.subject), self.template, email=to)
+    def mail(self, to: str, code: str, locale: str | None = None) -> Mail:
+        return templated_mail(to, self.subject, self.template, locale=locale, email=to)
 
 
 _TAKEN_MESSAGE = _TakenNotice("email_taken", _l("Your email on MGD"))
@@ -59,7 +58,7 @@ def request_email_change(session: Session, user: User, new_email: str, origin: O
     """
     new_email = new_email.strip().lower()
     taken = session.scalar(select(User.id).where(User.email == new_email, User.id != user.id)) is not None
-    message = _TAKEN_MESSAGE if taken else CodeMessage("email_code", _("Confirm your new email"))
+    message = _TAKEN_MESSAGE if taken else CodeMessage("email_code", _l("Confirm your new email"))
     challenge = issue_code(
         session,
         purpose=VERIFY_EMAIL,
@@ -68,6 +67,7 @@ def request_email_change(session: Session, user: User, new_email: str, origin: O
         message=message,
         requester=signed_in_requester(session, user.id),
         user_id=user.id,
+        locale=user.locale,
     )
     record_event(session, "email.code_sent", origin, user_id=user.id)
     return challenge
@@ -94,10 +94,11 @@ def confirm_email_change(
         # The old address hears of it: if someone else made the change, its owner can react.
         mail = templated_mail(
             user.email,
-            _("The email of your MGD access was changed"),
+            _l("The email of your MGD access was changed"),
             "email_changed",
+            locale=user.locale,
             user=user,
-            new_email=mask_email(challenge.destination),
+            new_email=masked_email(challenge.destination),
         )
         queue_mail(session, mail)
         user.email = challenge.destination
@@ -105,10 +106,10 @@ def confirm_email_change(
     return result
 
 
-def mask_email(email: str) -> str:
-    """``an•••@example.es``: enough for its owner to recognise it, not enough to copy it."""
-    local, _at, domain = email.partition("@")
-    return f"{local[:2]}•••@{domain}"
+def code_destination(session: Session, user: User, challenge_id: int | None) -> str | None:
+    """Where the code of one of the user's own challenges went (for its page to say), else None."""
+    challenge = session.get(CodeChallenge, challenge_id) if challenge_id else None
+    return challenge.destination if challenge is not None and challenge.user_id == user.id else None
 
 
 def record_session_ended(session: Session, user: User, session_id: int, origin: Origin) -> None:
@@ -132,7 +133,7 @@ def request_mobile_change(
     ``SendLimited``."""
     if mobile.e164 == user.mobile:
         return None
-    message = CodeMessage("mobile_code", _("Confirm your mobile"))
+    message = CodeMessage("mobile_code", _l("Confirm your mobile"))
     challenge = issue_code(
         session,
         purpose=VERIFY_MOBILE,
@@ -141,6 +142,7 @@ def request_mobile_change(
         message=message,
         requester=signed_in_requester(session, user.id),
         user_id=user.id,
+        locale=user.locale,
     )
     record_event(session, "mobile.code_sent", origin, user_id=user.id, mobile=mobile.e164)
     return challenge
@@ -156,9 +158,11 @@ def verify_mobile(session: Session, user: User, challenge_id: int, code: str, or
     if result is CodeCheck.ACCEPTED:
         if user.mobile is not None and user.mobile != challenge.destination:
             # A changed mobile (not the first one) is told to the account's email, in case it was not them.
-            subject = _("The mobile of your MGD access was changed")
+            subject = _l("The mobile of your MGD access was changed")
             digits = challenge.destination[-3:]
-            mail = templated_mail(user.email, subject, "mobile_changed", user=user, digits=digits)
+            mail = templated_mail(
+                user.email, subject, "mobile_changed", locale=user.locale, user=user, digits=digits
+            )
             queue_mail(session, mail)
         user.mobile = challenge.destination
         session.flush()

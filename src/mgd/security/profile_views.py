@@ -26,7 +26,7 @@ from mgd.security.login import current_session, fresh_login_required, lifetime, 
 from mgd.security.messages import policy_messages
 from mgd.security.passwords import Policy
 from mgd.security.profile import request_mobile_change
-from mgd.web.forms import CodeForm, Form
+from mgd.web.forms import EMAIL, TEL, CodeForm, Form
 from mgd.web.validators import PHONE, REQUIRED, email_address, mobile_only
 
 bp = Blueprint("profile", __name__, url_prefix="/perfil")
@@ -39,11 +39,11 @@ class PasswordChangeForm(NewPasswordForm):
 
 
 class EmailChangeForm(Form):
-    email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address])
+    email = EmailField(_l("New email"), [REQUIRED, Length(max=254), email_address], render_kw=EMAIL)
 
 
 class MobileChangeForm(Form):
-    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only])
+    mobile = TelField(_l("New mobile"), [REQUIRED, PHONE, mobile_only], render_kw=TEL)
 
 
 class RemoveAppForm(Form):
@@ -141,7 +141,10 @@ def confirm_email() -> Response | tuple[str, int] | str:
         if result is CodeCheck.DEAD:
             session.pop("email_challenge")
         refuse_code(form, result, ASK_AGAIN)
-    return render_template("security/profile_code.html", form=form), 422 if form.errors else 200
+    destination = profile.code_destination(get_session(), current_user, session.get("email_challenge"))
+    return render_template(
+        "security/profile_code.html", form=form, destination=destination
+    ), 422 if form.errors else 200
 
 
 @bp.post("/movil")

@@ -7,6 +7,7 @@ an unknown address a note that there is no account), and every page and status i
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,7 @@ def request_reset(session: Session, email: str, channel: str, origin: Origin) ->
         record_event(session, "password.reset_requested", origin, known=False)
         return None
     sms = channel == "sms" and user.mobile is not None
-    message = CodeMessage(RESET_CODE, _("Your code to choose a new MGD password"))
+    message = CodeMessage(RESET_CODE, _l("Your code to choose a new MGD password"))
     challenge = issue_code(
         session,
         purpose=RESET_CODE,
@@ -45,6 +46,7 @@ def request_reset(session: Session, email: str, channel: str, origin: Origin) ->
         message=message,
         requester=Requester(),  # anonymous: a stranger must not spend the user's or the company's limits
         user_id=user.id,
+        locale=user.locale,
     )
     record_event(session, "password.reset_requested", origin, user_id=user.id, known=True)
     return challenge.id

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,15 @@ from mgd.db import increment, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
-from mgd.security.codes import CodeCheck, CodeMessage, check_code, issue_code, signed_in_requester
+from mgd.security.codes import (
+    CodeCheck,
+    CodeMessage,
+    check_code,
+    issue_code,
+    retire,
+    seconds_until_resend,
+    signed_in_requester,
+)
 from mgd.security.models import CodeChallenge, User, UserSession
 from mgd.security.passwords import Policy, hash_password, needs_rehash, temporary_password, verify_password
 from mgd.security.sessions import end_sessions, mark_reauthenticated
@@ -70,8 +78,9 @@ def _count_failure(session: Session, user: User, lockout: Lockout, origin: Origi
         minutes = lockout.minutes * 2 ** min(lockouts - 1, 10)
         user.locked_until = now + timedelta(minutes=minutes)
         user.failed_logins = 0
-        subject = _("Your MGD account has been locked for a while")
-        queue_mail(session, templated_mail(user.email, subject, "locked", user=user, minutes=minutes))
+        subject = _l("Your MGD account has been locked for a while")
+        mail = templated_mail(user.email, subject, "locked", locale=user.locale, user=user, minutes=minutes)
+        queue_mail(session, mail)
         record_event(session, "login.locked", origin, user_id=user.id, minutes=minutes, after=what)
     session.flush()
     return True
@@ -129,12 +138,29 @@ def channels(user: User) -> list[str]:
     return (["sms"] if user.mobile else []) + ["email"] + (["app"] if user.totp_secret else [])
 
 
-def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin) -> CodeChallenge:
-    """A sign-in code by SMS to the verified mobile or by email; raises ``SendLimited``."""
+class ResendTooSoon(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
+def send_sign_in_code(
+    session: Session, user: User, channel: str, origin: Origin, replacing: int | None = None
+) -> CodeChallenge:
+    """A sign-in code by SMS to the verified mobile or by email; raises ``SendLimited``.
+
+    ``replacing``: the challenge of a code sent earlier in this sign-in, which dies; ``ResendTooSoon`` if it
+    was sent less than ``codes.RESEND_AFTER`` ago (nothing is sent).
+    """
     if channel not in channels(user) or channel == "app":
         raise ValueError(f"no code can be sent by {channel!r} to this user")
+    earlier = session.get(CodeChallenge, replacing) if replacing else None
+    if earlier is not None and earlier.user_id == user.id:
+        if wait := seconds_until_resend(earlier):
+            raise ResendTooSoon(wait)
+        retire(session, earlier)
     destination = user.mobile if channel == "sms" else user.email
-    message = CodeMessage(SIGN_IN_CODE, _("Your MGD sign-in code"))
+    message = CodeMessage(SIGN_IN_CODE, _l("Your MGD sign-in code"))
     challenge = issue_code(
         session,
         purpose=SIGN_IN_CODE,
@@ -143,6 +169,7 @@ def send_sign_in_code(session: Session, user: User, channel: str, origin: Origin
         message=message,
         requester=signed_in_requester(session, user.id),
         user_id=user.id,
+        locale=user.locale,
     )
     record_event(session, "login.code_sent", origin, user_id=user.id, channel=channel)
     return challenge

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -13,20 +13,24 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.extensions import limiter
-from mgd.identifiers import format_phone
+from mgd.identifiers import masked_email, masked_phone
 from mgd.notify.throttle import SendLimited
 from mgd.notify.throttle import refusal_message as send_refusal
-from mgd.security import services
+from mgd.security import event_text, services
 from mgd.security.audit import Origin
+from mgd.security.codes import seconds_until_resend
 from mgd.security.forms import ChannelForm, LoginForm, NewPasswordForm, ReauthForm
 from mgd.security.login import current_session, sign_in, sign_out
 from mgd.security.messages import policy_messages, refusal_message
-from mgd.security.models import User
+from mgd.security.models import CodeChallenge, User
 from mgd.security.passwords import Policy
-from mgd.web.forms import CodeForm
+from mgd.web.forms import ButtonForm, CodeForm
 from mgd.web.links import local_path
 
 bp = Blueprint("security", __name__)
+# The audit trail in words, for the activity pages of a company and of the back office (_activity.html).
+bp.add_app_template_global(event_text.sentence, "event_sentence")
+bp.add_app_template_global(event_text.kinds, "event_kinds")
 
 PENDING = "pending_login"
 PENDING_LIFETIME = 600  # seconds between the password and the code
@@ -59,7 +63,9 @@ def login() -> Response | str:
         )
     except services.SignInRefused as error:  # the failure counted stands: the edge commits a 422 too
         return render_template("security/login.html", form=form, message=refusal_message(error.reason)), 422
-    session[PENDING] = {"user_id": user.id, "since": int(time.time())}
+    # The page asked before signing in (the 401 page's link), opened once the code is right.
+    asked = local_path(request.args.get("next"), "") or None
+    session[PENDING] = {"user_id": user.id, "since": int(time.time()), "next": asked}
     return redirect(url_for("security.choose_channel"))
 
 
@@ -78,8 +84,8 @@ def choose_channel() -> Response | str:
         return redirect(url_for("security.login"))
     form = ChannelForm()
     labels = {
-        "sms": _("SMS to your mobile %(number)s", number=_masked_phone(user.mobile)),
-        "email": _("Email to %(email)s", email=_masked_email(user.email)),
+        "sms": _("SMS to your mobile %(number)s", number=masked_phone(user.mobile)),
+        "email": _("Email to %(email)s", email=masked_email(user.email)),
         "app": _("My authenticator app"),
     }
     form.channel.choices = [SelectChoice(channel, labels[channel]) for channel in services.channels(user)]
@@ -98,6 +104,22 @@ def choose_channel() -> Response | str:
     return redirect(url_for("security.enter_code"))
 
 
+def _code_page(user: User, form: CodeForm, status: int = 200, message: str | None = None):
+    """The code page: where the code went, the wait before another, and the other channels if any."""
+    pending = session[PENDING]
+    challenge = None if pending.get("app") else get_session().get(CodeChallenge, pending["challenge_id"])
+    return render_template(
+        "security/code.html",
+        form=form,
+        from_app=challenge is None,
+        challenge=challenge,
+        wait=seconds_until_resend(challenge) if challenge else 0,
+        resend=ButtonForm(),
+        other_channels=len(services.channels(user)) > 1,
+        message=message,
+    ), status
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit("30 per 10 minutes", methods=["POST"])
 def enter_code() -> Response | str:
@@ -107,9 +129,7 @@ def enter_code() -> Response | str:
     form = CodeForm()
     from_app = session[PENDING].get("app", False)
     if not form.validate_on_submit():
-        return render_template(
-            "security/code.html", form=form, from_app=from_app
-        ), 422 if form.errors else 200
+        return _code_page(user, form, 422 if form.errors else 200)
     db = get_session()
     try:
         if from_app:
@@ -126,12 +146,39 @@ def enter_code() -> Response | str:
                 "security/login.html", form=LoginForm(formdata=None), message=refusal_message(error.reason)
             ), 422
         form.code.errors.append(refusal_message(error.reason))
-        return render_template("security/code.html", form=form, from_app=from_app), 422
+        return _code_page(user, form, 422)
+    asked = session[PENDING].get("next")
     sign_in(user)
     if user.password_is_temporary:
         session["must_change_password"] = True
         return redirect(url_for("security.change_password"))
-    return redirect(url_for("selfcare.home"))
+    return redirect(local_path(asked, url_for("selfcare.home")))
+
+
+@bp.post("/login/code/resend")
+@limiter.limit("10 per 10 minutes")
+def resend_code() -> Response | str:
+    """Another code by the same channel, once the wait is over (the earlier one dies)."""
+    user = _pending_user()
+    pending = session.get(PENDING, {})
+    if user is None or not pending.get("challenge_id"):
+        return redirect(url_for("security.login"))
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    channel = db.get(CodeChallenge, pending["challenge_id"]).channel
+    try:
+        challenge = services.send_sign_in_code(
+            db, user, channel, Origin.of_request(), replacing=pending["challenge_id"]
+        )
+    except services.ResendTooSoon as early:
+        message = _("Please wait %(seconds)s seconds before asking for a new code.", seconds=early.wait)
+        return _code_page(user, CodeForm(formdata=None), 429, message)
+    except SendLimited as limited:
+        return _code_page(user, CodeForm(formdata=None), 429, send_refusal(limited))
+    session[PENDING] = {**pending, "challenge_id": challenge.id}
+    flash(_("We have sent you a new code."), "info")
+    return redirect(url_for("security.enter_code"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -186,12 +233,3 @@ def reauthenticate() -> Response | str:
 
 def _lockout() -> services.Lockout:
     return services.Lockout.from_config(current_app.config)
-
-
-def _masked_phone(e164: str | None) -> str:
-    return "••• ••• " + format_phone(e164)[-3:] if e164 else ""
-
-
-def _masked_email(email: str) -> str:
-    local, domain = email.split("@", 1)
-    return f"{local[:2]}•••@{domain}"

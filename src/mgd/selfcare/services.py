@@ -47,9 +47,11 @@ def companies_of(session: Session, user: User) -> list[Company]:
         return list(session.scalars(query))
 
 
-def company_to_open(companies: list[Company], user: User) -> Company | None:
-    """The company to open straight after sign-in: the one chosen last, or the only one (None: a choice)."""
-    remembered = [company for company in companies if company.id == user.last_company_id]
-    if remembered:
-        return remembered[0]
+def company_to_open(companies: list[Company]) -> Company | None:
+    """The company to open straight after sign-in: the only one (None: none, or a choice between several)."""
     return companies[0] if len(companies) == 1 else None
+
+
+def last_used_first(companies: list[Company], user: User) -> list[Company]:
+    """The companies to choose from, the one chosen last at the top (the rest by name)."""
+    return sorted(companies, key=lambda company: company.id != user.last_company_id)

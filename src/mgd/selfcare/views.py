@@ -100,20 +100,21 @@ def verify_mobile() -> Response | str:
         status = 422
     elif form.errors:
         status = 422
-    return render_template("selfcare/verify_mobile.html", form=form), status
+    destination = profile.code_destination(get_session(), current_user, session.get("mobile_challenge"))
+    return render_template("selfcare/verify_mobile.html", form=form, destination=destination), status
 
 
 @bp.get("/mi-area")
 @login_required
 def home() -> Response | str:
-    """After sign-in: straight into the company chosen last (or the only one); otherwise the choice."""
+    """After sign-in: straight into the only company; with several, the choice (the one used last on top)."""
     if current_user.is_staff:
         return redirect(url_for("backoffice.queue"))
     companies = services.companies_of(get_session(), current_user)
-    chosen = services.company_to_open(companies, current_user)
+    chosen = services.company_to_open(companies)
     if chosen is not None:
         return redirect(url_for("company.dashboard", ref=chosen.public_ref))
-    return render_template("selfcare/home.html", companies=companies)
+    return _choice(companies)
 
 
 @bp.get("/mi-area/empresas")
@@ -122,7 +123,11 @@ def choose_company() -> str:
     """Every company of the user, to switch to another."""
     if current_user.is_staff:
         abort(404)
-    return render_template("selfcare/home.html", companies=services.companies_of(get_session(), current_user))
+    return _choice(services.companies_of(get_session(), current_user))
+
+
+def _choice(companies: list) -> str:
+    return render_template("selfcare/home.html", companies=services.last_used_first(companies, current_user))
 
 
 @company.get("")

@@ -12,19 +12,26 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING
 
+from babel.lists import format_list
 from flask import Blueprint, abort, g
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import Forbidden
 
 if TYPE_CHECKING:
     from mgd.security.models import User
 
+from mgd.config import LANGUAGES
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.extensions import login_manager
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.tenants.services import company_by_ref
 from mgd.web.edge import keep_on_failure
+from mgd.web.uploads import folded
 
 #: What each role may do; a permission a role lacks answers 403.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -38,6 +45,56 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: Each role's name and what each permission lets a member do, as the pages say them.
+ROLE_NAMES = {
+    "admin": _l("Administrator"),
+    "manager": _l("Manager"),
+    "billing": _l("Billing"),
+    "viewer": _l("Viewer"),
+}
+PERMISSION_ACTIONS = {
+    "view_lines": _l("see the company's lines"),
+    "edit_lines": _l("change the company's lines"),
+    "manage_users": _l("manage the company's users"),
+    "view_audit": _l("see the company's activity log"),
+    "view_billing": _l("see the company's invoices and spend"),
+    "manage_billing": _l("change the invoice delivery, the bank account or the billing address"),
+}
+
+
+def role_from_name(text: str) -> str | None:
+    """The role a person means by ``text``: its code or its name as the pages show it, in either language
+    (case and accents ignored); None if it names none."""
+    wanted = folded(text)
+    for role in ROLES:
+        names = {role}
+        for locale in LANGUAGES.values():
+            with force_locale(locale):
+                names.add(folded(str(ROLE_NAMES[role])))
+        if wanted in names:
+            return role
+    return None
+
+
+class MissingPermission(Forbidden):
+    """A 403 that says why: which roles may do what the page does, and the member's own role."""
+
+    def __init__(self, permission: str, role: str) -> None:
+        super().__init__()
+        self.permission, self.role = permission, role
+
+    @property
+    def reason(self) -> str:
+        roles = [str(ROLE_NAMES[role]) for role in ROLES if role in PERMISSIONS[self.permission]]
+        return _(
+            "Only the roles %(roles)s can %(action)s. Your role in this company is %(role)s; "
+            "an administrator of the company can change it.",
+            roles=format_list(roles, style="or", locale=get_locale()),
+            action=PERMISSION_ACTIONS[self.permission],
+            role=ROLE_NAMES[self.role],
+        )
+
+
 @dataclass(frozen=True)
 class Tenant:
     company: Company
@@ -46,6 +103,11 @@ class Tenant:
 
     def can(self, permission: str) -> bool:
         return self.membership.role in PERMISSIONS[permission]
+
+    def require(self, permission: str) -> None:
+        """Raise ``MissingPermission`` (403, saying why) unless the member's role has ``permission``."""
+        if not self.can(permission):
+            raise MissingPermission(permission, self.membership.role)
 
 
 def current_tenant() -> Tenant:
@@ -117,8 +179,7 @@ def requires(permission: str):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_tenant().can(permission):
-                abort(403)
+            current_tenant().require(permission)
             return view(*args, **kwargs)
 
         return wrapper

@@ -70,3 +70,14 @@ class CodeForm(Form):
         [REQUIRED, six_digits],
         render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"},
     )
+
+
+#: ``autocomplete`` of the fields that ask for the person's own data (WCAG 1.3.5): the browser can fill them.
+NAME = {"autocomplete": "name"}
+EMAIL = {"autocomplete": "email"}
+TEL = {"autocomplete": "tel"}
+JOB_TITLE = {"autocomplete": "organization-title"}
+
+
+class ButtonForm(Form):
+    """A form that is only a button (send a new code, go back a step): its CSRF token and nothing else."""

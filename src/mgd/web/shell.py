@@ -9,21 +9,23 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, Response, abort, current_app, g, render_template, request, session
-from flask_babel import get_locale
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
+from mgd.config import LANGUAGES
 from mgd.extensions import babel, csrf, limiter, login_manager
-from mgd.identifiers import format_phone
+from mgd.identifiers import format_phone, masked_email, masked_phone
 from mgd.web import summary
 from mgd.web.forms import unusable_character
 
 log = logging.getLogger(__name__)
 
-LOCALES = ("es", "en")
+LOCALES = tuple(LANGUAGES)
+LOCALE = "locale"  # the session key of the language chosen (kept across sign-in and out: security.login)
 
 #: Static files are named with a hash of their content in the query (``?v=…``), so browsers keep them a year.
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -70,6 +72,9 @@ def _configure_flask(app: Flask) -> None:
         RATELIMIT_HEADERS_ENABLED=True,
     )
     app.add_template_filter(format_phone, "phone")
+    app.add_template_filter(format_number, "number")  # 50.000 in Spanish, 50,000 in English
+    app.add_template_filter(masked_phone)
+    app.add_template_filter(masked_email)
 
 
 def _wrap_wsgi(app: Flask) -> None:
@@ -108,11 +113,17 @@ def _refuse_large_bodies() -> None:
 
 
 def select_locale() -> str:
-    """The visitor's choice, else the browser's preference among ours, else the default (Spanish)."""
-    chosen = session.get("locale")
-    if chosen in LOCALES:
-        return chosen
-    return request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
+    """The visitor's choice, else the browser's preference among ours, else the default (Spanish); in the
+    regional form that formats its dates and numbers (``config.LANGUAGES``)."""
+    chosen = session.get(LOCALE)
+    if chosen not in LOCALES:
+        chosen = request.accept_languages.best_match(LOCALES) or current_app.config["DEFAULT_LOCALE"]
+    return LANGUAGES[chosen]
+
+
+def current_language() -> str:
+    """The language of this request (``es`` or ``en``), without its region."""
+    return get_locale().language
 
 
 class BadParameter(BadRequest):
@@ -177,6 +188,6 @@ def _render_internal_error(_error: Exception) -> tuple[str, int]:
 
 def _page_context() -> dict:
     return {
-        "current_locale": str(get_locale()),
+        "current_locale": current_language(),
         "tenant": g.get("tenant"),
     }

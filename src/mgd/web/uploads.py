@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -80,6 +81,49 @@ def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
                 )
             ) from None
         yield start, values
+
+
+def folded(text: str) -> str:
+    """``text`` compared as people mean it: case, accents, spaces and underscores ignored."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.replace("_", " ").replace("-", " ").split())
+
+
+def csv_records(text: str, columns: dict[str, tuple[str, ...]]) -> Iterator[tuple[int, dict[str, str], int]]:
+    """The rows of a CSV as ``{column: value}``, with their line and how many cells they have beyond the
+    columns read.
+
+    ``columns`` names each column as a header may (in either language). A first row whose every cell names a
+    column is the header: the columns are read where it puts them, and a column it leaves out is absent from
+    the rows. Without a header the columns are read in the order of ``columns``. A header that names a column
+    twice, or mixes column names with other words, is a ValueError naming the cell.
+    """
+    names = {folded(name): column for column, spellings in columns.items() for name in (column, *spellings)}
+    order: list[str | None] | None = None
+    for line, values in csv_rows(text):
+        if not any(value.strip() for value in values):
+            continue
+        if order is None:
+            cells = [folded(value) for value in values]
+            known = [cell in names for cell in cells if cell]
+            if any(known):
+                order = [names.get(cell) for cell in cells]
+                pairs = zip(values, cells, strict=True)
+                unknown = [value.strip() for value, cell in pairs if cell not in names]
+                if not all(known) or len(set(filter(None, order))) < len([c for c in order if c]):
+                    raise ValueError(
+                        _(
+                            "The first line looks like a header but “%(cell)s” is not a column we read: use "
+                            "%(columns)s.",
+                            cell=(unknown or [values[0]])[0],
+                            columns=", ".join(columns),
+                        )
+                    )
+                continue
+            order = list(columns)
+        record = {column: value.strip() for column, value in zip(order, values, strict=False) if column}
+        yield line, record, max(0, len(values) - len(order))
 
 
 def _text_of(data: bytes, limit: int) -> str:
