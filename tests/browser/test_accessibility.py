@@ -338,10 +338,10 @@ def test_the_help_panel_leaves_the_first_error_visible_and_closes_with_escape(si
     assert page.evaluate("document.activeElement.matches('#help > summary')")
 
 
-@pytest.mark.skipif(not os.environ.get("MGD_TEST_SCREENS"), reason="screenshots only for `make screens`")
-def test_screenshots_of_the_main_pages(site, chromium):
-    """docs/screens: the main pages in Spanish at 1280 and 360 px (`make screens` refreshes them)."""
-    folder = Path(os.environ["MGD_TEST_SCREENS"])
+def test_screenshots_of_the_main_pages(site, chromium, tmp_path):
+    """The main pages in Spanish at 1280 and 360 px, as pictures: into docs/screens with `make screens`
+    (``MGD_TEST_SCREENS``), else into a scratch folder, checked to be whole PNG files either way."""
+    folder = Path(os.environ.get("MGD_TEST_SCREENS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     limiter.reset()
     for size in SIZES:
@@ -355,3 +355,8 @@ def test_screenshots_of_the_main_pages(site, chromium):
         for name, path in (("company", ""), ("lines", "/lineas"), ("users", "/usuarios")):
             page.goto(f"{site.base}/empresa/{site.values['ref']}{path}")
             page.screenshot(path=str(folder / f"{name}-{size}.png"), full_page=size == "360")
+    shots = sorted(folder.glob("*.png"))
+    assert len(shots) == 5 * len(SIZES)
+    assert all(
+        shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and shot.stat().st_size > 2000 for shot in shots
+    )
