@@ -25,6 +25,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -44,8 +47,9 @@ FIELDS = {
 MGD = str(Path(sys.executable).with_name("mgd"))
 
 
-def dataset(big_lines: int, others: int, lines_per_other: int) -> dict:
-    """One company with ``big_lines`` lines and ``others`` companies of ``lines_per_other`` lines."""
+def dataset(big_lines: int, others: int, lines_per_other: int | None) -> dict:
+    """One company with ``big_lines`` fixed lines on one billing account and ``others`` companies of
+    ``lines_per_other`` lines (None: the demo's sizes, 2 to 200 lines by segment)."""
     big = demo_document(1, seed=10_000, lines_per_company=big_lines)
     rest = demo_document(others, seed=1489, lines_per_company=lines_per_other)
     taken = {line["number"] for line in big["companies"][0]["lines"]}
@@ -83,6 +87,24 @@ def write_billing(document: dict, folder: Path, months: int, usage_per_line: int
     return counts
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (/proc), or None once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends(connection, role: str) -> list[int]:
+    """The process ids of the PostgreSQL backends of ``role`` (a superuser's connection sees them all)."""
+    pids = connection.scalars(
+        text("SELECT pid FROM pg_stat_activity WHERE usename = :role"), {"role": role}
+    ).all()
+    connection.rollback()
+    return list(pids)
+
+
 class BackendCpu(threading.Thread):
     """Samples the CPU time of the PostgreSQL backends of one role while a command runs (/proc: PostgreSQL on
     this machine), so that the work can be told from the waiting on a busy machine."""
@@ -93,19 +115,12 @@ class BackendCpu(threading.Thread):
         self.role, self.seen, self.done = role, {}, threading.Event()
 
     def run(self) -> None:
-        ticks = os.sysconf("SC_CLK_TCK")
         with self.engine.connect() as connection:
             while not self.done.wait(0.2):
-                pids = connection.scalars(
-                    text("SELECT pid FROM pg_stat_activity WHERE usename = :role"), {"role": self.role}
-                ).all()
-                connection.rollback()
-                for pid in pids:
-                    try:
-                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    except OSError:
-                        continue
-                    self.seen[pid] = (int(fields[11]) + int(fields[12])) / ticks
+                for pid in backends(connection, self.role):
+                    seconds = cpu_seconds(pid)
+                    if seconds is not None:
+                        self.seen[pid] = seconds
 
     def stop(self) -> float:
         self.done.set()
@@ -142,37 +157,37 @@ def mgd(env: dict, *args: str, cpu: BackendCpu | None = None) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--admin-url", default=ADMIN_URL, help="a superuser, to create and drop the run's roles"
-    )
-    parser.add_argument("--big-lines", type=int, default=10_000)
-    parser.add_argument("--others", type=int, default=40, help="other companies")
-    parser.add_argument("--lines-per-other", type=int, default=200)
-    parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--usage-per-line", type=int, default=3, help="usage charges per line and month")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class RunDatabase:
+    """The run's database and its two roles, as URLs of the admin's server."""
 
+    name: str
+    owner: str
+    app: str
+    owner_url: str
+    app_url: str
+
+
+@contextmanager
+def production_database(admin_url: str, label: str) -> Iterator[RunDatabase]:
+    """For the run only: an owner role and a portal role (``LOGIN NOSUPERUSER NOBYPASSRLS``) and a database
+    owned by the first; at the end all three are dropped, and the roles of the run left (0) are printed."""
     suffix = uuid.uuid4().hex[:8]
-    owner, app, name = f"mgd_bench_owner_{suffix}", f"mgd_bench_app_{suffix}", f"mgd_bench_billing_{suffix}"
-    admin = create_engine(args.admin_url, isolation_level="AUTOCOMMIT")
-    base = make_url(args.admin_url)
-    owner_url = base.set(username=owner, database=name).render_as_string(False)
-    app_url = base.set(username=app, database=name).render_as_string(False)
+    owner, app, name = f"mgd_bench_owner_{suffix}", f"mgd_bench_app_{suffix}", f"mgd_bench_{label}_{suffix}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    base = make_url(admin_url)
     with admin.connect() as connection:
         connection.execute(text(f"CREATE ROLE {owner} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"))
         connection.execute(text(f"CREATE ROLE {app} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"))
         connection.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
     try:
-        with tempfile.TemporaryDirectory() as workdir:
-            env = os.environ | {
-                "MGD_DATABASE_URL": app_url,
-                "MGD_DATABASE_OWNER_URL": owner_url,
-                "MGD_SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                "MGD_INSTANCE_PATH": workdir,
-            }
-            measure(args, env, Path(workdir), app, name)
+        yield RunDatabase(
+            name,
+            owner,
+            app,
+            base.set(username=owner, database=name).render_as_string(False),
+            base.set(username=app, database=name).render_as_string(False),
+        )
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -185,13 +200,41 @@ def main() -> None:
         print(f"dropped database {name} and roles {owner}, {app} ({left} left)")
 
 
-def measure(args, env: dict, workdir: Path, app: str, name: str) -> None:
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--admin-url", default=ADMIN_URL, help="a superuser, to create and drop the run's roles"
+    )
+    parser.add_argument("--big-lines", type=int, default=10_000)
+    parser.add_argument("--others", type=int, default=40, help="other companies")
+    parser.add_argument("--lines-per-other", type=int, default=200)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--usage-per-line", type=int, default=3, help="usage charges per line and month")
+    args = parser.parse_args()
+
+    with production_database(args.admin_url, "billing") as run, tempfile.TemporaryDirectory() as workdir:
+        env = os.environ | {
+            "MGD_DATABASE_URL": run.app_url,
+            "MGD_DATABASE_OWNER_URL": run.owner_url,
+            "MGD_SECRET_KEY": "bench-" + uuid.uuid4().hex,
+            "MGD_INSTANCE_PATH": workdir,
+        }
+        measure(args, env, Path(workdir), run.app, run.name)
+
+
+def import_companies(env: dict, workdir: Path, document: dict) -> float:
+    """Migrate as the owner (`mgd db upgrade`), then `mgd records import` the companies' document as the
+    portal's role; the import's seconds."""
     mgd(env, "db", "upgrade")
-    document = dataset(args.big_lines, args.others, args.lines_per_other)
     records = workdir / "records.json"
     records.write_text(json.dumps(document), encoding="utf-8")
+    return mgd(env, "records", "import", str(records))["seconds"]
+
+
+def measure(args, env: dict, workdir: Path, app: str, name: str) -> None:
+    document = dataset(args.big_lines, args.others, args.lines_per_other)
     lines = sum(len(c["lines"]) for c in document["companies"])
-    seconds = mgd(env, "records", "import", str(records))["seconds"]
+    seconds = import_companies(env, workdir, document)
     print(
         f"companies: {len(document['companies'])} ({lines} lines; one of {args.big_lines}) in {seconds:.1f} s"
     )

@@ -54,26 +54,7 @@ def build(owner_url: str, lines: int, terms_version: str) -> tuple[int, str]:
         import_records(session, parse_document(json.dumps(document)))
         session.commit()
         company = session.scalar(select(Company).where(Company.fiscal_id == big["companies"][0]["fiscal_id"]))
-        set_tenant(session, company.id)
-        password_hash = hash_password(PASSWORD)
-        users = []
-        for n in range(200):
-            user = User(
-                email=f"member{n}@bench.es",
-                name=f"Member {n:03d}",
-                password_hash=password_hash,
-                password_is_temporary=False,
-                mobile="+34600000000",
-                terms_version=terms_version,
-                access_data_confirmed_at=utcnow(),
-            )
-            session.add(user)
-            users.append(user)
-        session.flush()
-        for n, user in enumerate(users):
-            session.add(
-                Membership(tenant_id=company.id, user_id=user.id, role="admin" if n == 0 else "viewer")
-            )
+        users = add_members(session, company.id, 200, terms_version)
         session.execute(
             text(
                 "UPDATE lines SET alias = 'Línea ' || id, "
@@ -88,6 +69,31 @@ def build(owner_url: str, lines: int, terms_version: str) -> tuple[int, str]:
         connection.execute(text("VACUUM ANALYZE"))  # what autovacuum does after a bulk load
     engine.dispose()
     return company.id, reference
+
+
+def add_members(session: Session, company_id: int, count: int, terms_version: str) -> list[User]:
+    """``count`` members of the company, ``member0@bench.es`` (its administrator, who ``sign_in``) to
+    ``member{count - 1}@bench.es`` (viewers), with the password ``PASSWORD``; flushed."""
+    set_tenant(session, company_id)
+    password_hash = hash_password(PASSWORD)
+    users = []
+    for n in range(count):
+        user = User(
+            email=f"member{n}@bench.es",
+            name=f"Member {n:03d}",
+            password_hash=password_hash,
+            password_is_temporary=False,
+            mobile="+34600000000",
+            terms_version=terms_version,
+            access_data_confirmed_at=utcnow(),
+        )
+        session.add(user)
+        users.append(user)
+    session.flush()
+    for n, user in enumerate(users):
+        session.add(Membership(tenant_id=company_id, user_id=user.id, role="admin" if n == 0 else "viewer"))
+    session.flush()
+    return users
 
 
 def sign_in(app, client) -> None:

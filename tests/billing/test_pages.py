@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from mgd.billing import services
 from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope
 from mgd.identifiers import format_phone
@@ -116,6 +117,20 @@ def test_the_detail_groups_charges_by_line_and_concept_and_adds_up(app, billed):
     # 1000 + 2000 + 2100 + 2200 + 350 - 500 = 7150 net, 21 % VAT
     assert invoice.net_cents == 7150 and invoice.total_cents == invoice.net_cents + invoice.vat_cents
     assert "€71.50" in page and f"€{invoice.total_cents / 100:.2f}" in page and "21 %" in page
+
+
+def test_the_detail_of_a_long_invoice_is_shown_a_page_of_lines_at_a_time(app, billed, monkeypatch):
+    *firsts, last = (format_phone(number) for number in sorted(billed.numbers))
+    monkeypatch.setattr(services, "DETAIL_LINES", len(firsts))
+    ana = signed_in_client(app, "ana@acme.es")
+    invoice = invoice_row(app, billed.invoices[0])
+    first = text(ana.get(f"{base(billed)}/facturas/{invoice.id}"))
+    assert "Charges of the account" in first and all(n in first for n in firsts) and last not in first
+    assert "Next lines" in first and "First lines" not in first and "21 %" in first
+    after = re.search(r'href="([^"]+after=[^"]+)">Next lines', first).group(1).replace("&amp;", "&")
+    second = text(ana.get(after))
+    assert last in second and not any(n in second for n in firsts) and "Charges of the account" not in second
+    assert "First lines" in second and "Next lines" not in second and "21 %" in second
 
 
 def test_the_pdf_has_operator_customer_vat_and_every_line_and_is_cached(app, billed):

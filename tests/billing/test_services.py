@@ -168,6 +168,24 @@ def test_detail_groups_charges_by_line_then_concept(db_session, acme):
     ]
 
 
+def test_detail_pages_by_line_number_and_the_vat_breakdown_is_the_whole_invoices(db_session, acme):
+    invoice, admin = acme["invoices"][0], acme["admin"]
+    first_number, second_number = sorted(line.number for line in acme["lines"])
+    whole = services.invoice_detail(db_session, admin, invoice)
+    assert whole.next_line is None
+    first = services.invoice_detail(db_session, admin, invoice, lines=1)
+    assert [group.line.number if group.line else None for group in first.groups] == [None, first_number]
+    assert first.next_line == first_number
+    second = services.invoice_detail(db_session, admin, invoice, after_line=first.next_line, lines=1)
+    assert [group.line.number for group in second.groups] == [second_number]
+    assert second.next_line is None
+    assert first.vat_breakdown == second.vat_breakdown == whole.vat_breakdown
+    paged = [
+        charge.id for page in (first, second) for g in page.groups for b in g.concepts for charge in b.charges
+    ]
+    assert paged == [charge.id for group in whole.groups for b in group.concepts for charge in b.charges]
+
+
 def test_a_limited_member_sees_only_its_lines_charges(db_session, acme):
     two = acme["lines"][1]
     company = acme["company"]
@@ -179,6 +197,7 @@ def test_a_limited_member_sees_only_its_lines_charges(db_session, acme):
     detail = services.invoice_detail(db_session, member, acme["invoices"][0])
     assert not detail.complete
     assert [group.line.id for group in detail.groups] == [two.id]
+    assert detail.vat_breakdown == [services.VatRow(Decimal("21.00"), 1000, 210)]  # 1500 - 500, its line's
     assert [
         charge.line_id for charge, _ in services.invoice_charges(db_session, member, acme["invoices"][0])
     ] == [

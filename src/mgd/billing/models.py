@@ -90,6 +90,8 @@ class InvoiceCharge(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "invoice_id", "position"),
         UniqueConstraint("tenant_id", "id"),
+        # An invoice's detail is read a page of lines at a time: which lines it bills, and their charges.
+        Index("ix_invoice_charges_tenant_id_invoice_id_line_id", "tenant_id", "invoice_id", "line_id"),
         ForeignKeyConstraint(
             ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
         ),

@@ -206,27 +206,46 @@ class VatRow:
     vat_cents: int
 
 
+#: Lines on a page of an invoice's detail: a 10,000-line invoice is read and shown a page at a time.
+DETAIL_LINES = 50
+
+
 @dataclass(frozen=True)
 class InvoiceDetail:
-    """An invoice and the charges the member may see: account-level first, then by line number. ``complete``
-    is False for a limited member (only its lines' charges, none of the account's): the groups then do not
-    add up to the invoice's totals, which are the whole invoice's."""
+    """A page of an invoice's charges the member may see: the account-level ones on the first page, then
+    lines by number. ``complete`` is False for a limited member (only its lines' charges, none of the
+    account's): the groups then do not add up to the invoice's totals, which are the whole invoice's.
+    ``vat_breakdown`` covers every charge the member may see, on every page."""
 
     invoice: Invoice
     groups: list[LineCharges]
     vat_breakdown: list[VatRow]
     complete: bool
+    next_line: str | None = None  # pass as ``after_line`` for the next page; None on the last page
 
 
-def invoice_detail(session: Session, membership: Membership, invoice: Invoice) -> InvoiceDetail:
-    """The detail of ``invoice`` (from ``find_invoice``) for ``membership``: charges grouped by line and
-    concept, and the VAT breakdown of those charges."""
+def invoice_detail(
+    session: Session,
+    membership: Membership,
+    invoice: Invoice,
+    *,
+    after_line: str | None = None,
+    lines: int | None = None,
+) -> InvoiceDetail:
+    """A page of the detail of ``invoice`` (from ``find_invoice``) for ``membership``: charges grouped by line
+    and concept, of the first ``lines`` lines by number (and the account's own charges), or of the ``lines``
+    lines after the one numbered ``after_line`` (``lines``: ``DETAIL_LINES``); and the VAT breakdown of the
+    whole invoice's charges."""
     set_tenant(session, membership.tenant_id)
+    lines = lines or DETAIL_LINES
+    shown = list(session.scalars(_invoice_lines(membership, invoice, after_line).limit(lines + 1)))
+    more = len(shown) > lines
+    shown = shown[:lines]
+    page = InvoiceCharge.line_id.in_([line.id for line in shown])
+    if after_line is None and not membership.limited:
+        page = or_(page, InvoiceCharge.line_id.is_(None))
     groups: dict[int | None, LineCharges] = {}
-    lines: dict[int, Line] = {}
-    for charge, line in session.execute(_charges(membership, invoice)):
-        if line is not None:
-            lines.setdefault(line.id, line)
+    for charge, line in session.execute(_charges(membership, invoice).where(page)):
         group = groups.get(charge.line_id)
         if group is None:
             group = groups[charge.line_id] = LineCharges(line)
@@ -238,18 +257,44 @@ def invoice_detail(session: Session, membership: Membership, invoice: Invoice) -
             total.net_cents += charge.net_cents
             total.vat_cents += charge.vat_cents
             total.total_cents += charge.total_cents
-    breakdown: dict = {}
-    for group in groups.values():
-        for bucket in group.concepts:
-            for charge in bucket.charges:
-                base, vat = breakdown.get(charge.vat_rate, (0, 0))
-                breakdown[charge.vat_rate] = (base + charge.net_cents, vat + charge.vat_cents)
     return InvoiceDetail(
         invoice,
         list(groups.values()),
-        [VatRow(rate, base, vat) for rate, (base, vat) in sorted(breakdown.items())],
+        _vat_breakdown(session, membership, invoice),
         complete=not membership.limited,
+        next_line=shown[-1].number if more else None,
     )
+
+
+def _invoice_lines(membership: Membership, invoice: Invoice, after_line: str | None) -> Select:
+    """The lines with charges on the invoice that the member may see, by number (after ``after_line``)."""
+    billed = (
+        select(InvoiceCharge.id)
+        .where(
+            InvoiceCharge.tenant_id == Line.tenant_id,
+            InvoiceCharge.invoice_id == invoice.id,
+            InvoiceCharge.line_id == Line.id,
+        )
+        .exists()
+    )
+    query = select(Line).where(billed).order_by(Line.number)
+    if after_line is not None:
+        query = query.where(Line.number > after_line)
+    if membership.limited:
+        query = query.where(Line.id.in_(_visible_line_ids(membership)))
+    return query
+
+
+def _vat_breakdown(session: Session, membership: Membership, invoice: Invoice) -> list[VatRow]:
+    query = (
+        select(InvoiceCharge.vat_rate, func.sum(InvoiceCharge.net_cents), func.sum(InvoiceCharge.vat_cents))
+        .where(InvoiceCharge.invoice_id == invoice.id)
+        .group_by(InvoiceCharge.vat_rate)
+        .order_by(InvoiceCharge.vat_rate)
+    )
+    if membership.limited:
+        query = query.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
+    return [VatRow(rate, int(base), int(vat)) for rate, base, vat in session.execute(query)]
 
 
 def _charges(membership: Membership, invoice: Invoice) -> Select:

@@ -151,12 +151,20 @@ def _resend_form(invoice_id: int) -> ResendForm:
     return form
 
 
+def _line_cursor(value: str | None) -> str | None:
+    """A line number given as ``after`` (``+34600000000``); None for anything else (the first page)."""
+    digits = (value or "").removeprefix("+")
+    return value if digits.isascii() and digits.isdigit() and len(digits) <= 20 else None
+
+
 @bp.get("/facturas/<int:invoice_id>")
 @requires("view_billing")
 def invoice(invoice_id: int) -> str:
     db, tenant = get_session(), current_tenant()
     found = _invoice_or_404(invoice_id)
-    detail = services.invoice_detail(db, tenant.membership, found)
+    detail = services.invoice_detail(
+        db, tenant.membership, found, after_line=_line_cursor(request.args.get("after"))
+    )
     return render_template(
         "billing/invoice.html",
         detail=detail,
