@@ -350,10 +350,14 @@ def test_screenshots_of_the_main_pages(site, chromium, tmp_path):
         page.screenshot(path=str(folder / f"home-{size}.png"))
         page.goto(site.base + "/login")
         page.locator("main form button[type=submit]").click()
+        # The error page is a new document: wait until it is there, or the capture meets the navigation.
+        page.wait_for_selector("[data-error-summary]")
+        page.wait_for_load_state()
         page.screenshot(path=str(folder / f"login-error-{size}.png"))
         sign_in(site, page, "ana@acme.es", "screens")
         for name, path in (("company", ""), ("lines", "/lineas"), ("users", "/usuarios")):
             page.goto(f"{site.base}/empresa/{site.values['ref']}{path}")
+            page.wait_for_load_state()
             page.screenshot(path=str(folder / f"{name}-{size}.png"), full_page=size == "360")
     shots = sorted(folder.glob("*.png"))
     assert len(shots) == 5 * len(SIZES)
