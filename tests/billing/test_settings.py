@@ -170,3 +170,20 @@ def test_settings_need_a_recent_sign_in(app, billed):
     age_session(app, user_id(app, "ana@acme.es"), reauthenticated_at=timedelta(hours=2))
     response = ana.get(url(billed, "domiciliacion"))
     assert response.status_code == 302 and "/reautenticar" in response.headers["Location"]
+
+
+def test_the_iban_code_reads_the_same_by_email_as_by_sms(app):
+    from mgd.billing.settings import _IbanCode  # noqa: PLC0415 (the message class is private to the service)
+
+    message = _IbanCode("iban_code", "", account="CF-1", digits="1234")
+    with app.test_request_context():
+        mail = message.mail("ana@acme.es", "123456", "en")
+        spanish = message.mail("ana@acme.es", "123456", "es")
+    assert mail.to == "ana@acme.es" and mail.subject == "Confirm the new bank account"
+    assert mail.text == message_sms(app, message, "en") and "123456" in mail.text and "1234" in mail.text
+    assert spanish.subject == "Confirma la nueva cuenta bancaria" and "123456" in spanish.text
+
+
+def message_sms(app, message, locale):
+    with app.test_request_context():
+        return message.sms("123456", locale)
