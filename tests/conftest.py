@@ -26,13 +26,15 @@ from mgd.migrate import grant_app_role, register_operator_key, upgrade
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
 from tests.accounts import Company, add_member, create_company
-from tests.environment import IN_CI, as_app_role, empty_tables, fresh_database, settings
+from tests.environment import IN_CI, as_app_role, drop_app_role, empty_tables, fresh_database, settings
 from tests.factories import COMPANIES, TARIFFS
 from tests.live import smtp_inbox, threaded_server, twilio_endpoint
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """In CI every service and Chromium are there: a skipped test there is a failure, not a pass."""
+    """In CI every service and Chromium are there: a skipped test there is a failure, not a pass. The run's
+    PostgreSQL role goes: a test run leaves no role behind in the cluster."""
+    drop_app_role()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if IN_CI and skipped and exitstatus == 0:

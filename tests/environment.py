@@ -17,8 +17,9 @@ from mgd.models import import_all
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-#: On PostgreSQL the portal connects as this role, which owns no table: Row-Level Security binds it.
-APP_ROLE = "mgd_app"
+#: On PostgreSQL the portal connects as this role, which owns no table: Row-Level Security binds it. One per run
+#: (runs may share a server), created with the first schema and dropped when the run ends (``drop_app_role``).
+APP_ROLE = f"mgd_app_{uuid.uuid4().hex[:10]}"
 
 
 @contextmanager
@@ -53,6 +54,28 @@ def fresh_database(tmp_path_factory, name: str) -> Iterator[str]:
         return
     with private_schema(base, f"mgd_{name}") as url:
         yield url
+
+
+def drop_app_role() -> None:
+    """Drop this run's app role, if it was made: its sessions ended, its grants gone (the schemas are dropped)."""
+    base = os.environ.get("MGD_TEST_DATABASE_URL")
+    if not base:
+        return
+    admin = make_engine(base)
+    try:
+        with admin.begin() as connection:
+            if not connection.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}
+            ).first():
+                return
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"),
+                {"r": APP_ROLE},
+            )
+            connection.execute(text(f"DROP OWNED BY {APP_ROLE}"))
+            connection.execute(text(f"DROP ROLE {APP_ROLE}"))
+    finally:
+        admin.dispose()
 
 
 def as_app_role(database_url: str) -> str:
