@@ -82,6 +82,14 @@ def test_a_ten_thousand_line_invoice_is_drawn_whole(app):
     assert len(PdfReader(io.BytesIO(out.getvalue())).pages) > 100
 
 
+def test_reportlab_draws_with_its_c_accelerator():
+    """``reportlab[accel]`` (pyproject.toml): without rl_accel ReportLab falls back to pure Python for every
+    number and stream it writes, a third slower on a 10,000-line invoice (bench/README.md)."""
+    from reportlab.lib import rl_accel  # noqa: PLC0415
+
+    assert {"fp_str", "escapePDF", "asciiBase85Encode"} <= set(rl_accel._c_funcs)
+
+
 def test_amounts_read_as_in_each_language():
     assert euros(123456789, "es") == "1.234.567,89\u00a0€" and euros(123456, "es") == "1234,56\u00a0€"
     assert euros(-5, "es") == "-0,05\u00a0€" and euros(123456789, "en") == "€1,234,567.89"
