@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from stdnum.es import cif
 
 from mgd.billing.models import Invoice, InvoiceCharge, Payment
+from mgd.billing.summaries import refresh_invoices
 from mgd.db import tenant_scope, utcnow
 from mgd.security.models import User
 from mgd.security.passwords import hash_password
@@ -178,6 +179,7 @@ def make_invoice(
             row.invoice_id = invoice.id
         session.add_all(rows)
         session.flush()
+        refresh_invoices(session, company.id, [invoice.id])  # its summaries, as the records import writes
     return invoice
 
 

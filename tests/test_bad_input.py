@@ -49,7 +49,7 @@ QUERY = {
     "billing.invoices": INVOICES,
     "billing.invoices_zip": ("invoice",),
     "billing.statement": STATEMENT,
-    "billing.statement_export": STATEMENT,
+    "billing.statement_export": (*STATEMENT, "sep"),
     "lines.index": LINES,
     "lines.export": (*LINES, "sep"),
     "activity.index": AUDIT,

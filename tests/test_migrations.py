@@ -103,3 +103,72 @@ def row(engine) -> tuple[str, ...]:
                 text("SELECT m.body_text, m.body_html, u.totp_secret FROM outbox_messages m, users u")
             ).one()
         )
+
+
+def test_invoices_stored_before_the_summaries_get_them_on_upgrade(empty_database):
+    """7d3b51c0a2e4 sums the charges already stored into the new summary tables; its downgrade drops them."""
+    upgrade(empty_database, "e0aac472dff6")
+    engine = make_engine(empty_database)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            run = lambda sql, **values: connection.execute(text(sql), {"now": now, **values})  # noqa: E731
+            run(
+                "INSERT INTO companies (id, public_ref, fiscal_id, fiscal_id_kind, name, segment, created_at,"
+                " updated_at) VALUES (1, 'ref1', 'B12345674', 'cif', 'Acme', 'pyme', :now, :now)"
+            )
+            run(
+                "INSERT INTO billing_accounts (id, tenant_id, ref, kind, iban, invoice_delivery, created_at,"
+                " updated_at) VALUES (1, 1, 'BA-1', 'mobile', 'ES7921000813610123456789', 'paper', :now, :now)"
+            )
+            run(
+                "INSERT INTO invoices (id, tenant_id, billing_account_id, number, period_start, period_end,"
+                " issued_on, due_on, net_cents, vat_cents, total_cents, status, created_at, updated_at)"
+                " VALUES (1, 1, 1, 'F-1', '2026-09-01', '2026-09-30', '2026-10-05', '2026-10-25', 1400, 273,"
+                " 1673, 'issued', :now, :now)"
+            )
+            for position, line, concept, net, rate, vat in (
+                (1, None, "fee", 1000, "21.00", 210),
+                (2, 7, "usage", 300, "21.00", 63),
+                (3, 7, "usage", 100, "0.00", 0),
+            ):
+                run(
+                    "INSERT INTO invoice_charges (tenant_id, invoice_id, position, line_id, concept, description,"
+                    " net_cents, vat_rate, vat_cents, total_cents)"
+                    " VALUES (1, 1, :position, :line, :concept, 'x', :net, :rate, :vat, :total)",
+                    position=position,
+                    line=line,
+                    concept=concept,
+                    net=net,
+                    rate=rate,
+                    vat=vat,
+                    total=net + vat,
+                )
+        upgrade(empty_database, "7d3b51c0a2e4")
+        with engine.connect() as connection:
+            lines = connection.execute(
+                text(
+                    "SELECT line_id, concept, CAST(vat_rate * 100 AS INTEGER), net_cents, vat_cents, total_cents"
+                    " FROM invoice_line_totals ORDER BY line_id IS NULL, line_id, vat_rate"
+                )
+            ).all()
+            rates = connection.execute(
+                text(
+                    "SELECT concept, CAST(vat_rate * 100 AS INTEGER), net_cents, vat_cents FROM invoice_vat_totals"
+                    " ORDER BY concept, vat_rate"
+                )
+            ).all()
+        assert [tuple(row) for row in lines] == [
+            (7, "usage", 0, 100, 0, 100),
+            (7, "usage", 2100, 300, 63, 363),
+            (None, "fee", 2100, 1000, 210, 1210),
+        ]
+        assert [tuple(row) for row in rates] == [
+            ("fee", 2100, 1000, 210),
+            ("usage", 0, 100, 0),
+            ("usage", 2100, 300, 63),
+        ]
+        downgrade(empty_database, "e0aac472dff6")
+        assert not {"invoice_line_totals", "invoice_vat_totals"} & tables(empty_database)
+    finally:
+        engine.dispose()

@@ -13,6 +13,7 @@ from mgd.db import operator_scope
 from mgd.tenants.demo import demo_document
 from mgd.tenants.demo_billing import add_billing, months_before
 from mgd.tenants.models import BillingAccount
+from tests.billing.test_summaries import summary_mismatches
 
 
 def test_months_before_a_day():
@@ -59,3 +60,4 @@ def test_demo_billing_imports_and_every_invoice_adds_up(db_session):
         accounts = db_session.scalars(select(BillingAccount)).all()
         assert all(a.billing_postcode and a.mandate_reference for a in accounts)
         assert {a.invoice_delivery for a in accounts} == {"paper", "email"}
+    assert summary_mismatches(db_session) == []  # the demo's invoices have their summaries

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from mgd.billing.models import Invoice, InvoiceCharge, Payment
+from mgd.billing.models import Invoice, InvoiceCharge, InvoiceLineTotal, InvoiceVatTotal, Payment
 from mgd.db import TenantScopeError, set_tenant, tenant_scope
 from mgd.tenants.models import BillingAccount
 from tests.factories import make_company, make_invoice, make_line, make_payment
 
-TABLES = ("invoices", "invoice_charges", "payments")
+TABLES = ("invoices", "invoice_charges", "payments", "invoice_vat_totals", "invoice_line_totals")
+MODELS = (Invoice, InvoiceCharge, Payment, InvoiceVatTotal, InvoiceLineTotal)
 on_postgresql = pytest.mark.skipif(
     "postgresql" not in os.environ.get("MGD_TEST_DATABASE_URL", ""),
     reason="Row-Level Security exists on PostgreSQL only (CI runs this file there)",
@@ -38,7 +39,7 @@ def two(db_session):
 
 def test_the_orm_guard_refuses_billing_queries_without_a_company(db_session, two):
     db_session.info.pop("tenant_id", None)
-    for model in (Invoice, InvoiceCharge, Payment):
+    for model in MODELS:
         with pytest.raises(TenantScopeError):
             db_session.scalars(select(model)).all()
 
@@ -46,7 +47,7 @@ def test_the_orm_guard_refuses_billing_queries_without_a_company(db_session, two
 def test_a_company_sees_only_its_billing_rows(db_session, two):
     a, _b = two
     set_tenant(db_session, a)
-    for model in (Invoice, InvoiceCharge, Payment):
+    for model in MODELS:
         assert {row.tenant_id for row in db_session.scalars(select(model))} == {a}
 
 

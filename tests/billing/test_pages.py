@@ -19,7 +19,8 @@ from mgd.billing import services
 from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope
 from mgd.identifiers import format_phone
-from tests.accounts import add_invoices, add_member
+from mgd.tenants.models import BillingAccount
+from tests.accounts import add_invoices, add_member, update_user, user_id_of
 from tests.kit import audit, browser, confirm, outbox, signed_in_client, speak, text
 
 
@@ -199,6 +200,34 @@ def test_an_invoice_is_resent_by_email_with_a_link_to_its_page(app, billed):
     assert refused.status_code == 422 and 'id="to-error"' in text(refused)
 
 
+def test_a_resent_invoice_is_in_its_recipients_language(app, billed):
+    """The portal's user with the address: their language; an address of no user: the sender's."""
+    add_member(app, billed, "dani@acme.es", "billing")
+    update_user(app, user_id_of(app, "dani@acme.es"), locale="en")
+    with app.app_context():
+        session = get_session()
+        with operator_scope(session, "test"):
+            account = session.get(BillingAccount, billed.account)
+            account.invoice_delivery, account.einvoice_emails = "email", "dani@acme.es conta@acme.es"
+        session.commit()
+    ana = speak(signed_in_client(app, "ana@acme.es"), "es")
+    invoice = invoice_row(app, billed.invoices[1])
+    page = f"{base(billed)}/facturas/{invoice.id}"
+    for to in ("dani@acme.es", "conta@acme.es"):
+        sent = ana.post(f"{page}/enviar", data={"to": to, "csrf_token": _token(ana, page)})
+        assert sent.status_code == 302
+    total = invoice.total_cents
+    english = [m for m in outbox(app) if m.recipient == "dani@acme.es"][-1]
+    assert english.subject.startswith(f"Invoice {invoice.number} of ")
+    assert (
+        f"€{total // 100:,}.{total % 100:02d}" in english.body_text
+        and "download its PDF" in english.body_text
+    )
+    spanish = [m for m in outbox(app) if m.recipient == "conta@acme.es"][-1]
+    assert spanish.subject.startswith(f"Factura {invoice.number} de ")
+    assert f"{total // 100},{total % 100:02d}" in spanish.body_text and "Hola" in spanish.body_text
+
+
 def _token(client, page) -> str:
     from tests.live import CSRF  # noqa: PLC0415
 
@@ -255,6 +284,27 @@ def test_the_statement_csv_uses_semicolons_and_decimal_commas_in_spanish(app, bi
     english = text(ana.get(f"{base(billed)}/extracto.csv?from=2026-08-01&to=2026-10-31")).lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(english)))
     assert rows[0][0] == "Date" and rows[2][0] == "2026-08-05" and rows[2][4] == f"{total / 100:.2f}"
+
+
+def test_the_statement_csv_honours_the_separator_asked_for(app, billed):
+    ana = signed_in_client(app, "ana@acme.es")
+    total = invoice_row(app, billed.invoices[0]).total_cents
+    url = f"{base(billed)}/extracto.csv?from=2026-08-01&to=2026-10-31"
+    speak(ana, "es")
+    # Commas between values: the amounts take a decimal point (a decimal comma would split them).
+    rows = list(csv.reader(io.StringIO(text(ana.get(url + "&sep=comma")).lstrip("\ufeff"))))
+    assert rows[0][0] == "Fecha" and rows[2][0] == "05/08/2026" and rows[2][4] == f"{total / 100:.2f}"
+    rows = list(
+        csv.reader(io.StringIO(text(ana.get(url + "&sep=semicolon")).lstrip("\ufeff")), delimiter=";")
+    )
+    assert rows[2][4] == f"{total // 100},{total % 100:02d}"
+    speak(ana, "en")
+    rows = list(
+        csv.reader(io.StringIO(text(ana.get(url + "&sep=semicolon")).lstrip("\ufeff")), delimiter=";")
+    )
+    assert rows[0][0] == "Date" and rows[2][0] == "2026-08-05" and rows[2][4] == f"{total / 100:.2f}"
+    refused = ana.get(url + "&sep=tab")
+    assert refused.status_code == 400 and "sep=comma" in text(refused)
 
 
 def test_spend_is_an_svg_chart_without_scripts_and_the_top_lines(app, billed):

@@ -4,7 +4,6 @@ seconds from an iterator; and the SVG chart and amounts formatting it shares wit
 from __future__ import annotations
 
 import io
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -74,16 +73,21 @@ def _descendants(fonts):
             yield child.get_object()
 
 
-def test_a_ten_thousand_line_invoice_takes_under_two_seconds(app):
-    """Measured in CPU time: the suite shares its machine with other work, which stretches wall time (about
-    0.8 s of CPU here, 1.2 s of wall time on an idle machine)."""
+def test_a_ten_thousand_line_invoice_is_drawn_whole(app):
+    """Every row on its pages; how long it takes is measured in bench/billing_pages.py, not here (a timed test
+    fails whenever the shared machine is busy)."""
     out = io.BytesIO()
     with app.test_request_context():
-        started = time.process_time()
         assert render_invoice(out, DOCUMENT, lines(10_000), "en") == 10_000
-        elapsed = time.process_time() - started
-    assert elapsed < 2, f"{elapsed:.2f} s of CPU"
     assert len(PdfReader(io.BytesIO(out.getvalue())).pages) > 100
+
+
+def test_reportlab_draws_with_its_c_accelerator():
+    """``reportlab[accel]`` (pyproject.toml): without rl_accel ReportLab falls back to pure Python for every
+    number and stream it writes, a third slower on a 10,000-line invoice (bench/README.md)."""
+    from reportlab.lib import rl_accel  # noqa: PLC0415
+
+    assert {"fp_str", "escapePDF", "asciiBase85Encode"} <= set(rl_accel._c_funcs)
 
 
 def test_amounts_read_as_in_each_language():

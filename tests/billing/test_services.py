@@ -18,6 +18,10 @@ from tests.factories import make_company, make_invoice, make_line, make_member, 
 
 @pytest.fixture
 def acme(db_session):
+    return two_companies_billed(db_session)
+
+
+def two_companies_billed(db_session) -> dict:
     """A company with two lines (each on its own account), three invoices of the first account over three
     months (the last overdue), two payments; and another company with an invoice of its own."""
     company = make_company(db_session)

@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 from mgd.db import get_session, operator_scope, utcnow
 from mgd.security.models import CodeChallenge, User
 from mgd.tenants.models import BillingAccount
-from tests.accounts import add_invoices, add_member, age_session
+from tests.accounts import add_invoices, add_member, age_session, update_user
 from tests.factories import IBAN_M
-from tests.kit import audit, last_code, outbox, post, signed_in_client, text
+from tests.kit import audit, last_code, outbox, post, signed_in_client, speak, text
 
 MOBILE = "+34612000009"  # the factories' verified mobile of every member
 
@@ -187,3 +187,44 @@ def test_the_iban_code_reads_the_same_by_email_as_by_sms(app):
 def message_sms(app, message, locale):
     with app.test_request_context():
         return message.sms("123456", locale)
+
+
+def mails_to(app, email: str) -> list:
+    return [m for m in outbox(app) if m.channel == "email" and m.recipient == email]
+
+
+def test_change_notices_say_what_changed_in_each_administrators_language(app, billed):
+    update_user(app, user_id(app, "dani@acme.es"), locale="en")
+    update_user(app, user_id(app, "ana@acme.es"), locale="es")
+    ana = speak(signed_in_client(app, "ana@acme.es"), "es")
+    assert post(ana, url(billed, "envio"), {"delivery": "email", "emails": "fact@acme.es"}).status_code == 302
+    english, spanish = mails_to(app, "dani@acme.es")[-1], mails_to(app, "ana@acme.es")[-1]
+    assert "Delivery: paper → email to fact@acme.es" in english.body_text
+    assert english.subject.startswith("A billing change in ")
+    assert "Envío de facturas: papel → correo electrónico a fact@acme.es" in spanish.body_text
+    assert spanish.subject.startswith("Un cambio en la facturación de ")
+    assert post(ana, url(billed, "envio"), {"delivery": "paper", "emails": ""}).status_code == 302
+    assert "Delivery: email to fact@acme.es → paper" in mails_to(app, "dani@acme.es")[-1].body_text
+
+    data = {"address": "Calle Mayor 5", "postcode": "08001", "city": "Barcelona", "province": "08"}
+    assert post(ana, url(billed, "direccion"), data).status_code == 302
+    assert (
+        "Billing address: none → Calle Mayor 5, 08001 Barcelona (Barcelona)"
+        in mails_to(app, "dani@acme.es")[-1].body_text
+    )
+    assert "Dirección de facturación: ninguna → Calle Mayor 5" in mails_to(app, "ana@acme.es")[-1].body_text
+
+    before = account(app, billed.account).iban
+    post(ana, url(billed, "domiciliacion"), {"iban": "ES79 2100 0813 6101 2345 6789"})
+    assert post(ana, url(billed, "domiciliacion/codigo"), {"code": last_code(app, MOBILE)}).status_code == 302
+    told = mails_to(app, "dani@acme.es")[-1].body_text
+    assert f"Direct debit: {before[:4]} •••• {before[-4:]} → ES79 •••• 6789 (mandate MGD-" in told
+    assert IBAN_M not in told and before not in told  # masked, never whole
+    assert "Domiciliación: " in mails_to(app, "ana@acme.es")[-1].body_text
+
+
+def test_nothing_changed_sends_no_notice(app, billed):
+    ana = signed_in_client(app, "ana@acme.es")
+    sent = len(outbox(app))
+    assert post(ana, url(billed, "envio"), {"delivery": "paper", "emails": ""}).status_code == 302
+    assert len(outbox(app)) == sent and not audit(app, "billing.delivery_changed")

@@ -12,6 +12,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from flask import current_app
@@ -19,34 +20,39 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mgd.billing.models import CHARGE_CONCEPTS, Invoice, InvoiceCharge
+from mgd.billing.models import CHARGE_CONCEPTS, Invoice, InvoiceLineTotal, InvoiceVatTotal
 from mgd.billing.names import CONCEPTS, masked_iban
 from mgd.billing.pdf import InvoiceDocument, LineSummary, Party, VatRate, render_invoice
 from mgd.db import set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import BillingAccount, Company, Line
 
-RENDERER = "1"  # part of the cache key: bump it when the layout changes
+RENDERER = "2"  # part of the cache key: bump it when the layout changes
 
 
 def _document(session: Session, company: Company, invoice: Invoice) -> tuple[InvoiceDocument, str]:
     """The first page's data and a fingerprint of everything the PDF shows (without reading every charge)."""
     set_tenant(session, company.id)
-    by_concept = dict(
-        session.execute(
-            select(InvoiceCharge.concept, func.sum(InvoiceCharge.net_cents))
-            .where(InvoiceCharge.invoice_id == invoice.id)
-            .group_by(InvoiceCharge.concept)
-        ).all()
-    )
-    rates = session.execute(
-        select(InvoiceCharge.vat_rate, func.sum(InvoiceCharge.net_cents), func.sum(InvoiceCharge.vat_cents))
-        .where(InvoiceCharge.invoice_id == invoice.id)
-        .group_by(InvoiceCharge.vat_rate)
-        .order_by(InvoiceCharge.vat_rate)
+    sums = session.execute(  # the invoice's summary by concept and rate: a handful of rows
+        select(
+            InvoiceVatTotal.id,
+            InvoiceVatTotal.concept,
+            InvoiceVatTotal.vat_rate,
+            InvoiceVatTotal.net_cents,
+            InvoiceVatTotal.vat_cents,
+        ).where(InvoiceVatTotal.invoice_id == invoice.id)
     ).all()
-    charges = session.execute(
-        select(func.count(), func.max(InvoiceCharge.id)).where(InvoiceCharge.invoice_id == invoice.id)
+    by_concept: dict[str, int] = {}
+    by_rate: dict[Decimal, list[int]] = {}
+    for _id, concept, rate, net, vat in sums:
+        by_concept[concept] = by_concept.get(concept, 0) + int(net)
+        found = by_rate.setdefault(rate, [0, 0])
+        found[0] += int(net)
+        found[1] += int(vat)
+    rates = sorted((rate, base, tax) for rate, (base, tax) in by_rate.items())
+    # Any change of the summary by line replaces rows (billing.summaries): their count and last id say so.
+    lines = session.execute(
+        select(func.count(), func.max(InvoiceLineTotal.id)).where(InvoiceLineTotal.invoice_id == invoice.id)
     ).one()
     account = session.get(BillingAccount, invoice.billing_account_id)
     address = tuple(
@@ -79,27 +85,29 @@ def _document(session: Session, company: Company, invoice: Invoice) -> tuple[Inv
         payment=payment,
     )
     fingerprint = hashlib.sha256(
-        repr((RENDERER, document, tuple(charges), invoice.status, str(invoice.updated_at))).encode()
+        repr(
+            (RENDERER, document, tuple(lines), tuple(sums), invoice.status, str(invoice.updated_at))
+        ).encode()
     ).hexdigest()[:20]
     return document, fingerprint
 
 
 def line_summaries(session: Session, invoice: Invoice) -> Iterator[LineSummary]:
     """One row per line of the invoice (the account's own charges first), amounts by concept, in line-number
-    order: summed by the database and streamed, so memory stays flat whatever the number of charges."""
+    order: read in one pass over the invoice's summary by line (a few rows per line) and streamed, so memory
+    stays flat whatever the number of lines."""
     query = (
         select(
-            InvoiceCharge.line_id,
+            InvoiceLineTotal.line_id,
             Line.number,
             Line.alias,
             Line.cost_centre,
-            InvoiceCharge.concept,
-            func.sum(InvoiceCharge.net_cents),
+            InvoiceLineTotal.concept,
+            InvoiceLineTotal.net_cents,
         )
-        .select_from(InvoiceCharge)
-        .outerjoin(Line, Line.id == InvoiceCharge.line_id)
-        .where(InvoiceCharge.invoice_id == invoice.id)
-        .group_by(InvoiceCharge.line_id, Line.number, Line.alias, Line.cost_centre, InvoiceCharge.concept)
+        .select_from(InvoiceLineTotal)
+        .outerjoin(Line, Line.id == InvoiceLineTotal.line_id)
+        .where(InvoiceLineTotal.invoice_id == invoice.id)
         .order_by(Line.number.is_not(None), Line.number)
         .execution_options(yield_per=5000)
     )

@@ -148,3 +148,55 @@ class Payment(TenantOwned, Timestamped, Base):
         foreign_keys="[Payment.tenant_id, Payment.billing_account_id]",
         viewonly=True,
     )
+
+
+class InvoiceVatTotal(TenantOwned, Base):
+    """An invoice's charges summed by concept and VAT rate (a handful of rows per invoice): the VAT breakdown
+    (summed by rate) and the totals by concept, read by the detail page and the PDF instead of the charges.
+    Written only by ``billing.summaries`` from the charges, whenever they change (``docs/billing.md``)."""
+
+    __tablename__ = "invoice_vat_totals"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "invoice_id", "concept", "vat_rate"),
+        UniqueConstraint("tenant_id", "id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("total_cents = net_cents + vat_cents", name="total_is_net_plus_vat"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    invoice_id: Mapped[int] = mapped_column(BigId)
+    concept: Mapped[str] = mapped_column(_choice("charge_concept", CHARGE_CONCEPTS))
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class InvoiceLineTotal(TenantOwned, Base):
+    """An invoice's charges summed by line (``line_id`` NULL: the account's own charges), concept and VAT
+    rate: the PDF's summary by line, the spend page, and a limited member's VAT breakdown (its lines' rows). A
+    few rows per line instead of ~20 charges. Written only by ``billing.summaries``; the line is named without
+    a database key, as in ``InvoiceCharge``."""
+
+    __tablename__ = "invoice_line_totals"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_invoice_line_totals_tenant_id_invoice_id_line_id", "tenant_id", "invoice_id", "line_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "invoice_id"], ["invoices.tenant_id", "invoices.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("total_cents = net_cents + vat_cents", name="total_is_net_plus_vat"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    invoice_id: Mapped[int] = mapped_column(BigId)
+    line_id: Mapped[int | None] = mapped_column(BigId)
+    concept: Mapped[str] = mapped_column(_choice("charge_concept", CHARGE_CONCEPTS))
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)

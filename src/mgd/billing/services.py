@@ -12,7 +12,15 @@ from datetime import date
 from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from mgd.billing.models import CHARGE_CONCEPTS, INVOICE_STATUSES, Invoice, InvoiceCharge, Payment
+from mgd.billing.models import (
+    CHARGE_CONCEPTS,
+    INVOICE_STATUSES,
+    Invoice,
+    InvoiceCharge,
+    InvoiceLineTotal,
+    InvoiceVatTotal,
+    Payment,
+)
 from mgd.db import set_tenant
 from mgd.tenants.models import BillingAccount, Company, Line, Membership
 from mgd.tenants.services import visible_lines
@@ -286,14 +294,17 @@ def _invoice_lines(membership: Membership, invoice: Invoice, after_line: str | N
 
 
 def _vat_breakdown(session: Session, membership: Membership, invoice: Invoice) -> list[VatRow]:
+    """By rate, from the invoice's summaries (``billing.summaries``), never from its charges: the whole
+    invoice's (a few rows), or for a limited member its lines' (their rows of the summary by line)."""
+    summary = InvoiceLineTotal if membership.limited else InvoiceVatTotal
     query = (
-        select(InvoiceCharge.vat_rate, func.sum(InvoiceCharge.net_cents), func.sum(InvoiceCharge.vat_cents))
-        .where(InvoiceCharge.invoice_id == invoice.id)
-        .group_by(InvoiceCharge.vat_rate)
-        .order_by(InvoiceCharge.vat_rate)
+        select(summary.vat_rate, func.sum(summary.net_cents), func.sum(summary.vat_cents))
+        .where(summary.invoice_id == invoice.id)
+        .group_by(summary.vat_rate)
+        .order_by(summary.vat_rate)
     )
     if membership.limited:
-        query = query.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
+        query = query.where(InvoiceLineTotal.line_id.in_(_visible_line_ids(membership)))
     return [VatRow(rate, int(base), int(vat)) for rate, base, vat in session.execute(query)]
 
 
@@ -441,15 +452,15 @@ def _spend(session: Session, membership: Membership, key, periods: int) -> Spend
     starts = _last_periods(session, periods)
     if not starts:
         return SpendSeries([], {})
-    query = (
-        select(Invoice.period_start, key, func.sum(InvoiceCharge.total_cents))
-        .join(Invoice, Invoice.id == InvoiceCharge.invoice_id)
-        .outerjoin(Line, Line.id == InvoiceCharge.line_id)
+    query = (  # from the invoices' summaries by line (a few rows per line), never from their charges
+        select(Invoice.period_start, key, func.sum(InvoiceLineTotal.total_cents))
+        .join(Invoice, Invoice.id == InvoiceLineTotal.invoice_id)
+        .outerjoin(Line, Line.id == InvoiceLineTotal.line_id)
         .where(Invoice.period_start >= starts[0])
         .group_by(Invoice.period_start, key)
     )
     if membership.limited:
-        query = query.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
+        query = query.where(InvoiceLineTotal.line_id.in_(_visible_line_ids(membership)))
     index = {start: position for position, start in enumerate(starts)}
     series: dict[str | None, list[int]] = {}
     for start, name, total in session.execute(query):
@@ -477,16 +488,16 @@ def top_lines(
     starts = _last_periods(session, periods)
     if not starts:
         return []
-    total = func.sum(InvoiceCharge.total_cents).label("total")
+    total = func.sum(InvoiceLineTotal.total_cents).label("total")
     spend = (
-        select(InvoiceCharge.line_id, total)
-        .join(Invoice, Invoice.id == InvoiceCharge.invoice_id)
-        .where(Invoice.period_start >= starts[0], InvoiceCharge.line_id.is_not(None))
-        .group_by(InvoiceCharge.line_id)
+        select(InvoiceLineTotal.line_id, total)
+        .join(Invoice, Invoice.id == InvoiceLineTotal.invoice_id)
+        .where(Invoice.period_start >= starts[0], InvoiceLineTotal.line_id.is_not(None))
+        .group_by(InvoiceLineTotal.line_id)
     )
     if membership.limited:
-        spend = spend.where(InvoiceCharge.line_id.in_(_visible_line_ids(membership)))
-    ranked = spend.order_by(total.desc(), InvoiceCharge.line_id).limit(limit).subquery()
+        spend = spend.where(InvoiceLineTotal.line_id.in_(_visible_line_ids(membership)))
+    ranked = spend.order_by(total.desc(), InvoiceLineTotal.line_id).limit(limit).subquery()
     rows = session.execute(
         select(Line, ranked.c.total)
         .join(ranked, ranked.c.line_id == Line.id)

@@ -8,6 +8,7 @@ Services flush, never commit; a refused code send raises ``SendLimited`` with no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -49,9 +50,15 @@ def admin_emails(session: Session) -> list[tuple[str, str | None]]:
     return [(email, locale) for email, locale in session.execute(query)]
 
 
-def _tell_admins(session: Session, tenant: Tenant, account: BillingAccount, actor: User, change: str) -> None:
+def _tell_admins(
+    session: Session, tenant: Tenant, account: BillingAccount, actor: User, change: Callable[[], str]
+) -> None:
+    """Email the company's administrators, each in their own language: ``change`` makes the line that says
+    what changed ("Delivery: paper → email to …"), called in that language."""
     link = external_url("billing.settings", ref=tenant.company.public_ref)
     for email, locale in admin_emails(session):
+        with in_language(locale):
+            said = change()
         queue_mail(
             session,
             templated_mail(
@@ -61,7 +68,7 @@ def _tell_admins(session: Session, tenant: Tenant, account: BillingAccount, acto
                 locale=locale,
                 company=tenant.company.name,
                 account=account.ref,
-                change=change,
+                change=said,
                 actor=actor.name,
                 link=link,
             ),
@@ -80,7 +87,8 @@ def change_delivery(
 ) -> bool:
     """Invoices on paper, or by email to ``emails`` (1 to 5 normalised addresses); False: nothing changed."""
     stored = " ".join(emails) if delivery == "email" else None
-    if (account.invoice_delivery, account.einvoice_emails) == (delivery, stored):
+    before = (account.invoice_delivery, account.einvoice_emails)
+    if before == (delivery, stored):
         return False
     account.invoice_delivery, account.einvoice_emails = delivery, stored
     session.flush()
@@ -94,12 +102,20 @@ def change_delivery(
         delivery=delivery,
         emails=stored,
     )
-    if delivery == "email":
-        change = _("Invoices are now sent by email to %(emails)s.", emails=", ".join(emails))
-    else:
-        change = _("Invoices are now sent on paper, by post.")
+
+    def change() -> str:
+        return _(
+            "Delivery: %(before)s → %(after)s", before=_delivery(*before), after=_delivery(delivery, stored)
+        )
+
     _tell_admins(session, tenant, account, actor, change)
     return True
+
+
+def _delivery(kind: str | None, emails: str | None) -> str:
+    if kind == "email":
+        return _("email to %(emails)s", emails=", ".join((emails or "").split()))
+    return _("paper")
 
 
 def change_address(
@@ -122,6 +138,9 @@ def change_address(
     }
     if all(getattr(account, name) == value for name, value in values.items()):
         return False
+    before = _address(
+        account.billing_address, account.billing_postcode, account.billing_city, account.billing_province
+    )
     for name, value in values.items():
         setattr(account, name, value)
     session.flush()
@@ -135,9 +154,20 @@ def change_address(
         postcode=postcode,
         city=city,
     )
-    shown = f"{address}, {postcode} {city} ({values['billing_province']})"
-    _tell_admins(session, tenant, account, actor, _("The billing address is now %(address)s.", address=shown))
+    after = _address(address, postcode, city, values["billing_province"])
+
+    def change() -> str:
+        return _("Billing address: %(before)s → %(after)s", before=before or _("none"), after=after)
+
+    _tell_admins(session, tenant, account, actor, change)
     return True
+
+
+def _address(address: str | None, postcode: str | None, city: str | None, province: str | None) -> str:
+    """An address on one line; "" when none was given."""
+    place = " ".join(part for part in (postcode, city) if part)
+    shown = ", ".join(part for part in (address, place) if part)
+    return f"{shown} ({province})" if shown and province else shown
 
 
 @dataclass(frozen=True)
@@ -241,11 +271,15 @@ def confirm_iban_change(
         mandate=account.mandate_reference,
         **detail,
     )
-    change = _(
-        "Invoices are now paid by direct debit from %(iban)s (mandate %(mandate)s of %(date)s).",
-        iban=masked_iban(iban),
-        mandate=account.mandate_reference,
-        date=format_date(account.mandate_signed_on),
-    )
+
+    def change() -> str:
+        return _(
+            "Direct debit: %(before)s → %(after)s (mandate %(mandate)s of %(date)s)",
+            before=masked_iban(previous) if previous else _("none"),
+            after=masked_iban(iban),
+            mandate=account.mandate_reference,
+            date=format_date(account.mandate_signed_on),
+        )
+
     _tell_admins(session, tenant, account, actor, change)
     return result

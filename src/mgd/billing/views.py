@@ -39,7 +39,7 @@ from mgd.security.login import fresh_login_required
 from mgd.tenants.addresses import PROVINCES
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
-from mgd.web.exports import csv_response, own_session, xlsx_response
+from mgd.web.exports import csv_format, csv_response, own_session, xlsx_response
 from mgd.web.forms import CodeForm
 from mgd.web.paging import whole_number
 
@@ -327,7 +327,7 @@ def _statement_rows(tenant: Tenant, start: date, end: date, account: int | None,
 @limiter.limit("30 per hour")
 def statement_export(extension: str) -> Response:
     """The statement as Excel (real dates and amounts in euros) or CSV (``;``, decimal comma and dd/mm/yyyy in
-    Spanish; ``,``, decimal point and ISO dates in English)."""
+    Spanish; ``,``, decimal point and ISO dates in English; ``?sep=comma|semicolon`` as every CSV export)."""
     tenant = current_tenant()
     start, end, account = _statement_range()
     name = f"extracto-{start:%Y%m%d}-{end:%Y%m%d}"
@@ -336,9 +336,10 @@ def statement_export(extension: str) -> Response:
         kinds = {0: "date", 4: "euro", 5: "euro", 6: "euro"}
         return xlsx_response(f"{name}.xlsx", _("Account statement"), statement_header(), rows, kinds=kinds)
     spanish = _locale() == "es"
-    rows = _statement_rows(tenant, start, end, account, spanish_csv=spanish)
+    fmt = csv_format(request.args)  # the language's separator, or ?sep= (a 400 naming it when unknown)
+    rows = _statement_rows(tenant, start, end, account, spanish_csv=fmt.decimal == ",")
     shown = ([f"{row[0]:%d/%m/%Y}", *row[1:]] if spanish else [row[0].isoformat(), *row[1:]] for row in rows)
-    return csv_response(f"{name}.csv", statement_header(), shown, delimiter=";" if spanish else ",")
+    return csv_response(f"{name}.csv", statement_header(), shown, delimiter=fmt.delimiter)
 
 
 # ---- spend -------------------------------------------------------------------------------------------------

@@ -93,11 +93,14 @@ def import_billing(session: Session, sources: list[Source]) -> dict[str, Counts]
         stage.drop()
         session.flush()
     log.info(
-        "billing import: %s records read and staged in %.1f s, checked in %.1f s, written in %.1f s",
+        "billing import: %s records read and staged in %.1f s, checked in %.1f s, written in %.1f s"
+        " (summaries: %s rows deleted, %s inserted)",
         sum(stage.staged.values()),
         staged - started,
         checked - staged,
         time.perf_counter() - checked,
+        stage.summaries.deleted,
+        stage.summaries.inserted,
     )
     return counts
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from mgd.billing import summaries
 from mgd.db import UTCDateTime
 
 BUFFER = 10_000  # rows held before they are sent to the staging table
@@ -138,6 +139,7 @@ class Stage:
         self.buffers: dict[str, list[tuple]] = {kind: [] for kind in STAGES}
         self.staged = dict.fromkeys(STAGES, 0)
         self._copying: tuple[str, AbstractContextManager, Any] | None = None
+        self.summaries = summaries.Written()
         connection = session.connection()
         for table in [*STAGES.values(), SUMS]:
             table.drop(connection, checkfirst=True)
@@ -341,7 +343,7 @@ class Stage:
 
     def write(self, now: datetime) -> dict[str, Counts]:
         """Insert the new rows, update the changed ones, leave the rest; an invoice given charges gets exactly
-        those (its stored charges past the last are removed)."""
+        those (its stored charges past the last are removed), and its summaries (``billing.summaries``)."""
         self.pause()
         counts = {"invoices": Counts(), "charges": Counts(), "payments": Counts()}
         stamp = bindparam("now", now, type_=UTCDateTime())
@@ -363,6 +365,14 @@ class Stage:
             count=counts["payments"],
         )
         self._write_charges(counts["charges"])
+        self.summaries = summaries.refresh(
+            self.session,
+            # An invoice given charges now has exactly the staged ones: the sums come from the staging table.
+            charges="SELECT c.tenant_id, s.invoice_id, c.line_id, c.concept, c.vat_rate, c.net_cents,"
+            " c.vat_cents, c.total_cents FROM stage_charges c JOIN stage_charge_sums s"
+            " ON s.tenant_id = c.tenant_id AND s.invoice_number = c.invoice_number",
+            invoices="SELECT tenant_id, invoice_id FROM stage_charge_sums",
+        )
         for kind, count in counts.items():
             count.unchanged = self.staged[kind] - count.created - count.updated
         return counts

@@ -1,0 +1,151 @@
+"""An invoice's summaries: its charges summed by line, concept and VAT rate (``invoice_line_totals``) and
+by concept and VAT rate (``invoice_vat_totals``), so that no page sums an invoice's charges (a 10,000-line
+invoice has about 211,000). One code path writes them, ``refresh``: the records import after writing charges
+(from its staging tables, which hold exactly the charges each invoice now has) and ``refresh_invoices`` for
+anything else that writes charges (the tests' factories).
+
+They are kept exact by difference: the sums are computed into temporary tables, then the stored rows that
+differ are deleted and the missing ones inserted. Unchanged charges write nothing; a changed charge replaces
+the rows it changes. Flushes, never commits; runs under the caller's scope (the import's operator scope, or a
+company's) and its policies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, Index, MetaData, Numeric, String, Table, bindparam, text
+from sqlalchemy.orm import Session
+
+from mgd.db import set_tenant
+
+_meta = MetaData()
+AMOUNTS = ("net_cents", "vat_cents", "total_cents")
+#: The summary tables, the temporary table each is computed into, and the key of a row within its invoice.
+SUMMARIES = (
+    ("invoice_line_totals", "stage_line_totals", ("line_id", "concept", "vat_rate")),
+    ("invoice_vat_totals", "stage_vat_totals", ("concept", "vat_rate")),
+)
+
+
+def _sums(name: str, *key: Column) -> Table:
+    return Table(
+        name,
+        _meta,
+        Column("tenant_id", BigInteger),
+        Column("invoice_id", BigInteger),
+        *key,
+        Column("net_cents", BigInteger),
+        Column("vat_cents", BigInteger),
+        Column("total_cents", BigInteger),
+        Index(f"ix_{name}", "tenant_id", "invoice_id"),
+        prefixes=["TEMPORARY"],
+    )
+
+
+_STAGES = (
+    _sums(
+        "stage_line_totals",
+        Column("line_id", BigInteger),
+        Column("concept", String(20)),
+        Column("vat_rate", Numeric(5, 2)),
+    ),
+    _sums("stage_vat_totals", Column("concept", String(20)), Column("vat_rate", Numeric(5, 2))),
+)
+
+
+@dataclass
+class Written:
+    """Rows of the summary tables deleted and inserted by a refresh (both 0: nothing changed)."""
+
+    deleted: int = 0
+    inserted: int = 0
+
+
+def refresh(session: Session, *, charges: str, invoices: str, **params) -> Written:
+    """Make the summaries of the invoices selected by ``invoices`` (SQL giving ``tenant_id, invoice_id``) the
+    sums of their charges, given by ``charges`` (SQL giving ``tenant_id, invoice_id, line_id, concept,
+    vat_rate, net_cents, vat_cents, total_cents`` for every charge those invoices have, and no other);
+    ``params`` bind both. An invoice without charges is left without summaries."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
+    for table in _STAGES:
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
+    amounts = ", ".join(f"sum({name})" for name in AMOUNTS)
+    _run(
+        session,
+        "INSERT INTO stage_line_totals (tenant_id, invoice_id, line_id, concept, vat_rate, net_cents,"  # noqa: S608
+        f" vat_cents, total_cents) SELECT tenant_id, invoice_id, line_id, concept, vat_rate, {amounts}"
+        f" FROM ({charges}) charges GROUP BY tenant_id, invoice_id, line_id, concept, vat_rate",
+        params,
+    )
+    _run(
+        session,
+        "INSERT INTO stage_vat_totals (tenant_id, invoice_id, concept, vat_rate, net_cents, vat_cents,"  # noqa: S608
+        f" total_cents) SELECT tenant_id, invoice_id, concept, vat_rate, {amounts}"
+        " FROM stage_line_totals GROUP BY tenant_id, invoice_id, concept, vat_rate",
+        {},
+    )
+    if postgres:  # temporary tables get no statistics by themselves
+        for table in _STAGES:
+            session.execute(text(f"ANALYZE {table.name}"))
+    written = Written()
+    for target, stage, key in SUMMARIES:
+        same = " AND ".join(
+            [
+                "s.tenant_id = t.tenant_id",
+                "s.invoice_id = t.invoice_id",
+                *(_equal(f"s.{name}", f"t.{name}", nullable=name == "line_id") for name in key + AMOUNTS),
+            ]
+        )
+        columns = ", ".join(("tenant_id", "invoice_id", *key, *AMOUNTS))
+        # Stored rows of the invoices that no longer match a sum (changed or gone)...
+        written.deleted += _run(
+            session,
+            f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM ({invoices}) i"  # noqa: S608
+            " WHERE i.tenant_id = t.tenant_id AND i.invoice_id = t.invoice_id)"
+            f" AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {same})",
+            params,
+        ).rowcount
+        # ...then the sums not stored yet.
+        written.inserted += _run(
+            session,
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} s"  # noqa: S608
+            f" WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {same})",
+            {},
+        ).rowcount
+    for table in _STAGES:
+        table.drop(connection)
+    session.flush()
+    return written
+
+
+def _run(session: Session, sql: str, params: dict):
+    """``sql`` with the ``params`` it names bound (a list as an expanding ``IN`` parameter)."""
+    used = {name: value for name, value in params.items() if f":{name}" in sql}
+    statement = text(sql).bindparams(
+        *(bindparam(name, expanding=True) for name, value in used.items() if isinstance(value, list | tuple))
+    )
+    return session.execute(statement, used)
+
+
+def _equal(left: str, right: str, *, nullable: bool) -> str:
+    return f"coalesce({left}, 0) = coalesce({right}, 0)" if nullable else f"{left} = {right}"
+
+
+def refresh_invoices(session: Session, tenant_id: int, invoice_ids: list[int]) -> Written:
+    """Bring the summaries of some of a company's invoices in line with their stored charges (for writers of
+    charges other than the records import, which calls ``refresh`` itself)."""
+    set_tenant(session, tenant_id)
+    session.flush()
+    if not invoice_ids:
+        return Written()
+    return refresh(
+        session,
+        charges="SELECT tenant_id, invoice_id, line_id, concept, vat_rate, net_cents, vat_cents, total_cents"
+        " FROM invoice_charges WHERE tenant_id = :tenant AND invoice_id IN :ids",
+        invoices="SELECT tenant_id, id AS invoice_id FROM invoices WHERE tenant_id = :tenant AND id IN :ids",
+        tenant=tenant_id,
+        ids=list(invoice_ids),
+    )
