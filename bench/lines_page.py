@@ -71,6 +71,49 @@ def build(owner_url: str, lines: int, terms_version: str) -> tuple[int, str]:
     return company.id, reference
 
 
+def build_sizes(owner_url: str, sizes: list[int], terms_version: str, members: int = 200) -> list[tuple[int, str]]:
+    """Companies of the given sizes in lines (each imported as its own document, so that a large dataset
+    never sits in memory whole), labelled as ``build`` labels its company; ``member0@bench.es`` administers
+    every company and ``members`` - 1 others are viewers of the first. Returns each company's id and
+    reference, in the order of ``sizes``."""
+    engine, taken, fiscal_ids, found = make_engine(owner_url), set(), set(), []
+    seed = 7
+    for size in sizes:
+        while True:  # a seed whose company has a fiscal ID of its own
+            document = demo_document(companies=1, seed=seed, lines_per_company=size)
+            company, seed = document["companies"][0], seed + 1000
+            if company["fiscal_id"] not in fiscal_ids:
+                break
+        fiscal_ids.add(company["fiscal_id"])
+        company["lines"] = [line for line in company["lines"] if line["number"] not in taken]
+        taken.update(line["number"] for line in company["lines"])
+        with Session(engine) as session:
+            import_records(session, parse_document(json.dumps(document)))
+            session.commit()
+            found.append(session.scalar(select(Company).where(Company.fiscal_id == company["fiscal_id"])))
+        del document, company
+    with Session(engine) as session:
+        users = add_members(session, found[0].id, members, terms_version)
+        for company in found[1:]:  # (Row-Level Security binds a non-superuser owner: one company at a time)
+            set_tenant(session, company.id)
+            session.add(Membership(tenant_id=company.id, user_id=users[0].id, role="admin"))
+            session.flush()
+        set_tenant(session, found[0].id)
+        session.execute(
+            text(
+                "UPDATE lines SET alias = 'Línea ' || id, "
+                "cost_centre = 'CC-' || lpad((id % 40)::text, 2, '0'), "
+                "user_id = CASE WHEN id % 5 = 0 AND tenant_id = :company THEN (:first + id % :members) END"
+            ),
+            {"first": users[0].id, "company": found[0].id, "members": members},
+        )
+        session.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return [(company.id, company.public_ref) for company in found]
+
+
 def add_members(session: Session, company_id: int, count: int, terms_version: str) -> list[User]:
     """``count`` members of the company, ``member0@bench.es`` (its administrator, who ``sign_in``) to
     ``member{count - 1}@bench.es`` (viewers), with the password ``PASSWORD``; flushed."""

@@ -78,6 +78,15 @@ def cursor_token(values) -> str:
     return json.dumps([v.isoformat() if isinstance(v, datetime | date) else v for v in values], separators=(",", ":"))
 
 
+def _storable(value: str) -> bool:
+    """Text a database accepts as a parameter: no NUL, no lone surrogate (JSON can carry both)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
     """The sort key a token carries, each value checked against its column's type; None if it is not one."""
     if not token or len(token) > 1000:
@@ -102,7 +111,7 @@ def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
             return None
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63):
             return None
-        if not isinstance(value, kind):
+        if not isinstance(value, kind) or (isinstance(value, str) and not _storable(value)):
             return None
         parsed.append(value)
     return tuple(parsed)
