@@ -74,7 +74,7 @@ def _searched(query: Select, q: str) -> Select:
     )
 
 
-def _filtered(membership: Membership, filters: LineFilters, *, load_related: bool = True) -> Select:
+def _unordered(membership: Membership, filters: LineFilters, *, load_related: bool = True) -> Select:
     """The filtered list, unsorted; joins only what a search or a sort needs, so that a page of a large
     company walks one index."""
     query = visible_lines(membership, load_related=load_related)
@@ -92,6 +92,12 @@ def _filtered(membership: Membership, filters: LineFilters, *, load_related: boo
     if filters.sort == "tariff":
         query = query.join(Tariff, Tariff.id == Line.tariff_id)
     return query
+
+
+def _filtered(membership: Membership, filters: LineFilters) -> Select:
+    """The filtered list, sorted (the order of the pages)."""
+    order = [key.desc() if filters.descending else key.asc() for key in _sort_keys(filters)]
+    return _unordered(membership, filters).order_by(*order)
 
 
 def _sort_keys(filters: LineFilters) -> list:
@@ -112,7 +118,7 @@ def list_lines(
     """One page of the lines the member may see, filtered and sorted, by keyset: the page after the token
     ``after`` (or before ``before``); the count goes up to ``COUNT_LIMIT``. One statement: the page's users
     are joined; their tariffs come from the catalogue the page reads anyway (``tariffs``)."""
-    query = _filtered(tenant.membership, filters, load_related=False).options(joinedload(Line.user))
+    query = _unordered(tenant.membership, filters, load_related=False).options(joinedload(Line.user))
     return keyset_page(
         session,
         query,
@@ -126,10 +132,8 @@ def list_lines(
 
 def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[Line]:
     """Every line of the filtered list, streamed from the database in batches (memory stays flat)."""
-    query = _filtered(tenant.membership, filters)
-    keys = _sort_keys(filters)
-    query = query.order_by(*(key.desc() if filters.descending else key.asc() for key in keys))
-    yield from session.scalars(query.execution_options(yield_per=1000))
+    query = _filtered(tenant.membership, filters).execution_options(yield_per=1000)
+    yield from session.scalars(query)
 
 
 def find_line(session: Session, tenant: Tenant, line_id: int) -> Line | None:

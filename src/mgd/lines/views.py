@@ -72,10 +72,15 @@ def index() -> str:
         kinds=LINE_KINDS,
         products=PRODUCTS,
         statuses=LINE_STATUSES,
-        kind_names=KIND_NAMES,
-        product_names=PRODUCT_NAMES,
-        status_names=STATUS_NAMES,
+        # Translated once, not once a row (each lazy text is a look-up every time it is shown).
+        kind_names=_translated(KIND_NAMES),
+        product_names=_translated(PRODUCT_NAMES),
+        status_names=_translated(STATUS_NAMES),
     )
+
+
+def _translated(names: dict) -> dict[str, str]:
+    return {key: str(name) for key, name in names.items()}
 
 
 EXPORT_HEADER = [
