@@ -71,7 +71,9 @@ def build(owner_url: str, lines: int, terms_version: str) -> tuple[int, str]:
     return company.id, reference
 
 
-def build_sizes(owner_url: str, sizes: list[int], terms_version: str, members: int = 200) -> list[tuple[int, str]]:
+def build_sizes(
+    owner_url: str, sizes: list[int], terms_version: str, members: int = 200
+) -> list[tuple[int, str]]:
     """Companies of the given sizes in lines (each imported as its own document, so that a large dataset
     never sits in memory whole), labelled as ``build`` labels its company; ``member0@bench.es`` administers
     every company and ``members`` - 1 others are viewers of the first. Returns each company's id and

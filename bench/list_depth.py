@@ -25,9 +25,8 @@ import secrets
 import shutil
 import signal
 import statistics
-import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,8 +72,8 @@ def report(name: str, timings: list[float], shown: str = "") -> None:
     tenths = [timings[0]] + [timings[len(timings) * k // 10] for k in range(1, 10)] + [timings[-1]]
     p95 = statistics.quantiles(timings, n=20)[-1] if len(timings) > 1 else timings[0]
     print(
-        f"{name:42s} pages {len(timings):5d}  median {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms  "
-        f"max {max(timings):6.1f} ms  load {os.getloadavg()[0]:.1f}  {shown}\n"
+        f"{name:42s} pages {len(timings):5d}  median {statistics.median(timings):6.1f} ms  "
+        f"p95 {p95:6.1f} ms  max {max(timings):6.1f} ms  load {os.getloadavg()[0]:.1f}  {shown}\n"
         f"{'':42s} first, each tenth, last: {' '.join(f'{t:.0f}' for t in tenths)} ms",
         flush=True,
     )
@@ -82,25 +81,36 @@ def report(name: str, timings: list[float], shown: str = "") -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--admin-url", default=ADMIN_URL, help="a superuser, to create and drop the run's roles")
+    parser.add_argument(
+        "--admin-url", default=ADMIN_URL, help="a superuser, to create and drop the run's roles"
+    )
     parser.add_argument("--sizes", default="200000,350000,250000,150000,50000,20000")
     parser.add_argument("--alias-pages", type=int, default=200, help="pages of the walk sorted by alias")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the database and roles are dropped still
     with production_database(args.admin_url, "depth") as run:
-        workdir, secret, process = Path(tempfile.mkdtemp(prefix="mgd-bench-depth-")), secrets.token_urlsafe(32), None
+        workdir, secret, process = (
+            Path(tempfile.mkdtemp(prefix="mgd-bench-depth-")),
+            secrets.token_urlsafe(32),
+            None,
+        )
         try:
             upgrade(run.owner_url)
             grant_app_role(run.owner_url, run.app_url)
             started = time.perf_counter()
-            refs, cookie = dataset_and_session(run.owner_url, run.app_url, secret, workdir, [*sizes, *[500] * 20])
+            refs, cookie = dataset_and_session(
+                run.owner_url, run.app_url, secret, workdir, [*sizes, *[500] * 20]
+            )
             with make_engine(args.admin_url.rsplit("/", 1)[0] + f"/{run.name}").connect() as connection:
-                total = connection.scalar(text("SELECT count(*) FROM lines"))  # (as a superuser: every company)
+                total = connection.scalar(
+                    text("SELECT count(*) FROM lines")
+                )  # (as a superuser: every company)
             print(
                 f"dataset: {sizes[0]:,} lines in the measured company of {total:,} ({sizes[0] / total:.0%}); "
                 f"companies of {', '.join(f'{s:,}' for s in sizes[1:])} and 20 of ~500; "
-                f"built in {time.perf_counter() - started:.0f} s; PostgreSQL as {run.app} (Row-Level Security on)",
+                f"built in {time.perf_counter() - started:.0f} s; "
+                f"PostgreSQL as {run.app} (Row-Level Security on)",
                 flush=True,
             )
             env = production_env(secret, run.app_url, workdir)
@@ -130,6 +140,7 @@ def measure(ref: str, cookie: str, alias_pages: int) -> None:
     report("users, to the last page", timings)
     timings, _, _ = walk(f"/empresa/{ref}/actividad", cookie, NEXT)
     report("activity, to the last page", timings)
+
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-
 from sqlalchemy import Column, DateTime, Integer, String
 
 from mgd.web.paging import MAX_PAGE, KeysetPage, Page, _parse_cursor, cursor_token, page_number, whole_number
@@ -63,10 +62,10 @@ def test_keyset_tokens_that_are_not_a_position_are_refused():
         "",
         "[3]",  # too few keys
         '["3", "a"]',  # a number as text
-        "[true, \"a\"]",
+        '[true, "a"]',
         '[3, "a\\u0000b"]',  # NUL: PostgreSQL refuses it in text
         '[3, "\\ud800"]',  # a lone surrogate
-        "[99999999999999999999, \"a\"]",
+        '[99999999999999999999, "a"]',
         '{"n": 3}',
         "[3, " + "9" * 2000 + "]",
         "not json",

@@ -113,7 +113,12 @@ def _sort_keys(filters: LineFilters) -> list:
 
 
 def list_lines(
-    session: Session, tenant: Tenant, filters: LineFilters, *, after: str | None = None, before: str | None = None
+    session: Session,
+    tenant: Tenant,
+    filters: LineFilters,
+    *,
+    after: str | None = None,
+    before: str | None = None,
 ) -> KeysetPage:
     """One page of the lines the member may see, filtered and sorted, by keyset: the page after the token
     ``after`` (or before ``before``); the count goes up to ``COUNT_LIMIT``. One statement: the page's users

@@ -69,7 +69,12 @@ NEWEST_FIRST = (AuditEvent.occurred_at, AuditEvent.id)
 
 
 def company_events(
-    session: Session, company_id: int, filters: AuditFilters, *, after: str | None = None, before: str | None = None
+    session: Session,
+    company_id: int,
+    filters: AuditFilters,
+    *,
+    after: str | None = None,
+    before: str | None = None,
 ) -> KeysetPage:
     """One page of the company's events, newest first, by keyset: (event, user or None, company) rows."""
     query = _query(filters, company_id, ordered=False)

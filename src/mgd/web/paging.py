@@ -75,7 +75,9 @@ class KeysetPage:
 
 def cursor_token(values) -> str:
     """A position in a list as a URL-safe token: the sort key of a row."""
-    return json.dumps([v.isoformat() if isinstance(v, datetime | date) else v for v in values], separators=(",", ":"))
+    return json.dumps(
+        [v.isoformat() if isinstance(v, datetime | date) else v for v in values], separators=(",", ":")
+    )
 
 
 def _storable(value: str) -> bool:
@@ -85,6 +87,23 @@ def _storable(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return "\x00" not in value
+
+
+def _key_value(value, kind: type):
+    """A token's value as a key of this Python type, or None if it is not one."""
+    try:
+        if kind is datetime and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+            return value if value.tzinfo is not None else None
+        if kind is date and isinstance(value, str):
+            return date.fromisoformat(value)
+    except ValueError:
+        return None
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+    else:
+        ok = isinstance(value, kind) and (not isinstance(value, str) or _storable(value))
+    return value if ok else None
 
 
 def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
@@ -97,24 +116,8 @@ def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
         return None
     if not isinstance(values, list) or len(values) != len(keys):
         return None
-    parsed = []
-    for value, key in zip(values, keys, strict=True):
-        kind = key.type.python_type
-        try:
-            if kind is datetime and isinstance(value, str):
-                value = datetime.fromisoformat(value)
-                if value.tzinfo is None:
-                    return None
-            elif kind is date and isinstance(value, str):
-                value = date.fromisoformat(value)
-        except ValueError:
-            return None
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63):
-            return None
-        if not isinstance(value, kind) or (isinstance(value, str) and not _storable(value)):
-            return None
-        parsed.append(value)
-    return tuple(parsed)
+    parsed = tuple(_key_value(value, key.type.python_type) for value, key in zip(values, keys, strict=True))
+    return None if any(value is None for value in parsed) else parsed
 
 
 def keyset_page(
@@ -154,9 +157,18 @@ def keyset_page(
     if backwards:
         found = found[:size][::-1] + found[size:]
     if found:
-        width, total, values = len(found[0]) - len(keys) - len(columns) - 1, found[0][-1], found[0][-1 - len(columns) : -1]
+        width, total, values = (
+            len(found[0]) - len(keys) - len(columns) - 1,
+            found[0][-1],
+            found[0][-1 - len(columns) : -1],
+        )
     else:  # nothing here (past either end): the count and the columns without the page
-        width, (total, *values) = 0, session.execute(select(select(func.count()).select_from(counted).scalar_subquery(), *columns)).one()
+        width, (total, *values) = (
+            0,
+            session.execute(
+                select(select(func.count()).select_from(counted).scalar_subquery(), *columns)
+            ).one(),
+        )
     end = width + len(keys)
     shown, extra = found[:size], len(found) > size
     has_after = True if backwards else extra
