@@ -3,9 +3,9 @@
 Builds a fresh PostgreSQL schema (lines_page.py's build_sizes: a company of each --sizes, 1,000 and 50,000
 lines, among 20 others), reached by a role of its own that owns no table (Row-Level Security on), dropped
 afterwards; signs an administrator in; starts gunicorn with mgd.gunicorn_conf for bench/hello.py and for
-mgd.wsgi:app (production settings, Redis for limits and jobs) and drives each with wrk (`apt-get install wrk`): the hello page, /login
-and, for a company of each size, its home, lines, users and activity pages, one after the other. Prints
-requests/s, p50 and p99, the ratio to hello and the load average.
+mgd.wsgi:app (production settings, Redis for limits and jobs) and drives each with wrk (`apt-get install
+wrk`): the hello page, /login and, for a company of each size, its home, lines, users and activity pages, one
+after the other. Prints requests/s, p50 and p99, the ratio to hello and the load average.
 Usage: python bench/serve.py [--database-url URL] [--seconds S] [--connections N] [--sizes 1000,50000]
 """
 
