@@ -8,8 +8,8 @@ an owner role and connected as a portal role (``import_billing.production_databa
 the database and both roles are dropped at the end.
 
 As the measured company's administrator, it walks the lines list by its "next" links from the first page
-to the last (4,000 pages of 50), then back by "previous" from the last one, and the list sorted by number
-descending and by alias; then the users list (200 members) and the activity list. Every request is a GET on
+to the last (4,000 pages of 50), then 200 pages back by "previous" from the last one, and 200 pages of the
+list sorted by number descending, of its mobile lines and sorted by alias; then the users list (200 members) and the activity list. Every request is a GET on
 a new connection, the whole answer read. Prints, for each walk, the median, 95th percentile and largest
 time by depth (first page, each tenth of the walk, last page) and the load average.
 Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,350000,...] [--alias-pages N]
@@ -128,12 +128,12 @@ def measure(ref: str, cookie: str, alias_pages: int) -> None:
     timings, last, body = walk(lines, cookie, NEXT)
     shown = COUNT.search(body)
     report("lines by number, next to the last page", timings, shown.group(1) if shown else "")
-    timings, _, _ = walk(last, cookie, PREVIOUS)
-    report("lines by number, previous back to page 1", timings)
+    timings, _, _ = walk(last, cookie, PREVIOUS, most=200)
+    report("lines by number, previous from the last, 200 pages", timings)
     timings, _, _ = walk(f"{lines}?sort=-number", cookie, NEXT, most=200)
     report("lines by number descending, 200 pages", timings)
-    timings, _, _ = walk(f"{lines}?kind=mobile", cookie, NEXT)
-    report("mobile lines by number, to the last page", timings)
+    timings, _, _ = walk(f"{lines}?kind=mobile", cookie, NEXT, most=200)
+    report("mobile lines by number, 200 pages", timings)
     timings, _, _ = walk(f"{lines}?sort=alias", cookie, NEXT, most=alias_pages)
     report(f"lines by alias, {alias_pages} pages", timings)
     timings, _, _ = walk(f"/empresa/{ref}/usuarios", cookie, NEXT)
