@@ -9,9 +9,10 @@ the database and both roles are dropped at the end.
 
 As the measured company's administrator, it walks the lines list by its "next" links from the first page
 to the last (4,000 pages of 50), then 200 pages back by "previous" from the last one, and 200 pages of the
-list sorted by number descending, of its mobile lines and sorted by alias; then the users list (200 members) and the activity list. Every request is a GET on
-a new connection, the whole answer read. Prints, for each walk, the median, 95th percentile and largest
-time by depth (first page, each tenth of the walk, last page) and the load average.
+list sorted by number descending, of its mobile lines and sorted by alias; then the users list (200
+members) and the activity list. Every request is a GET on a new connection, the whole answer read. Prints,
+for each walk, the median, 95th percentile and largest time by depth (first page, each tenth of the walk,
+last page) and the load average.
 Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,350000,...] [--alias-pages N]
 """
 
