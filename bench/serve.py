@@ -80,6 +80,8 @@ def wrk(port: int, path: str, cookie: str, seconds: int, connections: int) -> tu
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
+            "--timeout",
+            "10s",  # (wrk's 2 s would drop the slow answers of a loaded machine from the figures)
             *headers,
             f"http://127.0.0.1:{port}{path}",
         ],
