@@ -18,8 +18,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from urllib.parse import quote
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from mgd.tenants.demo import demo_document
 from mgd.tenants.models import Company, Line, Membership
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
+from mgd.web.paging import cursor_token
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APP_ROLE = "mgd_app"
@@ -163,7 +165,7 @@ def timed(client, url: str, repeat: int) -> tuple[float, float, str]:
         body = response.get_data(as_text=True)
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    shown = re.search(r"<span>([\d.,\xa0 ]+ (?:lines?|líneas?))</span>", body)
+    shown = re.search(r"<span>((?:More than |Más de )?[\d.,\xa0 ]+ (?:lines?|líneas?))</span>", body)
     return (
         statistics.median(timings),
         statistics.quantiles(timings, n=20)[-1],
@@ -220,14 +222,35 @@ def main() -> None:
                 session = get_session()
                 set_tenant(session, company_id)
                 kind, tariff = session.execute(select(Line.kind, Line.tariff_id).limit(1)).one()
+                # Pages are keyset pages: the 500th is the one after the 24,999th line of the order.
+                deep = session.scalar(select(Line.number).order_by(Line.number).offset(24_999).limit(1))
+                by_alias = session.execute(
+                    select(func.coalesce(Line.alias, ""), Line.id)
+                    .order_by(func.coalesce(Line.alias, "").desc(), Line.id.desc())
+                    .offset(24_999)
+                    .limit(1)
+                ).one()
+                tenth = session.scalar(
+                    select(Line.number)
+                    .where(Line.kind == kind, Line.tariff_id == tariff)
+                    .order_by(Line.number)
+                    .offset(449)
+                    .limit(1)
+                )
             base = f"/empresa/{ref}/lineas"
             cases = [
                 ("page 1", base),
-                ("page 500", f"{base}?page=500"),
-                ("page 500, sorted by alias descending", f"{base}?page=500&sort=-alias"),
+                ("page 500", f"{base}?after={quote(cursor_token([deep]))}"),
+                (
+                    "page 500, sorted by alias descending",
+                    f"{base}?sort=-alias&after={quote(cursor_token(by_alias))}",
+                ),
                 ("search 'cc-07' (cost centre), page 1", f"{base}?q=cc-07"),
                 ("search a number fragment '6123', page 1", f"{base}?q=6123"),
-                (f"{kind} lines of one tariff, page 10", f"{base}?kind={kind}&tariff={tariff}&page=10"),
+                (
+                    f"{kind} lines of one tariff, page 10",
+                    f"{base}?kind={kind}&tariff={tariff}&after={quote(cursor_token([tenth]))}",
+                ),
             ]
             for name, url in cases:
                 client.get(url)  # warm-up
