@@ -35,7 +35,6 @@ from mgd.tenants.demo import demo_document
 from mgd.tenants.models import Company, Line, Membership
 from mgd.tenants.records.importer import import_records
 from mgd.tenants.records.validate import parse_document
-from mgd.web.paging import cursor_token
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APP_ROLE = "mgd_app"
@@ -222,6 +221,8 @@ def main() -> None:
                 session = get_session()
                 set_tenant(session, company_id)
                 kind, tariff = session.execute(select(Line.kind, Line.tariff_id).limit(1)).one()
+                from mgd.web.paging import cursor_token  # noqa: PLC0415 (serve.py imports this file for earlier code too)
+
                 # Pages are keyset pages: the 500th is the one after the 24,999th line of the order.
                 deep = session.scalar(select(Line.number).order_by(Line.number).offset(24_999).limit(1))
                 by_alias = session.execute(

@@ -47,7 +47,7 @@ def start_gunicorn(target: str, port: int, env: dict, log: Path) -> subprocess.P
         process = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
             [*argv, "--pythonpath", str(HERE), target], env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # (a loaded machine starts five workers slowly)
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
