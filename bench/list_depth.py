@@ -7,13 +7,15 @@ gunicorn (``mgd.gunicorn_conf``, production settings, as ``serve.py``) in a data
 an owner role and connected as a portal role (``import_billing.production_database``: Row-Level Security on);
 the database and both roles are dropped at the end.
 
-As the measured company's administrator, it walks the lines list by its "next" links from the first page
-to the last (4,000 pages of 50), then 200 pages back by "previous" from the last one, and 200 pages of the
-list sorted by number descending, of its mobile lines and sorted by alias; then the users list (200
-members) and the activity list. Every request is a GET on a new connection, the whole answer read. Prints,
-for each walk, the median, 95th percentile and largest time by depth (first page, each tenth of the walk,
-last page) and the load average.
-Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,350000,...] [--alias-pages N]
+As the measured company's administrator: the lines list by number at eleven depths (the first page, each
+tenth, the last; each the page after the line before it, as its "next" link asks for it), ``--repeat`` times
+each; then, following the pages' own links, ``--walk`` pages by "next" from the first page and by "previous"
+from the last, by number descending, of the mobile lines and sorted by alias; the users list (200 members)
+and the activity list to their ends. Every request is a GET on a new connection, the whole answer read.
+Prints the median, 95th percentile and largest time of each, by depth for the walks (first page, each tenth,
+last page), and the load average. The companies but for their first 500 lines are copies in SQL
+(``build_sizes(fill=True)``): the records import as a non-superuser owner writes a million lines too slowly.
+Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,350000,...] [--repeat N] [--walk N]
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import text
 
 from import_billing import ADMIN_URL, production_database
 from mgd.db import make_engine
 from mgd.migrate import grant_app_role, upgrade
+from mgd.web.paging import cursor_token
 from serve import dataset_and_session, production_env, start_gunicorn
 
 PORT = 18303
@@ -86,7 +90,8 @@ def main() -> None:
         "--admin-url", default=ADMIN_URL, help="a superuser, to create and drop the run's roles"
     )
     parser.add_argument("--sizes", default="200000,350000,250000,150000,50000,20000")
-    parser.add_argument("--alias-pages", type=int, default=200, help="pages of the walk sorted by alias")
+    parser.add_argument("--repeat", type=int, default=20, help="requests of each depth")
+    parser.add_argument("--walk", type=int, default=100, help="pages of each walk by the links")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the database and roles are dropped still
@@ -116,7 +121,7 @@ def main() -> None:
             )
             env = production_env(secret, run.app_url, workdir)
             process = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "mgd.log")
-            measure(refs[0], cookie, args.alias_pages)
+            measure(refs[0], cookie, args.admin_url.rsplit("/", 1)[0] + f"/{run.name}", args)
         finally:
             if process is not None:
                 process.send_signal(signal.SIGTERM)
@@ -124,19 +129,47 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(ref: str, cookie: str, alias_pages: int) -> None:
+def depth_paths(admin_url: str, company_ref: str, lines: str, repeat: int) -> list[tuple[str, str]]:
+    """(name, path) of the lines list by number at eleven depths (the first page, each tenth, the last),
+    each path the page after the line that precedes it, read as a superuser."""
+    with make_engine(admin_url).connect() as connection:
+        company = connection.scalar(
+            text("SELECT id FROM companies WHERE public_ref = :r"), {"r": company_ref}
+        )
+        total = connection.scalar(text("SELECT count(*) FROM lines WHERE tenant_id = :c"), {"c": company})
+        pages = -(-total // 50)
+        paths = [("page 1", lines)]
+        for page in [pages * k // 10 for k in range(1, 10)] + [pages]:
+            before = connection.scalar(
+                text("SELECT number FROM lines WHERE tenant_id = :c ORDER BY number OFFSET :o LIMIT 1"),
+                {"c": company, "o": (page - 1) * 50 - 1},
+            )
+            paths.append((f"page {page:,}", f"{lines}?after={quote(cursor_token([before]))}"))
+    return paths
+
+
+def measure(ref: str, cookie: str, admin_url: str, args) -> None:
     lines = f"/empresa/{ref}/lineas"
-    timings, last, body = walk(lines, cookie, NEXT)
+    for name, path in depth_paths(admin_url, ref, lines, args.repeat):
+        get(path, cookie)  # warm-up
+        report(f"lines by number, {name}", [get(path, cookie)[0] for _ in range(args.repeat)])
+    timings, last, body = walk(lines, cookie, NEXT, most=args.walk)
+    report(f"lines by number, next from page 1, {args.walk} pages", timings)
+    _, last, body = walk(path, cookie, NEXT)  # the last page
     shown = COUNT.search(body)
-    report("lines by number, next to the last page", timings, shown.group(1) if shown else "")
-    timings, _, _ = walk(last, cookie, PREVIOUS, most=200)
-    report("lines by number, previous from the last, 200 pages", timings)
-    timings, _, _ = walk(f"{lines}?sort=-number", cookie, NEXT, most=200)
-    report("lines by number descending, 200 pages", timings)
-    timings, _, _ = walk(f"{lines}?kind=mobile", cookie, NEXT, most=200)
-    report("mobile lines by number, 200 pages", timings)
-    timings, _, _ = walk(f"{lines}?sort=alias", cookie, NEXT, most=alias_pages)
-    report(f"lines by alias, {alias_pages} pages", timings)
+    timings, _, _ = walk(last, cookie, PREVIOUS, most=args.walk)
+    report(
+        f"lines by number, previous from the last, {args.walk} pages",
+        timings,
+        shown.group(1) if shown else "",
+    )
+    for name, query in (
+        ("by number descending", "sort=-number"),
+        ("mobile lines by number", "kind=mobile"),
+        ("by alias", "sort=alias"),
+    ):
+        timings, _, _ = walk(f"{lines}?{query}", cookie, NEXT, most=args.walk)
+        report(f"lines {name}, {args.walk} pages", timings)
     timings, _, _ = walk(f"/empresa/{ref}/usuarios", cookie, NEXT)
     report("users, to the last page", timings)
     timings, _, _ = walk(f"/empresa/{ref}/actividad", cookie, NEXT)

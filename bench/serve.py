@@ -123,7 +123,7 @@ def production_env(secret: str, app_db: str, workdir: Path) -> dict[str, str]:
 
 
 def dataset_and_session(
-    owner: str, app_db: str, secret: str, workdir: Path, sizes: list[int]
+    owner: str, app_db: str, secret: str, workdir: Path, sizes: list[int], *, fill: bool = False
 ) -> tuple[list[str], str]:
     """Build companies of these sizes (``lines_page.build_sizes``) and sign their administrator in; returns
     the companies' references and a session cookie that the served portal accepts (same secret key)."""
@@ -137,7 +137,7 @@ def dataset_and_session(
     limiter.enabled = False
     register_operator_key(owner, database(app).operator_key)  # as `mgd db upgrade` does, for this secret key
     with app.app_context():  # the records import opens an operator scope, which takes the app's key
-        refs = [ref for _, ref in build_sizes(owner, sizes, app.config["TERMS_VERSION"])]
+        refs = [ref for _, ref in build_sizes(owner, sizes, app.config["TERMS_VERSION"], fill=fill)]
     client = app.test_client()
     sign_in(app, client)
     database(app).engine.dispose()
