@@ -106,6 +106,7 @@ def set_tenant(session: Session, tenant_id: int, *, user_id: int | None = None, 
     transaction's Row-Level Security setting with it); ``user_id`` also lets the signed-in user read their own
     memberships of other companies (how many there are). ``shared``: the statement that found the company
     has already told PostgreSQL (``scope_columns``)."""
+    _flush_in_scope(session)
     session.info["tenant_id"] = tenant_id
     if user_id is not None:
         session.info["user_id"] = user_id
@@ -123,6 +124,7 @@ def tenant_scope(session: Session, tenant_id: int) -> Iterator[Session]:
     try:
         yield session
     finally:
+        _flush_in_scope(session)
         if previous is None:
             session.info.pop("tenant_id", None)
         else:
@@ -135,11 +137,13 @@ def operator_scope(session: Session, reason: str) -> Iterator[Session]:
     """Let the operator's own tools (records import, demo, back office) read across tenants, logged."""
     log.info("operator scope opened: %s", reason)
     previous = session.info.get("operator_scope")
+    _flush_in_scope(session)
     session.info["operator_scope"] = reason
     _share_scope(session)
     try:
         yield session
     finally:
+        _flush_in_scope(session)
         session.info["operator_scope"] = previous
         _share_scope(session)
 
@@ -177,6 +181,14 @@ def _share_scope(session: Session) -> None:
     round trip."""
     if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         session.info[_PENDING] = True
+
+
+def _flush_in_scope(session: Session) -> None:
+    """Before the scope changes, write what the session holds under the scope it was changed in (as the
+    autoflush of an immediate ``set_config`` did): a row changed inside an operator scope is written inside
+    it. Nothing is sent when nothing is pending; only on PostgreSQL, where the scope binds the writes."""
+    if session.autoflush and session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.flush()
 
 
 def scope_columns(session: Session, tenant_id, user_id: int | None = None) -> tuple:
