@@ -11,7 +11,7 @@ ARGON2_CFLAGS ?= -O3 -march=native
 
 NODE_DEPS := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines bench-billing-pages clean
+.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines bench-depth bench-billing-pages clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -96,6 +96,9 @@ bench-lines: install  ## Lines page benchmark, PostgreSQL (see bench/README.md)
 
 bench-serve: install  ## gunicorn: the portal beside a bare Flask hello, PostgreSQL and wrk (see bench/README.md)
 	$(BIN)/python bench/serve.py
+
+bench-depth: install  ## Every page of a 200,000-line company's lists under gunicorn, as the production roles (see bench/README.md)
+	$(BIN)/python bench/list_depth.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -18,8 +18,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from urllib.parse import quote
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -71,6 +72,82 @@ def build(owner_url: str, lines: int, terms_version: str) -> tuple[int, str]:
     return company.id, reference
 
 
+#: Lines a company of ``build_sizes(..., fill=True)`` gets from the records import; the rest are SQL copies.
+IMPORTED = 500
+
+FILL = text(
+    """
+    WITH model AS (
+        SELECT kind, product, status, tariff_id, billing_account_id,
+               row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS n
+        FROM lines WHERE tenant_id = :company
+    )
+    INSERT INTO lines (tenant_id, number, kind, product, status, tariff_id, billing_account_id,
+                       created_at, updated_at)
+    SELECT :company,
+           CASE WHEN kind = 'fixed' THEN '+348' ELSE '+347' END || (10000000 + :base + g)::text,
+           kind, product, status, tariff_id, billing_account_id, now(), now()
+    FROM generate_series(1, :count) AS g JOIN model ON model.k = g % model.n
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+def build_sizes(
+    owner_url: str, sizes: list[int], terms_version: str, members: int = 200, *, fill: bool = False
+) -> list[tuple[int, str]]:
+    """Companies of the given sizes in lines (each imported as its own document, so that a large dataset
+    never sits in memory whole), labelled as ``build`` labels its company; ``member0@bench.es`` administers
+    every company and ``members`` - 1 others are viewers of the first. Returns each company's id and
+    reference, in the order of ``sizes``. ``fill``: import ``IMPORTED`` lines of each and copy them in SQL up
+    to its size, with new numbers (``+347…``, ``+348…``, a million apart between companies): a dataset of a
+    million lines in minutes instead of the importer's INSERTs as a non-superuser owner."""
+    engine, taken, fiscal_ids, found = make_engine(owner_url), set(), set(), []
+    seed = 7
+    for size in sizes:
+        while True:  # a seed whose company has a fiscal ID of its own
+            document = demo_document(
+                companies=1, seed=seed, lines_per_company=min(size, IMPORTED) if fill else size
+            )
+            company, seed = document["companies"][0], seed + 1000
+            if company["fiscal_id"] not in fiscal_ids:
+                break
+        fiscal_ids.add(company["fiscal_id"])
+        company["lines"] = [line for line in company["lines"] if line["number"] not in taken]
+        taken.update(line["number"] for line in company["lines"])
+        with Session(engine) as session:
+            import_records(session, parse_document(json.dumps(document)))
+            session.commit()
+            found.append(session.scalar(select(Company).where(Company.fiscal_id == company["fiscal_id"])))
+            if fill and size > IMPORTED:
+                set_tenant(session, found[-1].id)
+                session.execute(
+                    FILL, {"company": found[-1].id, "base": 1_000_000 * len(found), "count": size - IMPORTED}
+                )
+                session.commit()
+        del document, company
+    with Session(engine) as session:
+        users = add_members(session, found[0].id, members, terms_version)
+        for company in found[1:]:  # (Row-Level Security binds a non-superuser owner: one company at a time)
+            set_tenant(session, company.id)
+            session.add(Membership(tenant_id=company.id, user_id=users[0].id, role="admin"))
+            session.flush()
+        set_tenant(session, found[0].id)
+        session.execute(
+            text(
+                "UPDATE lines SET alias = 'Línea ' || id, "
+                "cost_centre = 'CC-' || lpad((id % 40)::text, 2, '0'), "
+                "user_id = CASE WHEN id % 5 = 0 AND tenant_id = :company THEN (:first + id % :members) END"
+            ),
+            {"first": users[0].id, "company": found[0].id, "members": members},
+        )
+        session.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return [(company.id, company.public_ref) for company in found]
+
+
 def add_members(session: Session, company_id: int, count: int, terms_version: str) -> list[User]:
     """``count`` members of the company, ``member0@bench.es`` (its administrator, who ``sign_in``) to
     ``member{count - 1}@bench.es`` (viewers), with the password ``PASSWORD``; flushed."""
@@ -118,7 +195,7 @@ def timed(client, url: str, repeat: int) -> tuple[float, float, str]:
         body = response.get_data(as_text=True)
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    shown = re.search(r"<span>([\d.,\xa0 ]+ (?:lines?|líneas?))</span>", body)
+    shown = re.search(r"<span>((?:More than |Más de )?[\d.,\xa0 ]+ (?:lines?|líneas?))</span>", body)
     return (
         statistics.median(timings),
         statistics.quantiles(timings, n=20)[-1],
@@ -175,14 +252,37 @@ def main() -> None:
                 session = get_session()
                 set_tenant(session, company_id)
                 kind, tariff = session.execute(select(Line.kind, Line.tariff_id).limit(1)).one()
+                from mgd.web.paging import cursor_token  # noqa: PLC0415 (serve.py imports this file for earlier code too)
+
+                # Pages are keyset pages: the 500th is the one after the 24,999th line of the order.
+                deep = session.scalar(select(Line.number).order_by(Line.number).offset(24_999).limit(1))
+                by_alias = session.execute(
+                    select(func.coalesce(Line.alias, ""), Line.id)
+                    .order_by(func.coalesce(Line.alias, "").desc(), Line.id.desc())
+                    .offset(24_999)
+                    .limit(1)
+                ).one()
+                tenth = session.scalar(
+                    select(Line.number)
+                    .where(Line.kind == kind, Line.tariff_id == tariff)
+                    .order_by(Line.number)
+                    .offset(449)
+                    .limit(1)
+                )
             base = f"/empresa/{ref}/lineas"
             cases = [
                 ("page 1", base),
-                ("page 500", f"{base}?page=500"),
-                ("page 500, sorted by alias descending", f"{base}?page=500&sort=-alias"),
+                ("page 500", f"{base}?after={quote(cursor_token([deep]))}"),
+                (
+                    "page 500, sorted by alias descending",
+                    f"{base}?sort=-alias&after={quote(cursor_token(by_alias))}",
+                ),
                 ("search 'cc-07' (cost centre), page 1", f"{base}?q=cc-07"),
                 ("search a number fragment '6123', page 1", f"{base}?q=6123"),
-                (f"{kind} lines of one tariff, page 10", f"{base}?kind={kind}&tariff={tariff}&page=10"),
+                (
+                    f"{kind} lines of one tariff, page 10",
+                    f"{base}?kind={kind}&tariff={tariff}&after={quote(cursor_token([tenth]))}",
+                ),
             ]
             for name, url in cases:
                 client.get(url)  # warm-up

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import Column, DateTime, Integer, String
 
-from mgd.web.paging import MAX_PAGE, Page, page_number, whole_number
+from mgd.web.paging import MAX_PAGE, KeysetPage, Page, _parse_cursor, cursor_token, page_number, whole_number
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,40 @@ def test_the_pager_is_a_named_navigation_that_marks_the_current_page(app):
         ("/mi-area/empresas?page=1&amp;q=ana", "prev"),
         ("/mi-area/empresas?page=3&amp;q=ana", "next"),
     ]
+
+
+def test_keyset_tokens_that_are_not_a_position_are_refused():
+    number, name, when = Column("n", Integer), Column("s", String), Column("w", DateTime(timezone=True))
+    assert _parse_cursor('[3, "a"]', [number, name]) == (3, "a")
+    moment = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
+    assert _parse_cursor(cursor_token([moment, 7]), [when, number]) == (moment, 7)
+    for token in (
+        None,
+        "",
+        "[3]",  # too few keys
+        '["3", "a"]',  # a number as text
+        '[true, "a"]',
+        '[3, "a\\u0000b"]',  # NUL: PostgreSQL refuses it in text
+        '[3, "\\ud800"]',  # a lone surrogate
+        '[99999999999999999999, "a"]',
+        '{"n": 3}',
+        "[3, " + "9" * 2000 + "]",
+        "not json",
+    ):
+        assert _parse_cursor(token, [number, name]) is None, token
+    assert _parse_cursor('["2026-12-01T10:30:00", 7]', [when, number]) is None  # no time zone
+
+
+def test_a_keyset_pager_links_first_previous_and_next_keeping_the_filters(app):
+    with app.test_request_context("/mi-area/empresas"):
+        pager = app.jinja_env.get_template("_paging.html").module.pager
+        html = str(pager(KeysetPage([], total=80, size=25, after='["b"]', before='["a"]'), {"q": "ana"}))
+        assert not str(pager(KeysetPage([], total=20, size=25))).strip()  # one page: no pager
+        first = str(pager(KeysetPage([], total=80, size=25, after='["b"]'), {}))
+    links = re.findall(r'<a href="([^"]+)"(?: rel="(prev|next)")?>', html)
+    assert links == [
+        ("/mi-area/empresas?q=ana", ""),
+        ("/mi-area/empresas?before=%5B%22a%22%5D&amp;q=ana", "prev"),
+        ("/mi-area/empresas?after=%5B%22b%22%5D&amp;q=ana", "next"),
+    ]
+    assert 'rel="prev"' not in first and 'rel="next"' in first

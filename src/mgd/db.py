@@ -24,9 +24,12 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    String,
+    cast,
     create_engine,
     event,
     false,
+    func,
     inspect,
     text,
     update,
@@ -98,11 +101,19 @@ class TenantScopeError(RuntimeError):
     """A tenant-owned class was queried with no tenant set and outside an operator scope."""
 
 
-def set_tenant(session: Session, tenant_id: int) -> None:
+def set_tenant(session: Session, tenant_id: int, *, user_id: int | None = None, shared: bool = False) -> None:
     """Scope every later query of tenant-owned classes in ``session`` to one company (and, on PostgreSQL, the
-    transaction's Row-Level Security setting with it)."""
+    transaction's Row-Level Security setting with it); ``user_id`` also lets the signed-in user read their own
+    memberships of other companies (how many there are). ``shared``: the statement that found the company
+    has already told PostgreSQL (``scope_columns``)."""
+    _flush_in_scope(session)
     session.info["tenant_id"] = tenant_id
-    _share_scope(session)
+    if user_id is not None:
+        session.info["user_id"] = user_id
+    if shared:
+        session.info.pop(_PENDING, None)
+    else:
+        _share_scope(session)
 
 
 @contextmanager
@@ -113,6 +124,7 @@ def tenant_scope(session: Session, tenant_id: int) -> Iterator[Session]:
     try:
         yield session
     finally:
+        _flush_in_scope(session)
         if previous is None:
             session.info.pop("tenant_id", None)
         else:
@@ -125,18 +137,24 @@ def operator_scope(session: Session, reason: str) -> Iterator[Session]:
     """Let the operator's own tools (records import, demo, back office) read across tenants, logged."""
     log.info("operator scope opened: %s", reason)
     previous = session.info.get("operator_scope")
+    _flush_in_scope(session)
     session.info["operator_scope"] = reason
     _share_scope(session)
     try:
         yield session
     finally:
+        _flush_in_scope(session)
         session.info["operator_scope"] = previous
         _share_scope(session)
 
 
 _SCOPE_SQL = text(
-    "SELECT set_config('mgd.tenant_id', :tenant, true), set_config('mgd.operator', :operator, true)"
+    "SELECT set_config('mgd.tenant_id', :tenant, true), set_config('mgd.operator', :operator, true), "
+    "set_config('mgd.user_id', :user, true)"
 )
+#: ``session.info`` key: the scope changed since PostgreSQL was last told, within the open transaction.
+_PENDING = "scope_pending"
+_BEGUN = "transactions_begun"
 
 
 def operator_key(secret_key: str) -> str:
@@ -146,24 +164,68 @@ def operator_key(secret_key: str) -> str:
 
 
 def _scope_values(session: Session) -> dict[str, str]:
-    tenant_id = session.info.get("tenant_id")
+    tenant_id, user_id = session.info.get("tenant_id"), session.info.get("user_id")
     return {
         "tenant": "" if tenant_id is None else str(tenant_id),
         "operator": database().operator_key if session.info.get("operator_scope") else "",
+        "user": "" if user_id is None else str(user_id),
     }
 
 
 def _share_scope(session: Session) -> None:
     """Tell PostgreSQL the session's scope for Row-Level Security, for this transaction only: ``set_config``
-    with ``is_local`` is ``SET LOCAL``, so a pooled connection never carries it into the next transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_SCOPE_SQL, _scope_values(session))
+    with ``is_local`` is ``SET LOCAL``, so a pooled connection never carries it into the next transaction.
+
+    Lazily: the change is sent with the next statement of the session (``_send_pending_scope``), so that
+    scopes opened and closed with no statement between them, or set before a transaction begins, cost no
+    round trip."""
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.info[_PENDING] = True
+
+
+def _flush_in_scope(session: Session) -> None:
+    """Before the scope changes, write what the session holds under the scope it was changed in (as the
+    autoflush of an immediate ``set_config`` did): a row changed inside an operator scope is written inside
+    it. Nothing is sent when nothing is pending; only on PostgreSQL, where the scope binds the writes."""
+    if session.autoflush and session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.flush()
+
+
+def scope_columns(session: Session, tenant_id, user_id: int | None = None) -> tuple:
+    """Columns that set the Row-Level Security scope as a side effect of the statement that selects them:
+    the company found by that statement (``tenant_id`` a column or value) and the signed-in user. For a
+    statement that reads no tenant table (the company's own row): the scope is then set without a round trip
+    of its own; pair it with ``set_tenant(..., shared=True)``. None on other databases than PostgreSQL."""
+    if session.get_bind().dialect.name != "postgresql":
+        return ()
+    return (
+        func.set_config("mgd.tenant_id", cast(tenant_id, String), True),
+        func.set_config("mgd.operator", "", True),
+        func.set_config("mgd.user_id", "" if user_id is None else str(user_id), True),
+    )
+
+
+def _send_pending_scope(session: Session) -> None:
+    if not session.info.pop(_PENDING, False):
+        return
+    begun = session.info.get(_BEGUN, 0)
+    connection = session.connection()
+    if session.info.get(_BEGUN, 0) == begun:  # (a transaction that begins just now is told by its start)
+        connection.execute(_SCOPE_SQL, _scope_values(session))
 
 
 @event.listens_for(Session, "after_begin")
 def _scope_new_transaction(session: Session, _transaction, connection) -> None:
-    if connection.dialect.name == "postgresql":
+    """A new transaction starts with PostgreSQL's settings empty: say the scope only if there is one."""
+    session.info.pop(_PENDING, None)
+    session.info[_BEGUN] = session.info.get(_BEGUN, 0) + 1
+    if connection.dialect.name == "postgresql" and any(_scope_values(session).values()):
         connection.execute(_SCOPE_SQL, _scope_values(session))
+
+
+@event.listens_for(Session, "before_flush")
+def _scope_before_flush(session: Session, _context, _instances) -> None:
+    _send_pending_scope(session)
 
 
 def _is_tenant_owned(mapper) -> bool:
@@ -172,6 +234,7 @@ def _is_tenant_owned(mapper) -> bool:
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
+    _send_pending_scope(state.session)
     if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
         return
     if state.session.info.get("operator_scope"):

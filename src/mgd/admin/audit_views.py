@@ -10,7 +10,6 @@ from mgd.extensions import limiter
 from mgd.security import activity
 from mgd.tenants.context import current_tenant, requires, tenant_blueprint
 from mgd.web.exports import csv_response, own_session
-from mgd.web.paging import page_number
 
 bp = tenant_blueprint("activity", __name__, "/actividad")
 
@@ -20,7 +19,11 @@ bp = tenant_blueprint("activity", __name__, "/actividad")
 def index() -> str:
     filters, problems = activity.audit_filters(request.args)
     page = activity.company_events(
-        get_session(), current_tenant().company.id, filters, page_number(request.args)
+        get_session(),
+        current_tenant().company.id,
+        filters,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
     return render_template(
         "admin/activity.html",

@@ -30,7 +30,6 @@ from mgd.security.services import create_user
 from mgd.tenants.context import ROLE_NAMES, Tenant, role_from_name
 from mgd.tenants.models import ROLES, Company, Membership
 from mgd.web.links import external_url
-from mgd.web.paging import Page, paginate
 from mgd.web.shell import current_language
 from mgd.web.uploads import csv_records
 
@@ -168,9 +167,10 @@ def invite_rows(session: Session, tenant: Tenant, rows: list[CsvRow], *, actor: 
             )
 
 
-def pending_invitations(session: Session, tenant: Tenant, page: int = 1) -> Page:
+def pending_invitations(session: Session, tenant: Tenant, limit: int = 25) -> list[Invitation]:
+    """The company's newest pending invitations, at most ``limit``."""
     query = select(Invitation).where(Invitation.status == "pending").order_by(Invitation.created_at.desc())
-    return paginate(session, query, page)
+    return list(session.scalars(query.limit(limit)))
 
 
 def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Invitation | None:

@@ -8,7 +8,7 @@ Every change is audited with the acting admin and the company; services flush, t
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 from mgd.db import operator_scope
@@ -23,7 +23,7 @@ from mgd.security.sessions import end_sessions
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, MembershipScope
 from mgd.tenants.services import visible_lines
-from mgd.web.paging import Page, paginate
+from mgd.web.paging import KeysetPage, keyset_page
 
 
 class LastAdmin(Exception):
@@ -43,9 +43,18 @@ class UnknownLines(ValueError):
 
 
 def list_members(
-    session: Session, tenant: Tenant, *, q: str = "", role: str = "", status: str = "", page: int = 1
-) -> Page:
-    """The company's memberships with their users, by name; ``q`` searches name and email."""
+    session: Session,
+    tenant: Tenant,
+    *,
+    q: str = "",
+    role: str = "",
+    status: str = "",
+    after: str | None = None,
+    before: str | None = None,
+) -> KeysetPage:
+    """The company's memberships with their users, by name, a keyset page at a time; ``q`` searches name and
+    email. The page's ``values`` hold how many active admins the company has (``active_admins``), read in
+    the same statement."""
     query = select(Membership).join(Membership.user).options(contains_eager(Membership.user))
     if q:
         like = f"%{q.lower()}%"
@@ -54,7 +63,10 @@ def list_members(
         query = query.where(Membership.role == role)
     if status:
         query = query.where(Membership.is_active.is_(status == "active"))
-    return paginate(session, query.order_by(User.name, Membership.id), page)
+    admins = _active_admins().scalar_subquery()
+    return keyset_page(
+        session, query, [User.name, Membership.id], after=after, before=before, columns=[admins]
+    )
 
 
 def find_member(session: Session, tenant: Tenant, membership_id: int) -> Membership | None:
@@ -67,10 +79,14 @@ def find_member(session: Session, tenant: Tenant, membership_id: int) -> Members
     )
 
 
+def _active_admins() -> Select:
+    query = select(func.count()).where(Membership.role == "admin", Membership.is_active.is_(True))
+    return query.select_from(Membership)
+
+
 def active_admins(session: Session) -> int:
     """How many active admins the (scoped) company has."""
-    query = select(func.count()).where(Membership.role == "admin", Membership.is_active.is_(True))
-    return session.scalar(query.select_from(Membership)) or 0
+    return session.scalar(_active_admins()) or 0
 
 
 def scopes_of(session: Session, member: Membership) -> tuple[list[str], list[str]]:

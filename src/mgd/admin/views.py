@@ -25,7 +25,6 @@ from mgd.security.audit import Origin
 from mgd.security.login import fresh_login_required
 from mgd.tenants.context import ROLE_NAMES, current_tenant, requires, tenant_blueprint
 from mgd.tenants.models import ROLES
-from mgd.web.paging import page_number
 from mgd.web.uploads import checked_upload
 
 bp = tenant_blueprint("admin", __name__, "/usuarios")
@@ -56,13 +55,14 @@ def members() -> str:
     role = request.args.get("role", "") if request.args.get("role") in ROLES else ""
     status = request.args.get("status", "") if request.args.get("status") in ("active", "disabled") else ""
     q = request.args.get("q", "").strip()[:100]
-    page = users.list_members(db, tenant, q=q, role=role, status=status, page=page_number(request.args))
+    after, before = request.args.get("after"), request.args.get("before")
+    page = users.list_members(db, tenant, q=q, role=role, status=status, after=after, before=before)
     return render_template(
         "admin/members.html",
         page=page,
-        args={"q": q, "role": role, "status": status},
-        invitations=invitations.pending_invitations(db, tenant).items,
-        admins=users.active_admins(db),
+        args={name: value for name, value in (("q", q), ("role", role), ("status", status)) if value},
+        invitations=invitations.pending_invitations(db, tenant),
+        admins=page.values[0],
         role_names=ROLE_NAMES,
         domains_form=DomainsForm(data={"domains": tenant.company.invite_domains or ""}),
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from mgd.identifiers import InvalidIdentifier, normalize_phone, to_ascii
 from mgd.security.audit import Origin, record_event
@@ -19,7 +19,7 @@ from mgd.security.models import User
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Membership, Tariff
 from mgd.tenants.services import visible_lines
-from mgd.web.paging import Page
+from mgd.web.paging import KeysetPage, keyset_page
 from mgd.web.uploads import csv_records
 
 PAGE_SIZE = 50
@@ -74,10 +74,10 @@ def _searched(query: Select, q: str) -> Select:
     )
 
 
-def _filtered(membership: Membership, filters: LineFilters) -> Select:
-    """The filtered, sorted list; joins only what a search or a sort needs, so that a page of a large
-    company walks one index and loads tariffs and users for its own 50 lines only."""
-    query = visible_lines(membership)
+def _unordered(membership: Membership, filters: LineFilters, *, load_related: bool = True) -> Select:
+    """The filtered list, unsorted; joins only what a search or a sort needs, so that a page of a large
+    company walks one index."""
+    query = visible_lines(membership, load_related=load_related)
     if filters.q:
         query = _searched(query, filters.q)
     for column, value in (
@@ -91,26 +91,48 @@ def _filtered(membership: Membership, filters: LineFilters) -> Select:
         query = query.where(Line.tariff_id == filters.tariff_id)
     if filters.sort == "tariff":
         query = query.join(Tariff, Tariff.id == Line.tariff_id)
+    return query
+
+
+def _filtered(membership: Membership, filters: LineFilters) -> Select:
+    """The filtered list, sorted (the order of the pages)."""
+    order = [key.desc() if filters.descending else key.asc() for key in _sort_keys(filters)]
+    return _unordered(membership, filters).order_by(*order)
+
+
+def _sort_keys(filters: LineFilters) -> list:
+    """The columns the list is sorted by, the last unique: the number alone (unique in the company, the
+    ``(tenant_id, number)`` index gives the order), or a column then the line's id. Empty labels sort as
+    the empty text (first going up), so that a key is never NULL."""
     column = SORTS.get(filters.sort, Line.number)
-    if column is Line.number:  # unique in the company: the (tenant_id, number) index gives the order
-        return query.order_by(column.desc() if filters.descending else column)
-    order = column.desc() if filters.descending else column.asc()
-    return query.order_by(order, Line.id.desc() if filters.descending else Line.id)
+    if column is Line.number:
+        return [Line.number]
+    if column is Line.alias or column is Line.cost_centre:
+        column = func.coalesce(column, "")
+    return [column, Line.id]
 
 
-def list_lines(session: Session, tenant: Tenant, filters: LineFilters, page: int) -> Page:
-    """One page of the lines the member may see, filtered and sorted. The sort and the offset run over line
-    ids only; the 50 lines of the page are loaded afterwards (a deferred join)."""
-    query = _filtered(tenant.membership, filters)
-    counted = query.with_only_columns(Line.id).order_by(None).subquery()
-    total = session.scalar(select(func.count()).select_from(counted))
-    ids = session.scalars(
-        query.with_only_columns(Line.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    found = {
-        line.id: line for line in session.scalars(visible_lines(tenant.membership).where(Line.id.in_(ids)))
-    }
-    return Page([found[line_id] for line_id in ids], page, total or 0, PAGE_SIZE)
+def list_lines(
+    session: Session,
+    tenant: Tenant,
+    filters: LineFilters,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> KeysetPage:
+    """One page of the lines the member may see, filtered and sorted, by keyset: the page after the token
+    ``after`` (or before ``before``); the count goes up to ``COUNT_LIMIT``. One statement: the page's users
+    are joined; their tariffs come from the catalogue the page reads anyway (``tariffs``)."""
+    query = _unordered(tenant.membership, filters, load_related=False).options(joinedload(Line.user))
+    return keyset_page(
+        session,
+        query,
+        _sort_keys(filters),
+        descending=filters.descending,
+        after=after,
+        before=before,
+        size=PAGE_SIZE,
+    )
 
 
 def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[Line]:

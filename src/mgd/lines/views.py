@@ -19,7 +19,7 @@ from mgd.security.audit import Origin
 from mgd.tenants.context import current_tenant, requires, tenant_blueprint
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS
 from mgd.web.exports import csv_response, own_session, xlsx_response
-from mgd.web.paging import page_number, whole_number
+from mgd.web.paging import whole_number
 from mgd.web.uploads import checked_upload
 
 bp = tenant_blueprint("lines", __name__, "/lineas")
@@ -61,19 +61,26 @@ def _filter_args(filters: services.LineFilters) -> dict:
 @requires("view_lines")
 def index() -> str:
     db, tenant, filters = get_session(), current_tenant(), _filters()
+    tariffs = services.tariffs(db)  # first: the page's lines find their tariffs among these, with no query
+    after, before = request.args.get("after"), request.args.get("before")
     return render_template(
         "admin/lines.html",
-        page=services.list_lines(db, tenant, filters, page_number(request.args)),
+        page=services.list_lines(db, tenant, filters, after=after, before=before),
         filters=filters,
         args=_filter_args(filters),
-        tariffs=services.tariffs(db),
+        tariffs=tariffs,
         kinds=LINE_KINDS,
         products=PRODUCTS,
         statuses=LINE_STATUSES,
-        kind_names=KIND_NAMES,
-        product_names=PRODUCT_NAMES,
-        status_names=STATUS_NAMES,
+        # Translated once, not once a row (each lazy text is a look-up every time it is shown).
+        kind_names=_translated(KIND_NAMES),
+        product_names=_translated(PRODUCT_NAMES),
+        status_names=_translated(STATUS_NAMES),
     )
+
+
+def _translated(names: dict) -> dict[str, str]:
+    return {key: str(name) for key, name in names.items()}
 
 
 EXPORT_HEADER = [

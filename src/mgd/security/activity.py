@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from mgd.security.event_text import sentence
 from mgd.security.models import AuditEvent, User
 from mgd.tenants.models import Company, Membership
-from mgd.web.paging import Page, paginate
+from mgd.web.paging import KeysetPage, Page, keyset_page, paginate
 from mgd.web.shell import BadParameter
 
 
@@ -31,7 +31,7 @@ class AuditFilters:
     until: date | None = None  # inclusive
 
 
-def _query(filters: AuditFilters, tenant_id: int | None) -> Select:
+def _query(filters: AuditFilters, tenant_id: int | None, *, ordered: bool = True) -> Select:
     query = select(AuditEvent, User, Company).outerjoin(User, User.id == AuditEvent.user_id)
     query = query.outerjoin(Company, Company.id == AuditEvent.tenant_id)
     if tenant_id is not None:
@@ -61,12 +61,24 @@ def _query(filters: AuditFilters, tenant_id: int | None) -> Select:
         query = query.where(
             AuditEvent.occurred_at < datetime.combine(filters.until + timedelta(1), time(), UTC)
         )
-    return query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    return query.order_by(*(key.desc() for key in NEWEST_FIRST)) if ordered else query
 
 
-def company_events(session: Session, company_id: int, filters: AuditFilters, page: int) -> Page:
-    """One page of the company's events, newest first: (event, user or None, company) rows."""
-    return paginate(session, _query(filters, company_id), page, rows=True)
+#: The order of every list of events (keyset pages walk it).
+NEWEST_FIRST = (AuditEvent.occurred_at, AuditEvent.id)
+
+
+def company_events(
+    session: Session,
+    company_id: int,
+    filters: AuditFilters,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> KeysetPage:
+    """One page of the company's events, newest first, by keyset: (event, user or None, company) rows."""
+    query = _query(filters, company_id, ordered=False)
+    return keyset_page(session, query, NEWEST_FIRST, descending=True, after=after, before=before, rows=True)
 
 
 def all_events(session: Session, filters: AuditFilters, page: int) -> Page:

@@ -84,11 +84,11 @@ def _load_user(user_id: str) -> User | None:
     if not token or not user_id.isdigit():
         return None
     db, now = get_session(), utcnow()
-    row = sessions.find_live_session(db, token, lifetime(), now)
-    if row is None or row.user_id != int(user_id):
+    found = sessions.find_live_session(db, token, lifetime(), now)
+    if found is None or found[0].user_id != int(user_id):
         return None
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if not user.is_active:
         return None
     if sessions.touch(row, now):  # the sign of life stands even if the request fails
         keep_on_failure(lambda _db: sessions.touch(row, now))

@@ -26,10 +26,9 @@ if TYPE_CHECKING:
     from mgd.security.models import User
 
 from mgd.config import LANGUAGES
-from mgd.db import get_session, operator_scope, set_tenant
+from mgd.db import get_session, scope_columns, set_tenant
 from mgd.extensions import login_manager
 from mgd.tenants.models import ROLES, Company, Membership
-from mgd.tenants.services import company_by_ref
 from mgd.web.edge import keep_on_failure
 from mgd.web.uploads import folded
 
@@ -116,21 +115,29 @@ def current_tenant() -> Tenant:
 
 def enter_company(session: Session, user: User, ref: str | None) -> Tenant | None:
     """The user's active membership of the company behind ``ref`` (None: no such company or membership);
-    scopes the session to that company."""
-    company = company_by_ref(session, ref or "")
-    if company is None:
+    scopes the session to that company. Two statements: the company, which also sets the database's scope
+    (``scope_columns``), then the membership with the count of the user's active memberships (their own rows
+    in other companies: Row-Level Security lets a user read those, see ``Membership``)."""
+    found = session.execute(
+        select(Company, *scope_columns(session, Company.id, user.id)).where(Company.public_ref == (ref or ""))
+    ).first()
+    if found is None:
         return None
-    set_tenant(session, company.id)
-    membership = session.scalar(
-        select(Membership).where(Membership.user_id == user.id, Membership.is_active.is_(True))
+    company = found[0]
+    set_tenant(session, company.id, user_id=user.id, shared=True)
+    own = Membership.__table__  # the table, not the class: the guard would keep this company's row only
+    count = (
+        select(func.count())
+        .select_from(own)
+        .where(own.c.user_id == user.id, own.c.is_active.is_(True))
+        .scalar_subquery()
     )
-    if membership is None:
+    row = session.execute(
+        select(Membership, count).where(Membership.user_id == user.id, Membership.is_active.is_(True))
+    ).first()
+    if row is None:
         return None
-    with operator_scope(session, "count of the signed-in user's own memberships"):
-        count = session.scalar(
-            select(func.count()).where(Membership.user_id == user.id, Membership.is_active.is_(True))
-        )
-    return Tenant(company, membership, count or 1)
+    return Tenant(company, row[0], row[1] or 1)
 
 
 def remember_company(user: User, company_id: int) -> bool:

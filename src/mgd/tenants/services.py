@@ -48,9 +48,12 @@ def billing_ibans(session: Session, company: Company, kind: str) -> set[str]:
     return set(session.scalars(select(BillingAccount.iban).where(BillingAccount.kind == kind)))
 
 
-def visible_lines(membership: Membership) -> Select:
-    """Lines that ``membership`` may see (all, or only its scopes), their tariff and user loaded alongside."""
-    query = select(Line).options(selectinload(Line.tariff), selectinload(Line.user))
+def visible_lines(membership: Membership, *, load_related: bool = True) -> Select:
+    """Lines that ``membership`` may see (all, or only its scopes), their tariff and user loaded alongside
+    (unless ``load_related`` is false: the caller loads them its own way)."""
+    query = select(Line)
+    if load_related:
+        query = query.options(selectinload(Line.tariff), selectinload(Line.user))
     if membership.limited:
         scopes = select(MembershipScope).where(MembershipScope.membership_id == membership.id).subquery()
         query = query.where(

@@ -3,9 +3,12 @@ from a query string."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 
@@ -45,3 +48,137 @@ def whole_number(value: str | None, low: int, high: int) -> int | None:
 def page_number(args) -> int:
     """The ``page`` query argument: a positive integer, 1 for anything else."""
     return whole_number(args.get("page"), 1, MAX_PAGE) or 1
+
+
+#: Lists count their rows up to this many; beyond, a page says "more than 10,000".
+COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """A page of a list walked by keyset (the sort key of the rows around it), not by offset: every page,
+    however deep, reads its own rows only. ``after``/``before`` are the tokens of the next/previous page
+    (None at either end); ``total`` is counted up to ``COUNT_LIMIT`` (``more``: there are more)."""
+
+    items: list
+    total: int
+    size: int
+    after: str | None = None
+    before: str | None = None
+    more: bool = False
+    values: tuple = ()
+
+    @property
+    def keyset(self) -> bool:  # (the pager's way to tell this page from a numbered ``Page``)
+        return True
+
+
+def cursor_token(values) -> str:
+    """A position in a list as a URL-safe token: the sort key of a row."""
+    return json.dumps(
+        [v.isoformat() if isinstance(v, datetime | date) else v for v in values], separators=(",", ":")
+    )
+
+
+def _storable(value: str) -> bool:
+    """Text a database accepts as a parameter: no NUL, no lone surrogate (JSON can carry both)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def _key_value(value, kind: type):
+    """A token's value as a key of this Python type, or None if it is not one."""
+    try:
+        if kind is datetime and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+            return value if value.tzinfo is not None else None
+        if kind is date and isinstance(value, str):
+            return date.fromisoformat(value)
+    except ValueError:
+        return None
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+    else:
+        ok = isinstance(value, kind) and (not isinstance(value, str) or _storable(value))
+    return value if ok else None
+
+
+def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
+    """The sort key a token carries, each value checked against its column's type; None if it is not one."""
+    if not token or len(token) > 1000:
+        return None
+    try:
+        values = json.loads(token)
+    except ValueError:
+        return None
+    if not isinstance(values, list) or len(values) != len(keys):
+        return None
+    parsed = tuple(_key_value(value, key.type.python_type) for value, key in zip(values, keys, strict=True))
+    return None if any(value is None for value in parsed) else parsed
+
+
+def keyset_page(
+    session: Session,
+    query: Select,
+    keys: Sequence,
+    *,
+    descending: bool = False,
+    after: str | None = None,
+    before: str | None = None,
+    size: int = 25,
+    rows: bool = False,
+    columns: Sequence = (),
+) -> KeysetPage:
+    """The page of ``query`` (unordered: ``keys`` give the order, all ascending or all ``descending``, the
+    last unique in the list) that comes after the token ``after``, or before ``before``; the first page for
+    neither (or a token that is not one). Keys must not be NULL (use ``coalesce``).
+
+    One statement: the rows (``size`` + 1, to know whether there is another page) and, in a sub-select, the
+    count of the whole list up to ``COUNT_LIMIT``, and any other scalar sub-selects the page shows
+    (``columns``, their values in ``values``). Items are the first entity of each row, or (``rows``) the
+    rows as tuples."""
+    position, backwards = _parse_cursor(after, keys), False
+    if position is None and before is not None:
+        position = _parse_cursor(before, keys)
+        backwards = position is not None
+    counted = query.with_only_columns(keys[-1]).order_by(None).limit(COUNT_LIMIT + 1).subquery()
+    count = select(func.count()).select_from(counted).scalar_subquery()
+    forwards = descending == backwards  # walking the index upwards
+    paged = query.add_columns(*keys, *columns, count)
+    if position is not None:
+        values = [literal(value, key.type) for value, key in zip(position, keys, strict=True)]
+        key, value = (keys[0], values[0]) if len(keys) == 1 else (tuple_(*keys), tuple_(*values))
+        paged = paged.where(key > value if forwards else key < value)
+    paged = paged.order_by(*(key.asc() if forwards else key.desc() for key in keys)).limit(size + 1)
+    found = session.execute(paged).all()
+    if backwards:
+        found = found[:size][::-1] + found[size:]
+    if found:
+        width, total, values = (
+            len(found[0]) - len(keys) - len(columns) - 1,
+            found[0][-1],
+            found[0][-1 - len(columns) : -1],
+        )
+    else:  # nothing here (past either end): the count and the columns without the page
+        width, (total, *values) = (
+            0,
+            session.execute(
+                select(select(func.count()).select_from(counted).scalar_subquery(), *columns)
+            ).one(),
+        )
+    end = width + len(keys)
+    shown, extra = found[:size], len(found) > size
+    has_after = True if backwards else extra
+    has_before = (extra if backwards else position is not None) and bool(shown)
+    return KeysetPage(
+        [(tuple(row[:width]) if rows else row[0]) for row in shown],
+        min(total, COUNT_LIMIT),
+        size,
+        after=cursor_token(shown[-1][width:end]) if shown and has_after else None,
+        before=cursor_token(shown[0][width:end]) if has_before else None,
+        more=total > COUNT_LIMIT,
+        values=tuple(values),
+    )
