@@ -71,7 +71,30 @@ STAGE_COMPANIES = Table(
     Column("tenant_id", BigInteger),
     prefixes=["TEMPORARY"],
 )
-STAGES = {"lines": STAGE_LINES, "companies": STAGE_COMPANIES}
+# The ids the lines' tariffs and billing accounts have once written: small tables of the import's own, with
+# statistics (the tenant tables' may be stale after the import's own writes, and only their owner can ANALYZE
+# them), so that the lines are joined to them by hashing instead of an index look-up a line.
+STAGE_ACCOUNTS = Table(
+    "stage_record_accounts",
+    _meta,
+    Column("company", Integer),
+    Column("ref", String(40)),
+    Column("id", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+STAGE_TARIFFS = Table(
+    "stage_record_tariffs",
+    _meta,
+    Column("code", String(40)),
+    Column("id", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+STAGES = {
+    "lines": STAGE_LINES,
+    "companies": STAGE_COMPANIES,
+    "accounts": STAGE_ACCOUNTS,
+    "tariffs": STAGE_TARIFFS,
+}
 
 
 @dataclass
@@ -218,9 +241,16 @@ def _load_stored(session: Session, records: Records, stage: Copier) -> _Stored:
 
 def _company_ids(stage: Copier, ids: dict[int, int | None]) -> None:
     """Tell the staging tables each company's id (None: not stored yet), by the company's place."""
-    stage.sql("DELETE FROM stage_record_companies")
-    stage.extend("companies", list(ids.items()))
+    _restage(stage, "companies", list(ids.items()))
+
+
+def _restage(stage: Copier, name: str, rows: list[tuple]) -> None:
+    """Replace the rows of a small staging table, and give it statistics."""
+    stage.sql(f"DELETE FROM {stage.tables[name].name}")  # noqa: S608 (a name of this module)
+    stage.extend(name, rows)
     stage.flush()
+    if stage.postgres:
+        stage.sql(f"ANALYZE {stage.tables[name].name}")
     stage.pause()
 
 
@@ -320,7 +350,18 @@ def _write(session: Session, records: Records, stored: _Stored, stage: Copier, r
     _apply(session, Interlocutor, interlocutors, stored.interlocutors, report.counts["interlocutors"])
     _apply(session, BillingAccount, accounts, stored.accounts, report.counts["billing_accounts"])
     session.flush()
-    _company_ids(stage, {_place(c): company_ids[c.fiscal_id] for c in records.companies})
+    places = {company_ids[c.fiscal_id]: _place(c) for c in records.companies}
+    _company_ids(stage, {place: tenant_id for tenant_id, place in places.items()})
+    account_ids = [
+        (places[row.tenant_id], row.ref, row.id)
+        for clause in _in_batches(session, BillingAccount.tenant_id, places)
+        for row in session.execute(
+            select(BillingAccount.id, BillingAccount.tenant_id, BillingAccount.ref).where(clause)
+        )
+    ]
+    _restage(stage, "accounts", account_ids)
+    codes = stage.sql("SELECT DISTINCT tariff FROM stage_record_lines").scalars().all()
+    _restage(stage, "tariffs", list(_ids(session, Tariff, Tariff.code, codes).items()))
     _write_lines(stage, report.counts["lines"])
 
 
@@ -330,8 +371,8 @@ _WANTED_LINES = (
     " SELECT c.tenant_id, s.number, s.kind, s.product, s.status, t.id AS tariff_id,"
     " a.id AS billing_account_id FROM stage_record_lines s"
     " JOIN stage_record_companies c ON c.company = s.company"
-    " JOIN tariffs t ON t.code = s.tariff"
-    " JOIN billing_accounts a ON a.tenant_id = c.tenant_id AND a.ref = s.billing_account"
+    " JOIN stage_record_tariffs t ON t.code = s.tariff"
+    " JOIN stage_record_accounts a ON a.company = s.company AND a.ref = s.billing_account"
 )
 LINE_FIELDS = ("kind", "product", "status", "tariff_id", "billing_account_id")
 
