@@ -199,9 +199,9 @@ def _row(number: int, values: Iterable[object], kinds: dict[int, str], *, bold: 
                 f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{shown}</t></is></c>'
             )
             continue
-        number = (
+        amount = (
             _serial(value) if isinstance(value, date) else int(value) if isinstance(value, bool) else value
         )
         style = f' s="{_STYLE_OF_KIND[kind]}"' if kind else ""
-        cells.append(f'<c r="{ref}"{style}><v>{number}</v></c>')
+        cells.append(f'<c r="{ref}"{style}><v>{amount}</v></c>')
     return f'<row r="{number}">{"".join(cells)}</row>'
