@@ -65,6 +65,8 @@ def measure(reference: str, cookie: str, processes: Processes, lines: int, repea
         samples = []
         for attempt in range(repeat + 1):
             load = os.getloadavg()[0]
+            while not processes.workers():  # gunicorn may be starting a worker anew
+                time.sleep(0.5)
             before = processes.before()
             status, first, total, body = get(path, cookie)
             used = processes.after(before)
@@ -134,6 +136,9 @@ def main() -> None:
             processes = Processes(server.pid, args.admin_url, run.app)
             try:
                 measure(reference, cookie, processes, lines, args.repeat)
+            except BaseException:
+                print((workdir / "gunicorn.log").read_text()[-3000:])
+                raise
             finally:
                 processes.admin.close()
         finally:
