@@ -22,6 +22,7 @@ import os
 import secrets
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,10 +32,38 @@ from pathlib import Path
 from billing_pages import Processes, admin_session, vacuum
 from import_billing import ADMIN_URL, dataset, import_companies, production_database
 from mgd.crypto import derived_key
-from serve import production_env, start_gunicorn
+from serve import production_env
 
 PORT = 18331
 TARGETS = {"csv": 50_000, "xlsx": 25_000}  # rows/s, issue "Performance"
+
+
+def serve(port: int, env: dict, log: Path, wait: float = 600) -> subprocess.Popen:
+    """gunicorn serving the portal (serve.py's command line), once its /healthz answers; a busy machine may
+    take minutes to start its workers. Stopped if it never answers."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:mgd.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    with log.open("w") as out:
+        process = subprocess.Popen([*command, "mgd.wsgi:app"], env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(1)
+    process.kill()
+    process.wait()
+    raise SystemExit(f"the portal did not start: see {log}")
 
 
 def get(path: str, cookie: str) -> tuple[int, float, float, bytes]:
@@ -123,7 +152,7 @@ def main() -> None:
         )
         vacuum(run.owner_url)
         reference, cookie = admin_session(env, document["companies"][0]["fiscal_id"])
-        server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
+        server = serve(PORT, env, workdir / "gunicorn.log")
         try:
             from mgd.gunicorn_conf import threads, timeout, workers  # noqa: PLC0415
 

@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 
+from exports import serve
 from import_billing import ADMIN_URL, MGD, backends, cpu_seconds, production_database
 from mgd import create_app
 from mgd.crypto import derived_key
@@ -46,7 +47,7 @@ from mgd.db import database, get_session, utcnow
 from mgd.notify.models import OutboxMessage
 from mgd.security.models import User
 from mgd.security.passwords import _hasher, hash_password
-from serve import production_env, start_gunicorn
+from serve import production_env
 
 PORT = 18321
 PASSWORD = "Zx9kPq2mWv"
@@ -218,7 +219,7 @@ def main() -> None:
         add_users(env, args.users)
         superuser_url = make_url(args.admin_url).set(database=db.name).render_as_string(False)
         outbox = Outbox(env, superuser_url)
-        server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
+        server = serve(PORT, env, workdir / "gunicorn.log")
         admin = create_engine(args.admin_url).connect()
         try:
             from mgd import gunicorn_conf  # noqa: PLC0415
