@@ -11,7 +11,7 @@ ARGON2_CFLAGS ?= -O3 -march=native
 
 NODE_DEPS := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-lines bench-depth bench-billing-pages clean
+.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-sign-in-http bench-exports bench-lines bench-depth bench-billing-pages clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -79,8 +79,8 @@ translations: install  ## Extract texts, merge them into the Spanish catalogue, 
 static: install  ## Gzipped copies of the static files, which WhiteNoise serves to browsers that accept them
 	$(BIN)/python -m whitenoise.compress --quiet --no-brotli src/mgd/static
 
-bench-import: install  ## Records import benchmark (see bench/README.md)
-	$(BIN)/python bench/import_records.py
+bench-import: install  ## Records import benchmark, PostgreSQL, as the production roles (see bench/README.md)
+	$(BIN)/python bench/import_records.py --million
 
 bench-billing: install  ## Billing import benchmark, PostgreSQL, as the production roles (see bench/README.md)
 	$(BIN)/python bench/import_billing.py
@@ -90,6 +90,12 @@ bench-billing-pages: install  ## Billing pages of a 10,000-line company under gu
 
 bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 	$(BIN)/python bench/sign_in.py
+
+bench-sign-in-http: install  ## Sign-ins over HTTP under gunicorn, PostgreSQL, as the production roles (see bench/README.md)
+	$(BIN)/python bench/sign_in_http.py
+
+bench-exports: install  ## Lines exports over HTTP under gunicorn, PostgreSQL, as the production roles (see bench/README.md)
+	$(BIN)/python bench/exports.py
 
 bench-lines: install  ## Lines page benchmark, PostgreSQL (see bench/README.md)
 	$(BIN)/python bench/lines_page.py

@@ -153,16 +153,8 @@ def records_import(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -
     documents = [path for path in paths if path not in billing]
     if len(documents) > 1:
         raise click.UsageError("give one JSON records document at most")
-    text = None
-    if documents:
-        try:
-            text = documents[0].read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise click.ClickException(
-                f"{documents[0]}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-            ) from None
     with _app(ctx).app_context():
-        counts = _import(text, billing, dry_run=dry_run)
+        counts = _import(documents[0] if documents else None, billing, dry_run=dry_run)
     verb = "would be" if dry_run else "were"
     for table, count in counts.items():
         changes = f"{count.created} {verb} created, {count.updated} {verb} updated"
@@ -172,9 +164,9 @@ def records_import(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -
         click.echo("Dry run: nothing was written.")
 
 
-def _import(text: str | None, files: list[Path] = (), *, dry_run: bool = False) -> dict:
-    """Validate and import a document and billing files in one transaction: committed whole, or not at all.
-    The counts of each table."""
+def _import(document: str | Path | None, files: list[Path] = (), *, dry_run: bool = False) -> dict:
+    """Validate and import a document (its text, or its file) and billing files in one transaction: committed
+    whole, or not at all. The counts of each table."""
     from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
 
     from mgd.billing.records.load import import_files  # noqa: PLC0415
@@ -183,7 +175,10 @@ def _import(text: str | None, files: list[Path] = (), *, dry_run: bool = False) 
 
     session = get_session()
     try:
-        counts = import_files(session, text, list(files))
+        counts = import_files(session, document, list(files))
+    except UnicodeDecodeError as exc:
+        session.rollback()
+        raise click.ClickException(f"{document}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except DBAPIError as exc:  # what validation missed, the database refuses: no traceback, nothing kept
         session.rollback()
         click.echo(f"error: the database refused the records: {str(exc.orig).splitlines()[0]}", err=True)

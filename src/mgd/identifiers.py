@@ -169,8 +169,33 @@ def normalize_email(raw: str) -> str:
     return (checked.ascii_email or checked.normalized).lower()
 
 
+def _spanish_formats() -> list[tuple[re.Pattern | None, re.Pattern, str]]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("ES")
+    return [
+        (
+            re.compile(f.leading_digits_pattern[-1]) if f.leading_digits_pattern else None,
+            re.compile(f.pattern),
+            f.format,
+        )
+        for f in metadata.number_format
+    ]
+
+
+#: phonenumbers' own national formats of Spain: (leading digits, pattern, format).
+_ES_FORMATS = _spanish_formats()
+
+
 def format_phone(e164: str) -> str:
-    """The national format people read (``612 34 56 78``)."""
+    """The national format people read (``612 34 56 78``). A stored Spanish number (``+34`` and nine digits,
+    as every line is) is formatted by phonenumbers' patterns for Spain directly, as ``format_number`` would
+    choose and apply them, without a full parse (a tenth of the time: exports format every row); a test
+    checks that both agree. Other numbers take the full parse."""
+    national = e164[3:]
+    if len(e164) == 12 and e164.startswith("+34") and national.isascii() and national.isdigit():
+        for leading, pattern, template in _ES_FORMATS:
+            if (leading is None or leading.match(national)) and pattern.fullmatch(national):
+                return pattern.sub(template, national)
+        return national
     parsed = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 

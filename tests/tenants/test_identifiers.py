@@ -8,6 +8,7 @@ from stdnum.es import ccc
 from mgd.identifiers import (
     InvalidIdentifier,
     _parse_phone,
+    format_phone,
     normalize_email,
     normalize_fiscal_id,
     normalize_iban,
@@ -109,6 +110,20 @@ def test_fast_path_agrees_with_a_full_parse():
         if slow is not None:
             parsed = phonenumbers.parse(national, "ES")
             assert phonenumbers.is_valid_number(parsed)
+
+
+def test_format_phone_agrees_with_a_full_parse():
+    """Stored Spanish numbers are formatted without a parse, exactly as phonenumbers formats them: every first
+    digit (special and premium ranges too), and numbers of other countries, which take the full parse."""
+    rng = random.Random(13)
+    numbers = [f"+34{rng.randrange(10**9):09d}" for _ in range(20_000)]
+    numbers += [f"+34{prefix}{rng.randrange(10**6):06d}" for prefix in ("900", "800", "905", "799", "999")]
+    numbers += ["+34612345678", "+34911234567", "+442079460958", "+33612345678", "+3490512"]
+    for number in numbers:
+        full = phonenumbers.format_number(
+            phonenumbers.parse(number, None), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+        assert format_phone(number) == full, number
 
 
 def test_spanish_iban_shortcut_agrees_with_stdnum():

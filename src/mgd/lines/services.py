@@ -135,10 +135,22 @@ def list_lines(
     )
 
 
-def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[Line]:
-    """Every line of the filtered list, streamed from the database in batches (memory stays flat)."""
-    query = _filtered(tenant.membership, filters).execution_options(yield_per=1000)
-    yield from session.scalars(query)
+def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[tuple]:
+    """Every line of the filtered list as (number, kind, product, status, tariff name, alias, cost centre,
+    user's email), streamed from the database in batches (memory stays flat). Columns, not objects: tariffs
+    and users' emails are read once, beforehand, and named by id (several times faster than loading lines)."""
+    query = _filtered(tenant.membership, filters)
+    tariffs = dict(session.execute(select(Tariff.id, Tariff.name)).all())
+    assigned = query.with_only_columns(Line.user_id).order_by(None).where(Line.user_id.is_not(None))
+    emails = dict(session.execute(select(User.id, User.email).where(User.id.in_(assigned))).all())
+    columns = (Line.number, Line.kind, Line.product, Line.status, Line.tariff_id)
+    rows = session.execute(
+        query.with_only_columns(*columns, Line.alias, Line.cost_centre, Line.user_id).execution_options(
+            yield_per=1000
+        )
+    )
+    for number, kind, product, status, tariff_id, alias, cost_centre, user_id in rows:
+        yield number, kind, product, status, tariffs[tariff_id], alias, cost_centre, emails.get(user_id)
 
 
 def find_line(session: Session, tenant: Tenant, line_id: int) -> Line | None:

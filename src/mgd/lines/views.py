@@ -96,18 +96,13 @@ EXPORT_HEADER = [
 
 
 def _export_rows(tenant, filters: services.LineFilters):
+    kinds, products, statuses = ({key: str(name) for key, name in names.items()} for names in _NAMES)
     with own_session(tenant.company.id) as session:
-        for line in services.export_lines(session, tenant, filters):
-            yield [
-                format_phone(line.number),
-                str(KIND_NAMES[line.kind]),
-                str(PRODUCT_NAMES[line.product]),
-                str(STATUS_NAMES[line.status]),
-                line.tariff.name,
-                line.alias,
-                line.cost_centre,
-                line.user.email if line.user else None,
-            ]
+        for number, kind, product, status, *rest in services.export_lines(session, tenant, filters):
+            yield [format_phone(number), kinds[kind], products[product], statuses[status], *rest]
+
+
+_NAMES = (KIND_NAMES, PRODUCT_NAMES, STATUS_NAMES)
 
 
 @bp.get("/exportar.<any(csv, xlsx):extension>")

@@ -24,7 +24,7 @@ from mgd.billing.records.rows import (
 from mgd.billing.records.sources import KINDS, DocumentSource, FileSource, kind_of
 from mgd.billing.records.staging import Counts, Problem, Stage
 from mgd.db import operator_scope, utcnow
-from mgd.tenants.records.importer import import_records
+from mgd.tenants.records.importer import import_document, import_records
 from mgd.tenants.records.validate import MAX_ERRORS, RecordError, Records, RecordsInvalid, parse_document
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,19 @@ def document_source(records: Records) -> DocumentSource | None:
     return source if source.companies else None
 
 
-def import_files(session: Session, document: str | None, files: list[Path]) -> dict[str, object]:
-    """What ``mgd records import`` does before committing: the records document (``document``, its text) and
-    its companies' invoices and payments, then the billing ``files``; the counts of each table."""
+def import_files(session: Session, document: str | Path | None, files: list[Path]) -> dict[str, object]:
+    """What ``mgd records import`` does before committing: the records document (``document``, its text or
+    its file, read as a stream) and its companies' invoices and payments, then the billing ``files``; the
+    counts of each table."""
     sources: list[Source] = list(file_sources(files))
     counts: dict[str, object] = {}
     if document is not None:
-        records = parse_document(document)
-        counts |= import_records(session, records).counts
+        if isinstance(document, Path):
+            records, report = import_document(session, document)
+        else:
+            records = parse_document(document)
+            report = import_records(session, records)
+        counts |= report.counts
         sources = [source for source in [document_source(records)] if source] + sources
     if sources:
         counts |= import_billing(session, sources)

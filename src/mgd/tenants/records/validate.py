@@ -8,12 +8,14 @@ are made by the writer, with the same kind of error.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from mgd.identifiers import (
@@ -83,13 +85,22 @@ class TariffRecord:
 
 @dataclass(slots=True)
 class LineRecord:
-    path: str
+    company: int  # the company's place in the document
+    index: int  # the line's place among the company's
     number: str
     kind: str
     product: str
     tariff: str
     billing_account: str
     status: str
+
+    @property
+    def path(self) -> str:
+        return line_path(self.company, self.index)
+
+
+def line_path(company: int, index: int) -> str:
+    return f"companies[{company}].lines[{index}]"
 
 
 @dataclass(slots=True)
@@ -111,6 +122,12 @@ class CompanyRecord:
 class Records:
     tariffs: list[TariffRecord]
     companies: list[CompanyRecord]
+    #: Lines handed to ``read_document``'s ``on_lines`` as they were read, so not in ``companies``.
+    lines_handed: int = 0
+
+
+#: ``on_lines(lines)``: a company's checked lines, as ``read_document`` reads them.
+LineSink = Callable[[list[LineRecord]], None]
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,10 @@ class _Checker:
         return exact
 
 
+def _integer(digits: str) -> int | Decimal:
+    return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else Decimal(digits)
+
+
 def parse_document(text: str) -> Records:
     """Validate a whole records document; raise ``RecordsInvalid`` listing every problem."""
     check = _Checker()
@@ -253,15 +274,159 @@ def parse_document(text: str) -> Records:
         raise RecordsInvalid(check.errors, check.total)
     if not check.obj(document, "document", DOCUMENT):
         raise RecordsInvalid(check.errors)
-    tariffs = _tariffs(check, check.items(document, "tariffs", ""))
-    companies = _companies(check, check.items(document, "companies", ""), {t.code: t for t in tariffs})
-    if check.total:
-        raise RecordsInvalid(check.errors, check.total)
-    return Records(tariffs, companies)
+    reader = _Reader(check)
+    reader.tariffs(document)
+    for index, raw in enumerate(check.items(document, "companies", "")):
+        reader.company(index, raw)
+    return reader.records()
 
 
-def _integer(digits: str) -> int | Decimal:
-    return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else Decimal(digits)
+def read_document(path: Path, on_lines: LineSink) -> Records:
+    """As ``parse_document`` for the document in the file at ``path``, read as a stream: a company at a time,
+    its checked lines handed to ``on_lines`` as long as no error has been found (the companies returned have
+    none), so memory does not grow with the lines. A document the stream cannot follow (its companies before
+    its tariffs, a JSON error, text that may hold control characters, …) is read whole by ``parse_document``,
+    whose errors are the same; its lines are then in its companies, and ``lines_handed`` is 0: the caller
+    forgets the lines it was handed."""
+    try:
+        with path.open("rb") as handle:
+            return _read_stream(_JsonStream(handle), _Reader(_Checker(), on_lines))
+    except _Unstreamable:
+        return parse_document(path.read_text(encoding="utf-8"))
+
+
+class _Reader:
+    """Checks a document's tariffs, then its companies one at a time."""
+
+    def __init__(self, check: _Checker, on_lines: LineSink | None = None) -> None:
+        self.check, self.on_lines = check, on_lines
+        self.tariff_records: list[TariffRecord] = []
+        self.by_code: dict[str, TariffRecord] = {}
+        self.companies: list[CompanyRecord] = []
+        self.fiscal_ids: dict[str, str] = {}
+        self.numbers: dict[int, int] = {}  # a number's digits: where it came first (see ``_lines``)
+        self.handed = 0
+
+    def tariffs(self, document: dict) -> None:
+        self.tariff_records = _tariffs(self.check, self.check.items(document, "tariffs", ""))
+        self.by_code = {t.code: t for t in self.tariff_records}
+
+    def company(self, index: int, raw: Any) -> None:
+        company = _company(
+            self.check, index, raw, tariffs=self.by_code, fiscal_ids=self.fiscal_ids, numbers=self.numbers
+        )
+        if company is None:
+            return
+        if self.on_lines is not None:
+            if not self.check.total:
+                self.on_lines(company.lines)
+                self.handed += len(company.lines)
+            company.lines = []
+        self.companies.append(company)
+
+    def records(self) -> Records:
+        if self.check.total:
+            raise RecordsInvalid(self.check.errors, self.check.total)
+        return Records(self.tariff_records, self.companies, self.handed)
+
+
+class _Unstreamable(Exception):
+    """The document is not one that ``_read_stream`` follows: read it whole."""
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_integer)
+_SPACE = re.compile(r"[ \t\n\r]*")
+READ_BYTES = 1 << 20
+
+
+class _JsonStream:
+    """JSON values read one after another from a binary file, by the standard library's decoder."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.buffer, self.pos, self.ended = "", 0, False
+
+    def _more(self) -> bool:
+        """Read on (at least as much as is held: a long value is read in few steps); False at the end."""
+        if self.ended:
+            return False
+        data = self.handle.read(max(READ_BYTES, len(self.buffer) - self.pos))
+        self.ended = not data
+        try:
+            text = self.decoder.decode(data, final=self.ended)
+        except UnicodeDecodeError:
+            raise _Unstreamable from None
+        # An escape that may stand for a control character, maybe across two reads: the whole reading checks
+        # every text for it (rare).
+        if _MAY_HOLD_UNUSABLE.search(self.buffer[-5:] + text):
+            raise _Unstreamable
+        self.buffer = self.buffer[self.pos :] + text
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end), not consumed."""
+        while True:
+            self.pos = _SPACE.match(self.buffer, self.pos).end()
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._more():
+                return ""
+
+    def take(self, expected: str) -> str:
+        """Consume the next character, one of ``expected``."""
+        found = self.peek()
+        if not found or found not in expected:
+            raise _Unstreamable
+        self.pos += 1
+        return found
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError:  # cut by the end of what is read, or not JSON
+                if self._more():
+                    continue
+                raise _Unstreamable from None
+            except RecursionError:
+                raise _Unstreamable from None
+            if end == len(self.buffer) and self._more():  # a number or word may go on
+                continue
+            self.pos = end
+            return value
+
+
+def _read_stream(stream: _JsonStream, reader: _Reader) -> Records:
+    """The document ``{"tariffs": [...], "companies": [...]}`` (either optional, tariffs first), companies
+    checked as they are read."""
+    stream.take("{")
+    seen: set[str] = set()
+    while stream.peek() != "}":
+        if seen:
+            stream.take(",")
+        key = stream.value()
+        if key not in ("tariffs", "companies") or key in seen or "companies" in seen:
+            raise _Unstreamable  # an unknown or repeated field, or tariffs after companies
+        seen.add(key)
+        stream.take(":")
+        if key == "tariffs":
+            reader.tariffs({"tariffs": stream.value()})
+            continue
+        stream.take("[")
+        index = 0
+        while stream.peek() != "]":
+            if index:
+                stream.take(",")
+            reader.company(index, stream.value())
+            index += 1
+        stream.take("]")
+    stream.take("}")
+    if stream.peek():
+        raise _Unstreamable  # more after the document
+    return reader.records()
 
 
 def _unusable_texts(document: Any) -> Iterator[tuple[str, str]]:
@@ -311,42 +476,43 @@ def _tariffs(check: _Checker, items: list) -> list[TariffRecord]:
     return result
 
 
-def _companies(check: _Checker, items: list, tariffs: dict[str, TariffRecord]) -> list[CompanyRecord]:
-    fiscal_ids: dict[str, str] = {}
-    numbers: dict[str, str] = {}
-    result = []
-    for index, raw in enumerate(items):
-        path = f"companies[{index}]"
-        if not check.obj(raw, path, COMPANY):
-            continue
-        fiscal = check.identifier(raw, "fiscal_id", path, normalize_fiscal_id)
-        if fiscal is not None:
-            if fiscal.value in fiscal_ids:
-                check.error(
-                    f"{path}.fiscal_id", raw["fiscal_id"], f"repeats {fiscal_ids[fiscal.value]}.fiscal_id"
-                )
-            fiscal_ids.setdefault(fiscal.value, path)
-        name = check.text(raw, "name", path, 200)
-        segment = check.choice(raw, "segment", path, SEGMENTS)
-        company = CompanyRecord(
-            path, fiscal.value if fiscal else "", fiscal.kind if fiscal else "", name, segment
-        )
-        company.interlocutors = _interlocutors(check, check.items(raw, "interlocutors", path), path)
-        company.billing_accounts = _billing_accounts(check, check.items(raw, "billing_accounts", path), path)
-        company.billing = {
-            name: check.items(raw, name, path) for name in ("invoices", "payments") if name in raw
-        }
-        kinds = {account["ref"]: account["kind"] for account in company.billing_accounts}
-        company.lines = _lines(
-            check,
-            items=check.items(raw, "lines", path),
-            company_path=path,
-            tariffs=tariffs,
-            account_kinds=kinds,
-            numbers=numbers,
-        )
-        result.append(company)
-    return result
+def _company(
+    check: _Checker,
+    index: int,
+    raw: Any,
+    *,
+    tariffs: dict[str, TariffRecord],
+    fiscal_ids: dict[str, str],
+    numbers: dict[int, int],
+) -> CompanyRecord | None:
+    path = f"companies[{index}]"
+    if not check.obj(raw, path, COMPANY):
+        return None
+    fiscal = check.identifier(raw, "fiscal_id", path, normalize_fiscal_id)
+    if fiscal is not None:
+        if fiscal.value in fiscal_ids:
+            check.error(
+                f"{path}.fiscal_id", raw["fiscal_id"], f"repeats {fiscal_ids[fiscal.value]}.fiscal_id"
+            )
+        fiscal_ids.setdefault(fiscal.value, path)
+    name = check.text(raw, "name", path, 200)
+    segment = check.choice(raw, "segment", path, SEGMENTS)
+    company = CompanyRecord(
+        path, fiscal.value if fiscal else "", fiscal.kind if fiscal else "", name, segment
+    )
+    company.interlocutors = _interlocutors(check, check.items(raw, "interlocutors", path), path)
+    company.billing_accounts = _billing_accounts(check, check.items(raw, "billing_accounts", path), path)
+    company.billing = {name: check.items(raw, name, path) for name in ("invoices", "payments") if name in raw}
+    kinds = {account["ref"]: account["kind"] for account in company.billing_accounts}
+    company.lines = _lines(
+        check,
+        items=check.items(raw, "lines", path),
+        company=index,
+        tariffs=tariffs,
+        account_kinds=kinds,
+        numbers=numbers,
+    )
+    return company
 
 
 def _interlocutors(check: _Checker, items: list, company_path: str) -> list[dict]:
@@ -453,14 +619,16 @@ def _lines(
     check: _Checker,
     *,
     items: list,
-    company_path: str,
+    company: int,
     tariffs: dict[str, TariffRecord],
     account_kinds: dict[str, str],
-    numbers: dict[str, str],
+    numbers: dict[int, int],
 ) -> list[LineRecord]:
+    """The company's checked lines. ``numbers``: each number of the document so far (its digits, an int)
+    and the place of the line that had it first (company << 32 | line), small even for millions of lines."""
     result = []
     for index, raw in enumerate(items):
-        path = f"{company_path}.lines[{index}]"
+        path = line_path(company, index)
         if not check.obj(raw, path, LINE):
             continue
         phone = check.identifier(raw, "number", path, normalize_phone)
@@ -476,10 +644,15 @@ def _lines(
         account = raw.get("billing_account")
         ok = None not in (phone, kind, product, status)
         if phone is not None:
-            if phone.e164 in numbers:
-                check.error(f"{path}.number", raw["number"], f"repeats {numbers[phone.e164]}.number")
+            here = company << 32 | index
+            first = numbers.setdefault(int(phone.e164[1:]), here)
+            if first != here:
+                check.error(
+                    f"{path}.number",
+                    raw["number"],
+                    f"repeats {line_path(first >> 32, first & 0xFFFFFFFF)}.number",
+                )
                 ok = False
-            numbers.setdefault(phone.e164, path)
             if kind and phone.kind != kind:
                 check.error(f"{path}.kind", kind, f"{raw['number']} is a {phone.kind} number")
                 ok = False
@@ -507,5 +680,5 @@ def _lines(
             )
             ok = False
         if ok:
-            result.append(LineRecord(path, phone.e164, kind, product, tariff, account, status))
+            result.append(LineRecord(company, index, phone.e164, kind, product, tariff, account, status))
     return result
