@@ -6,6 +6,10 @@ from openpyxl import load_workbook
 
 from mgd.web.xlsx import stream_workbook
 
+# Excel's times have no zone: openpyxl reads them back naive.
+DAY = datetime(2026, 8, 5)  # noqa: DTZ001
+NOON = datetime(2026, 8, 5, 12, 30)  # noqa: DTZ001
+
 
 def _book(chunks) -> bytes:
     return b"".join(chunks)
@@ -14,7 +18,7 @@ def _book(chunks) -> bytes:
 def test_a_streamed_workbook_opens_with_its_values_kinds_and_formats():
     rows = [
         ["Factura", Decimal("12.50"), date(2026, 8, 5), None, '=HYPERLINK("x")'],
-        ["A & B <c> \"d\" 'e'", 3, datetime(2026, 8, 5, 12, 30), 7.25, "\x01 bell"],
+        ["A & B <c> \"d\" 'e'", 3, NOON, 7.25, "\x01 bell"],
     ]
     data = _book(
         stream_workbook(
@@ -27,11 +31,11 @@ def test_a_streamed_workbook_opens_with_its_values_kinds_and_formats():
     values = list(sheet.iter_rows(values_only=True))
     assert values[0] == ("Kind", "Amount", "Day", "Other", "Text")
     assert sheet.cell(row=1, column=1).font.b
-    assert values[1][:4] == ("Factura", 12.5, datetime(2026, 8, 5), None)
+    assert values[1][:4] == ("Factura", 12.5, DAY, None)
     assert values[1][4] == '=HYPERLINK("x")'  # text, never a formula
     assert sheet.cell(row=2, column=5).data_type == "s"
     assert values[2][0] == "A & B <c> \"d\" 'e'"
-    assert values[2][2] == datetime(2026, 8, 5, 12, 30)
+    assert values[2][2] == NOON
     assert values[2][3] == 7.25
     assert "€" in sheet.cell(row=2, column=2).number_format
     assert sheet.cell(row=2, column=3).is_date
