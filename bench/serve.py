@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,9 @@ PAGES = [("home", ""), ("lines", "/lineas"), ("users", "/usuarios"), ("activity"
 
 
 def start_gunicorn(target: str, port: int, env: dict, log: Path) -> subprocess.Popen:
+    with socket.socket() as probe:  # another server there would answer the checks and be measured instead
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is in use: stop what listens there first")
     argv = [sys.executable, "-m", "gunicorn", "-c", "python:mgd.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
     with log.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
@@ -56,6 +60,9 @@ def start_gunicorn(target: str, port: int, env: dict, log: Path) -> subprocess.P
                 return process
         except OSError:
             time.sleep(0.5)
+        if process.poll() is not None:
+            break  # (it could not bind its port, say: never measure another server there)
+    process.terminate()
     raise SystemExit(f"{target} did not start: see {log}")
 
 
