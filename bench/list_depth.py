@@ -14,7 +14,7 @@ from the last, by number descending, of the mobile lines and sorted by alias; th
 and the activity list to their ends. Every request is a GET on a new connection, the whole answer read.
 Prints the median, 95th percentile and largest time of each, by depth for the walks (first page, each tenth,
 last page), and the load average. The companies but for their first 500 lines are copies in SQL
-(``build_sizes(fill=True)``): the records import as a non-superuser owner writes a million lines too slowly.
+(``build_sizes(fill=True)``), as a superuser (COPY); the portal reads as its own role, under the policies.
 Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,350000,...] [--repeat N] [--walk N]
 """
 

@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,9 @@ PAGES = [("home", ""), ("lines", "/lineas"), ("users", "/usuarios"), ("activity"
 
 
 def start_gunicorn(target: str, port: int, env: dict, log: Path) -> subprocess.Popen:
+    with socket.socket() as probe:  # another server there would answer the checks and be measured instead
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is in use: stop what listens there first")
     argv = [sys.executable, "-m", "gunicorn", "-c", "python:mgd.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
     with log.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 (our interpreter, fixed arguments)
@@ -56,6 +60,9 @@ def start_gunicorn(target: str, port: int, env: dict, log: Path) -> subprocess.P
                 return process
         except OSError:
             time.sleep(0.5)
+        if process.poll() is not None:
+            break  # (it could not bind its port, say: never measure another server there)
+    process.terminate()
     raise SystemExit(f"{target} did not start: see {log}")
 
 
@@ -164,6 +171,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--sizes", default="1000,50000", help="lines of each measured company")
+    parser.add_argument("--port", type=int, default=18301, help="hello's; the portal's is the next")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -184,12 +192,13 @@ def main() -> None:
         sizes = [int(size) for size in args.sizes.split(",")]
         refs, cookie = dataset_and_session(owner, app_db, secret, workdir, [*sizes, *[500] * 20])
         env = production_env(secret, app_db, workdir)
-        processes.append(start_gunicorn("hello:app", 18301, env, workdir / "hello.log"))
-        processes.append(start_gunicorn("mgd.wsgi:app", 18302, env, workdir / "mgd.log"))
-        cases = [("hello (bare Flask)", 18301, "/", ""), ("MGD /login", 18302, "/login", "")]
+        hello, portal = args.port, args.port + 1
+        processes.append(start_gunicorn("hello:app", hello, env, workdir / "hello.log"))
+        processes.append(start_gunicorn("mgd.wsgi:app", portal, env, workdir / "mgd.log"))
+        cases = [("hello (bare Flask)", hello, "/", ""), ("MGD /login", portal, "/login", "")]
         for size, ref in zip(sizes, refs, strict=False):
             for name, page in PAGES:
-                cases.append((f"{name}, {size:,} lines", 18302, f"/empresa/{ref}{page}", cookie))
+                cases.append((f"{name}, {size:,} lines", portal, f"/empresa/{ref}{page}", cookie))
         from mgd.gunicorn_conf import threads, workers  # noqa: PLC0415
 
         print(
