@@ -4,7 +4,8 @@ it, per line and per shared pool, from the daily sums (``usage_daily``), never f
 Allowances count outgoing voice minutes and data (data is always ``out``) used at home; calls received, SMS,
 MMS and premium services are charged apart and do not count. Roaming is one flag in the daily sums, so the
 zone cannot be told apart there: roaming usage does not count unless ``roaming=True`` (then all of it does).
-A line's allowance is its tariff's plus the bundles active for it during the cycle; a line in a pool counts towards the pool, whose allowance is the pool's own.
+A line's allowance is its tariff's plus the bundles active for it during the cycle; a line in a pool counts
+towards the pool, whose allowance is the pool's own.
 """
 
 from __future__ import annotations
