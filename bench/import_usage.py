@@ -176,7 +176,8 @@ def check_sums(admin_url: str, name: str, records: int) -> None:
         wrong = connection.scalar(
             text(
                 "SELECT count(*) FROM (SELECT tenant_id, line_id,"
-                " (started_at AT TIME ZONE 'Europe/Madrid')::date AS day, kind, direction, billed, roaming_zone IS NOT NULL AS roaming, count(*) AS records,"
+                " (started_at AT TIME ZONE 'Europe/Madrid')::date AS day, kind, direction, billed,"
+                " roaming_zone IS NOT NULL AS roaming, count(*) AS records,"
                 " sum(duration_s) AS duration_s, sum(bytes) AS bytes, sum(units) AS units,"
                 " sum(cost_cents) AS cost_cents FROM usage_records GROUP BY 1, 2, 3, 4, 5, 6, 7) r"
                 " FULL JOIN usage_daily d USING (tenant_id, line_id, day, kind, direction, billed, roaming)"
