@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -235,7 +236,10 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
     from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
     from mgd.tenants.demo_billing import add_billing  # noqa: PLC0415
     from mgd.tenants.services import has_companies  # noqa: PLC0415
+    from mgd.usage.demo import add_allowances, usage_rows, write_usage_file  # noqa: PLC0415
+    from mgd.usage.partitions import MADRID  # noqa: PLC0415
 
+    today = datetime.now(MADRID).date()
     document = demo_document(companies=companies, seed=seed)
     if billing_months:
         document = add_billing(document, months=billing_months, until=datetime.now(UTC).date(), seed=seed)
@@ -243,8 +247,14 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
         if if_empty and has_companies(get_session()):
             click.echo("The database already has companies: demo data not loaded.")
             return
-        _import(json.dumps(document))
-    click.echo(f"Loaded {companies} demo companies. Try registering one of these:")
+        with tempfile.TemporaryDirectory() as folder:
+            usage = Path(folder) / "usage-demo.csv"
+            records = write_usage_file(usage_rows(document, today), usage)
+            _import(json.dumps(document), [usage])
+        session = get_session()
+        add_allowances(session, today)
+        session.commit()
+    click.echo(f"Loaded {companies} demo companies ({records} usage records). Try registering one of these:")
     for example in registration_examples(document):
         click.echo(f"\n  [{example.segment} · {example.mix}]")
         click.echo(f"    fiscal ID: {example.fiscal_id}    email: {example.email}")
