@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from mgd.tenants.models import BillingAccount, Line, Membership, Tariff, UsagePool
 from mgd.tenants.services import visible_lines
 from mgd.usage.models import Bundle, LineBundle, UsageDaily
-from mgd.usage.services import cycle_for
 
 NEAR = 80  # per cent
 GB = 10**9
@@ -103,10 +102,7 @@ def current_cycle(session: Session, line: Line | None, today: date) -> tuple[dat
         if line is not None
         else session.scalar(select(BillingAccount).order_by(BillingAccount.id).limit(1))
     )
-    if account is None:
-        start = today.replace(day=1)
-        return start, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    return cycle_for(account, today)
+    return _cycle_of_day(account.cycle_day if account is not None else 1, today)
 
 
 def _used(session: Session, line_ids, start: date, end: date) -> dict[int, tuple[int, int]]:
@@ -159,7 +155,12 @@ def _lines(membership: Membership, line_id: int | None = None):
 
 
 def _cycle_of_day(cycle_day: int, today: date) -> tuple[date, date]:
-    return cycle_for(BillingAccount(cycle_day=cycle_day), today)
+    """The cycle that starts on ``cycle_day`` of a month and holds ``today``: (first day, last day)."""
+    start = today.replace(day=cycle_day)
+    if today.day < cycle_day:
+        start = (start.replace(day=1) - timedelta(days=1)).replace(day=cycle_day)
+    following = (start.replace(day=1) + timedelta(days=32)).replace(day=cycle_day)
+    return start, following - timedelta(days=1)
 
 
 def _line_figures(session: Session, rows, today: date, pools: dict[int, str]) -> list[LineAllowance]:
@@ -176,11 +177,22 @@ def _line_figures(session: Session, rows, today: date, pools: dict[int, str]) ->
             gb, minutes = extra.get(row.id, (Decimal(0), 0))
             pooled = row.pool_id is not None
             data_gb = None if pooled or (row.data_gb is None and not gb) else (row.data_gb or 0) + gb
-            voice_min = None if pooled or (row.voice_minutes is None and not minutes) else (row.voice_minutes or 0) + minutes
+            voice_min = (
+                None
+                if pooled or (row.voice_minutes is None and not minutes)
+                else (row.voice_minutes or 0) + minutes
+            )
             found.append(
                 LineAllowance(
-                    data, _bytes(data_gb), voice, _seconds(voice_min), end + timedelta(days=1),
-                    line_id=row.id, number=row.number, alias=row.alias, pool=pools.get(row.pool_id),
+                    data,
+                    _bytes(data_gb),
+                    voice,
+                    _seconds(voice_min),
+                    end + timedelta(days=1),
+                    line_id=row.id,
+                    number=row.number,
+                    alias=row.alias,
+                    pool=pools.get(row.pool_id),
                 )
             )
     return found
@@ -191,7 +203,10 @@ def line_allowance(session: Session, membership: Membership, line: Line, today: 
     rows = session.execute(_lines(membership, line.id)).all()
     pools = {}
     if line.pool_id is not None:
-        pools = {pool.id: pool.name for pool in session.scalars(select(UsagePool).where(UsagePool.id == line.pool_id))}
+        pools = {
+            pool.id: pool.name
+            for pool in session.scalars(select(UsagePool).where(UsagePool.id == line.pool_id))
+        }
     found = _line_figures(session, rows, today, pools)
     return found[0] if found else None
 
@@ -212,14 +227,18 @@ def company_allowances(session: Session, membership: Membership, today: date) ->
     return CompanyAllowances(pools, ranked)
 
 
-def _pool_figures(session: Session, pools: dict[int, UsagePool], wanted: set[int], today: date) -> list[PoolAllowance]:
+def _pool_figures(
+    session: Session, pools: dict[int, UsagePool], wanted: set[int], today: date
+) -> list[PoolAllowance]:
     """Each wanted pool's use: the sum over all its lines (also those the member does not see)."""
     found = []
     for pool_id in sorted(wanted):
         pool = pools[pool_id]
-        members = select(Line.id, BillingAccount.cycle_day).join(
-            BillingAccount, BillingAccount.id == Line.billing_account_id
-        ).where(Line.pool_id == pool_id)
+        members = (
+            select(Line.id, BillingAccount.cycle_day)
+            .join(BillingAccount, BillingAccount.id == Line.billing_account_id)
+            .where(Line.pool_id == pool_id)
+        )
         rows = session.execute(members).all()
         start, end = _cycle_of_day(rows[0].cycle_day if rows else 1, today)
         used = _used(session, [row.id for row in rows], start, end)

@@ -1,6 +1,6 @@
 """Reads of the consumption pages: a page of usage records by keyset (newest first, no OFFSET and no count),
 the totals per type for the filters (from ``usage_daily``: no record is read), the records of an export
-streamed, and the rankings of a billing cycle. A member limited to some lines reads only theirs, everywhere."""
+streamed, and the rankings of a billing cycle. A member limited to some lines reads only theirs."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def export_records(
     yield from ((record, number) for record, number in result)
 
 
-# ---- the cycle's rankings ------------------------------------------------------------------------------------
+# ---- the cycle's rankings ----------------------------------------------------------------------------------
 
 RANKINGS = ("calls", "data", "spend")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -143,6 +143,17 @@ def _records_page(line: Line | None) -> str:
     line_id = line.id if line else None
     page = queries.record_page(db, tenant.membership, filters, line_id=line_id, after=after)
     totals = queries.totals(db, tenant.membership, filters, line_id=line_id)
+    endpoint = "usage.line" if line else "usage.index"
+    route = {"line_id": line.id} if line else {}
+
+    def link(state: str | None = None, **extra) -> str:
+        """This page with the same filters (another state, a cursor)."""
+        return url_for(endpoint, **route, **filters.args(state=state), **extra)
+
+    def export_link(extension: str) -> str:
+        exporting = "usage.line_export" if line else "usage.export"
+        return url_for(exporting, extension=extension, **route, **filters.args())
+
     return render_template(
         "usage/records.html",
         line=line,
@@ -156,8 +167,9 @@ def _records_page(line: Line | None) -> str:
         kinds=KINDS,
         directions=DIRECTIONS,
         places=PLACES,
-        endpoint="usage.line" if line else "usage.index",
-        route={"line_id": line.id} if line else {},
+        action=url_for(endpoint, **route),
+        link=link,
+        export_link=export_link,
     )
 
 
@@ -215,12 +227,17 @@ def _export_rows(tenant: Tenant, filters: UsageFilters, line_id: int | None, mon
 def _export(line: Line | None, extension: str) -> Response:
     """The filtered records (billed and not) as Excel (real dates and euros) or CSV (the reader's format)."""
     tenant, filters = current_tenant(), _filters(line)
-    name = f"consumo-{line.number.removeprefix('+') + '-' if line else ''}{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"
+    number = f"{line.number.removeprefix('+')}-" if line else ""
+    name = f"consumo-{number}{filters.start:%Y%m%d}-{filters.end:%Y%m%d}"
     line_id = line.id if line else None
     if extension == "xlsx":
         rows = _export_rows(tenant, filters, line_id, lambda cents: cents / 100)
         return xlsx_response(
-            f"{name}.xlsx", _("Consumption"), export_header(), _local_times(rows), kinds={0: "date", 10: "euro"}
+            f"{name}.xlsx",
+            _("Consumption"),
+            export_header(),
+            _local_times(rows),
+            kinds={0: "date", 10: "euro"},
         )
     rows = _export_rows(tenant, filters, line_id, lambda cents: Decimal(cents).scaleb(-2))
     return csv_response(f"{name}.csv", export_header(), rows)
@@ -273,7 +290,11 @@ def _ranking_chart(chart_id: str, title: str, items: list[queries.Ranked], shown
         return None
     labels = [(item.alias or item.number, item.value) for item in items]
     return charts.ranking_bars(
-        chart_id, title, labels, shown, description=_("Bars, longest first; the table gives the same figures.")
+        chart_id,
+        title,
+        labels,
+        shown,
+        description=_("Bars, longest first; the table gives the same figures."),
     )
 
 
