@@ -5,13 +5,21 @@ with their tables, the company's home card, in Spanish and English."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
 
+from mgd.db import get_session, operator_scope
+from mgd.identifiers import format_phone
+from mgd.tenants.models import Line, Tariff
 from tests.accounts import add_member
-from tests.kit import signed_in_client, text
+from tests.kit import confirm, signed_in_client, speak, text
 from tests.usage.kit import add_usage, record
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -147,3 +155,100 @@ def test_keyset_pages_skip_and_repeat_nothing_while_records_arrive(app, acme):
     assert len(ids) == len(set(ids)), "a record was shown twice"
     assert originals <= set(ids), "a record was skipped"
     assert late[1] in ids and late[0] not in ids  # the late one is found further on; the newest is not
+
+
+def test_a_member_limited_to_a_line_sees_only_its_records_totals_and_rankings(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    confirm(
+        ana,
+        f"/empresa/{used.ref}/usuarios/{used.members['carla@acme.es']}/limit",
+        {"numbers": format_phone(used.numbers[0]), "cost_centres": ""},
+    )
+    carla = signed_in_client(app, "carla@acme.es")
+    page = text(carla.get(base(used) + "?kind=voice&state=unbilled"))
+    assert len(rows_of(page)) == 1 and format_phone(used.numbers[1]) not in page
+    assert "3 min 46 s" not in page and "2 min 31 s" in page  # the second line's call is not in the totals
+    assert carla.get(f"{base(used)}/lineas/{used.lines[1]}").status_code == 404
+    assert carla.get(f"{base(used)}/lineas/{used.lines[1]}/exportar.csv").status_code == 404
+    exported = text(carla.get(base(used) + "/exportar.csv"))
+    assert format_phone(used.numbers[1]) not in exported and len(exported.splitlines()) == 6
+    ranking = text(carla.get(base(used) + "/ranking"))
+    assert format_phone(used.numbers[1]) not in ranking
+    allowances = text(carla.get(base(used) + "/disponible"))
+    assert format_phone(used.numbers[0]) in allowances and format_phone(used.numbers[1]) not in allowances
+
+
+def test_the_excel_export_holds_every_record_with_real_dates_and_euros(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    response = ana.get(f"{base(used)}/lineas/{used.lines[0]}/exportar.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=consumo-")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Date and time", "Line", "Type") and len(rows) == 6  # billed ones too
+    first = rows[1]
+    assert isinstance(first[0], datetime) and first[1] == used.numbers[0]
+    assert first[2] == "Calls" and first[7] == 151 and first[10] == pytest.approx(0.25)
+    assert {row[11] for row in rows[1:]} == {"Yes", "No"} and "F-1" in [row[12] for row in rows]
+
+
+def test_the_csv_export_is_written_as_a_spanish_spreadsheet_reads_it(app, used):
+    ana = speak(signed_in_client(app, "ana@acme.es"), "es")
+    response = ana.get(f"{base(used)}/exportar.csv?kind=sms")
+    rows = list(csv.reader(io.StringIO(text(response).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][0] == "Fecha y hora" and len(rows) == 2
+    assert rows[1][2] == "SMS" and rows[1][10] == "0,09"
+
+
+def test_spanish_and_english_pages(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    english = text(ana.get(base(used)))
+    assert "Not billed yet" in english and "Older records" not in english
+    speak(ana, "es")
+    spanish = text(ana.get(base(used)))
+    assert "<h1>Consumo</h1>" in spanish and "Sin facturar" in spanish
+    assert "Datos" in text(ana.get(base(used) + "/disponible"))
+
+
+def test_the_rankings_draw_svg_charts_with_the_same_figures_in_tables(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(used) + "/ranking"))
+    assert page.count('<svg class="chart"') == 4 and "<script" not in page.split("<main", 1)[1]
+    calls = page.split('id="top-calls"', 1)[1].split("</table>", 1)[0]
+    assert calls.index(format_phone(used.numbers[0])) < calls.index(format_phone(used.numbers[1]))
+    assert "3 min 01 s" in calls  # 151 + 30 s of the first line (billed or not), in the bar and the table
+    spend = page.split('id="by-centre"', 1)[1]
+    assert "No cost centre" in spend and "€0.41" in spend  # 25 + 9 + 7 cents
+
+
+def test_allowance_bars_show_what_is_left_and_mark_lines_near_or_over(app, acme):
+    with app.app_context():
+        session = get_session()
+        with operator_scope(session, "test"):
+            for line_id, gb in zip(acme.lines, (Decimal(10), Decimal(1), None), strict=True):
+                tariff = session.scalar(select(Line.tariff_id).where(Line.id == line_id))
+                session.execute(
+                    update(Tariff).where(Tariff.id == tariff).values(data_gb=gb, voice_minutes=100)
+                )
+        session.commit()
+    first, second = acme.lines[0], acme.lines[1]
+    add_usage(
+        app,
+        acme,
+        [
+            record(first, ago(minutes=5), "data", bytes=85 * 10**8),  # 8.5 of 10 GB: near
+            record(second, ago(minutes=5), "data", bytes=15 * 10**8),  # 1.5 of 1 GB: over
+        ],
+    )
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(acme) + "/disponible"))
+    rows = re.findall(r"<tr( class=\"[^\"]*\")?>\s*<th scope=\"row\">(.*?)</tr>", page, re.S)
+    assert [format_phone(n) in row[1] for n, row in zip(acme.numbers[1::-1], rows, strict=False)] == [
+        True,
+        True,
+    ]
+    assert 'class="allowance-over"' in page and "Over the allowance" in rows[0][1]
+    assert "Near the allowance" in rows[1][1] and "85%" in rows[1][1] and "1.50 GB left" in rows[1][1]
+    assert re.search(r'<meter [^>]*value="85" aria-labelledby="line-' + str(first), page)
+    line = text(ana.get(f"{base(acme)}/lineas/{first}"))
+    assert "Allowance left in this cycle" in line and "1.50 GB left" in line

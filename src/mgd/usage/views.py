@@ -237,10 +237,14 @@ def _export(line: Line | None, extension: str) -> Response:
             _("Consumption"),
             export_header(),
             _local_times(rows),
-            kinds={0: "date", 10: "euro"},
+            kinds=XLSX_KINDS,
         )
     rows = _export_rows(tenant, filters, line_id, lambda cents: Decimal(cents).scaleb(-2))
     return csv_response(f"{name}.csv", export_header(), rows)
+
+
+#: The Excel columns written as numbers and times (the others as text).
+XLSX_KINDS = {0: "datetime", 7: "integer", 8: "integer", 9: "integer", 10: "euro"}
 
 
 def _local_times(rows):

@@ -118,7 +118,12 @@ def csv_response(
 
 #: Excel number formats of the column kinds ``xlsx_response`` knows; the spreadsheet shows them in its
 #: reader's own separators (``1.234,56 €`` in Spanish).
-XLSX_FORMATS = {"euro": '#,##0.00 "€"', "date": "dd/mm/yyyy"}
+XLSX_FORMATS = {
+    "euro": '#,##0.00 "€"',
+    "date": "dd/mm/yyyy",
+    "datetime": "dd/mm/yyyy hh:mm:ss",
+    "integer": "0",
+}
 
 
 def xlsx_response(
