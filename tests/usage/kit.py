@@ -34,6 +34,30 @@ def record(line_id: int, started_at: datetime, kind: str = "voice", **values) ->
     }
 
 
+def add_sample_usage(app, company: Company) -> list[int]:
+    """For every line of ``company``: a call, an SMS and a data session of today, one of them in roaming,
+    and a call billed last month."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    records = []
+    for line_id in company.lines:
+        records += [
+            record(line_id, now - timedelta(hours=1), "voice", duration_s=95, cost_cents=12),
+            record(line_id, now - timedelta(hours=2), "sms", cost_cents=9),
+            record(
+                line_id, now - timedelta(hours=3), "data", bytes=3 * 10**8, roaming_zone="eu", country="PT"
+            ),
+            record(
+                line_id,
+                now - timedelta(days=35),
+                "voice",
+                duration_s=40,
+                billed=True,
+                invoice_number="F-0001",
+            ),
+        ]
+    return add_usage(app, company, records)
+
+
 def add_usage(app, company: Company, records: list[dict]) -> list[int]:
     """Insert ``records`` (``record``) for ``company`` and rebuild its daily sums; their ids."""
     with app.app_context():
