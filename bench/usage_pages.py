@@ -148,23 +148,31 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
     return big, first_line, daily
 
 
-def deep_cursor(database_url: str, tenant: int, state_billed: bool, since: datetime, until: datetime) -> str:
-    """The cursor of the page ``DEEP`` pages into the company's records (found once with an OFFSET here, as
-    someone clicking "older" ten thousand times would reach it)."""
+def deep_cursor(
+    database_url: str, tenant: int, state_billed: bool, since: datetime, until: datetime
+) -> tuple[int, str]:
+    """The depth and cursor of the page ``DEEP`` pages into the company's records, or of its last page when
+    there are fewer (found once with an OFFSET here, as someone clicking "older" that often reaches it)."""
     engine = create_engine(database_url)
+    where = "tenant_id = :t AND billed = :b AND started_at >= :s AND started_at < :u"
+    values = {"t": tenant, "b": state_billed, "s": since, "u": until}
     with engine.connect() as connection:
+        count = connection.scalar(text(f"SELECT count(*) FROM usage_records WHERE {where}"), values)  # noqa: S608
+        depth = min(DEEP, (count - 1) // 50)
         row = connection.execute(
             text(
                 "SELECT started_at, id FROM usage_records WHERE tenant_id = :t AND billed = :b "
                 "AND started_at >= :s AND started_at < :u ORDER BY started_at DESC, id DESC OFFSET :o LIMIT 1"
             ),
-            {"t": tenant, "b": state_billed, "s": since, "u": until, "o": DEEP * 50 - 1},
+            values | {"o": depth * 50 - 1},
         ).one()
     engine.dispose()
-    return cursor_token((row[0], row[1]))
+    return depth, cursor_token((row[0], row[1]))
 
 
-def measure(reference: str, cookie: str, processes: Processes, args, *, cursor: str, line_id: int) -> None:
+def measure(
+    reference: str, cookie: str, processes: Processes, args, *, deep: tuple[int, str], line_id: int
+) -> None:
     base = f"/empresa/{reference}/consumo"
     today = datetime.now(MADRID).date()
     oldest = months(today)[0][0].astimezone(MADRID).date()
@@ -179,8 +187,8 @@ def measure(reference: str, cookie: str, processes: Processes, args, *, cursor: 
             b"data-record",
         ),
         Case(
-            f"company records, {DEEP:,} pages deep",
-            f"{base}?{whole}&after={cursor}",
+            f"company records, {deep[0]:,} pages deep",
+            f"{base}?{whole}&after={deep[1]}",
             TARGETS["page"],
             b"data-record",
         ),
@@ -226,7 +234,7 @@ def main() -> None:
         superuser = make_url(args.admin_url).set(database=run.name).render_as_string(False)
         big, line_id, _daily = write_usage(superuser, args.records)
         today = datetime.now(MADRID).date()
-        cursor = deep_cursor(superuser, big, True, months(today)[0][0], _instant(today.replace(day=1)))
+        deep = deep_cursor(superuser, big, True, months(today)[0][0], _instant(today.replace(day=1)))
         reference, cookie = admin_session(env, document["companies"][0]["fiscal_id"])
         server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
         try:
@@ -239,7 +247,7 @@ def main() -> None:
             )
             processes = Processes(server.pid, args.admin_url, run.app)
             try:
-                measure(reference, cookie, processes, args, cursor=cursor, line_id=line_id)
+                measure(reference, cookie, processes, args, deep=deep, line_id=line_id)
             finally:
                 processes.admin.close()
         finally:
