@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from mgd.db import get_session, set_tenant
 from mgd.usage.models import UsageDaily, UsageRecord
@@ -63,6 +63,9 @@ def add_usage(app, company: Company, records: list[dict]) -> list[int]:
     with app.app_context():
         session = get_session()
         set_tenant(session, company.id)
+        if session.get_bind().dialect.name == "postgresql":  # the monthly partitions the records fall in
+            for month in {values["started_at"].date().replace(day=1) for values in records}:
+                session.execute(text("SELECT mgd_usage_partition(:month)"), {"month": month})
         rows = [UsageRecord(tenant_id=company.id, **values) for values in records]
         session.add_all(rows)
         session.flush()
