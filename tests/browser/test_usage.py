@@ -49,7 +49,9 @@ def test_a_manager_filters_a_lines_data_usage_on_a_phone(live_portal, tmp_path):
 
         page.get_by_role("link", name="Consumo", exact=True).click()
         expect(page.get_by_role("heading", name="Consumo", exact=True)).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the consumption scrolls sideways"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, (
+            "the consumption scrolls sideways"
+        )
         records = page.get_by_role("region", name="Registros")
         expect(records.get_by_role("row")).to_have_count(6)  # the header and five records
 
@@ -65,6 +67,8 @@ def test_a_manager_filters_a_lines_data_usage_on_a_phone(live_portal, tmp_path):
         expect(rows.nth(2)).to_contain_text("Itinerancia UE")
         totals = page.get_by_role("region", name="Totales por tipo")
         expect(totals).to_contain_text("2,50 GB")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360, "the line's page scrolls sideways"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, (
+            "the line's page scrolls sideways"
+        )
         page.screenshot(path=str(tmp_path / "usage.png"), full_page=True)
         browser.close()

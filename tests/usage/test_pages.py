@@ -15,9 +15,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from mgd.db import get_session, operator_scope
+from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
-from mgd.tenants.models import Line, Tariff
+from mgd.tenants.models import Line, Tariff, UsagePool
 from tests.accounts import add_member
 from tests.kit import confirm, signed_in_client, speak, text
 from tests.usage.kit import add_usage, record
@@ -252,3 +252,31 @@ def test_allowance_bars_show_what_is_left_and_mark_lines_near_or_over(app, acme)
     assert re.search(r'<meter [^>]*value="85" aria-labelledby="line-' + str(first), page)
     line = text(ana.get(f"{base(acme)}/lineas/{first}"))
     assert "Allowance left in this cycle" in line and "1.50 GB left" in line
+    lines = text(ana.get(f"/empresa/{acme.ref}/lineas"))
+    marked = re.findall(r'class="badge badge-(\w+)">(.*?)</a>', lines)
+    assert marked == [("near", "Near the allowance (85%)"), ("off", "Over the allowance (150%)")]
+
+
+def test_a_pooled_line_shows_its_pools_allowance(app, acme):
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        pool = UsagePool(tenant_id=acme.id, name="Ventas", data_gb=Decimal(2), voice_minutes=None)
+        session.add(pool)
+        session.flush()
+        session.execute(update(Line).where(Line.id.in_(acme.lines[:2])).values(pool_id=pool.id))
+        session.commit()
+    add_usage(
+        app,
+        acme,
+        [
+            record(line, ago(minutes=5), "data", bytes=9 * 10**8) for line in acme.lines
+        ],  # 1.8 of the pool's 2 GB
+    )
+    ana = signed_in_client(app, "ana@acme.es")
+    line = text(ana.get(f"{base(acme)}/lineas/{acme.lines[0]}"))
+    assert "shares the allowance of the pool Ventas" in line and "1.80 GB used of 2.00 GB (90%)" in line
+    page = text(ana.get(f"{base(acme)}/disponible"))
+    pools = page.split("Shared pools", 1)[1].split('id="lines-heading"', 1)[0]
+    assert "Ventas" in pools and "2 lines" in pools and "200.0 MB left" in pools
+    assert page.count("Near the allowance") == 2  # both lines of the pool, by the pool's share

@@ -17,6 +17,7 @@ from mgd.lines import services
 from mgd.lines.forms import LineForm, LinesCsvForm
 from mgd.security.audit import Origin
 from mgd.tenants.context import current_tenant, requires, tenant_blueprint
+from mgd.tenants.marks import line_marks
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS
 from mgd.web.exports import csv_response, own_session, xlsx_response
 from mgd.web.paging import page_number, whole_number
@@ -61,9 +62,11 @@ def _filter_args(filters: services.LineFilters) -> dict:
 @requires("view_lines")
 def index() -> str:
     db, tenant, filters = get_session(), current_tenant(), _filters()
+    page = services.list_lines(db, tenant, filters, page_number(request.args))
     return render_template(
         "admin/lines.html",
-        page=services.list_lines(db, tenant, filters, page_number(request.args)),
+        page=page,
+        marks=line_marks(tenant, [line.id for line in page.items]),
         filters=filters,
         args=_filter_args(filters),
         tariffs=services.tariffs(db),

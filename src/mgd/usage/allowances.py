@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from mgd.tenants.models import BillingAccount, Line, Membership, Tariff, UsagePool
 from mgd.tenants.services import visible_lines
@@ -133,11 +133,9 @@ def _bundles(session: Session, line_ids, start: date, end: date) -> dict[int, tu
     return {line_id: (gb or Decimal(0), int(minutes or 0)) for line_id, gb, minutes in session.execute(query)}
 
 
-def _lines(membership: Membership, line_id: int | None = None):
+def _lines(membership: Membership):
     """(id, number, alias, pool, tariff GB and minutes, cycle day) of the lines the member may see."""
     visible = visible_lines(membership).where(Line.status != "cancelled")
-    if line_id is not None:
-        visible = visible.where(Line.id == line_id)
     return (
         visible.with_only_columns(
             Line.id,
@@ -198,17 +196,81 @@ def _line_figures(session: Session, rows, today: date, pools: dict[int, str]) ->
     return found
 
 
-def line_allowance(session: Session, membership: Membership, line: Line, today: date) -> LineAllowance | None:
-    """The allowance of one line the member may see (its pool's name if it draws from one)."""
-    rows = session.execute(_lines(membership, line.id)).all()
-    pools = {}
-    if line.pool_id is not None:
-        pools = {
-            pool.id: pool.name
-            for pool in session.scalars(select(UsagePool).where(UsagePool.id == line.pool_id))
-        }
-    found = _line_figures(session, rows, today, pools)
-    return found[0] if found else None
+def _summed(measure, line_ids, start, end):
+    """A scalar subquery: ``measure`` summed in ``usage_daily`` over ``line_ids``, ``start`` to ``end``."""
+    return (
+        select(func.coalesce(func.sum(measure), 0))
+        .where(UsageDaily.line_id.in_(line_ids), UsageDaily.day >= start, UsageDaily.day <= end)
+        .scalar_subquery()
+    )
+
+
+def line_allowances(session: Session, line_ids: list[int], today: date) -> dict[int, LineAllowance]:
+    """The allowance of each of ``line_ids`` (already among those the member may see) in one statement, its
+    cycle taken from its billing account's day: a pooled line's figures are its pool's (all its lines)."""
+    cycles = {day: _cycle_of_day(day, today) for day in range(1, 29)}
+    start = case({day: cycle[0] for day, cycle in cycles.items()}, value=BillingAccount.cycle_day)
+    end = case({day: cycle[1] for day, cycle in cycles.items()}, value=BillingAccount.cycle_day)
+    data = case((UsageDaily.kind == "data", UsageDaily.bytes), else_=0)
+    voice = case(
+        ((UsageDaily.kind == "voice") & (UsageDaily.direction == "out"), UsageDaily.duration_s), else_=0
+    )
+    pooled = aliased(Line)
+    own, pool = [Line.id], select(pooled.id).where(pooled.pool_id == Line.pool_id)
+    bundles = (
+        select(func.coalesce(func.sum(measure), 0))
+        .select_from(LineBundle)
+        .join(Bundle, Bundle.id == LineBundle.bundle_id)
+        .where(
+            LineBundle.line_id == Line.id,
+            LineBundle.starts_on <= end,
+            LineBundle.ends_on.is_(None) | (LineBundle.ends_on >= start),
+        )
+        .scalar_subquery()
+        for measure in (Bundle.data_gb, Bundle.voice_minutes)
+    )
+    query = (
+        select(
+            Line.id,
+            Line.number,
+            Line.alias,
+            UsagePool.name,
+            func.coalesce(UsagePool.data_gb, Tariff.data_gb),
+            func.coalesce(UsagePool.voice_minutes, Tariff.voice_minutes),
+            *bundles,
+            _summed(data, own, start, end),
+            _summed(voice, own, start, end),
+            _summed(data, pool, start, end),
+            _summed(voice, pool, start, end),
+            end,
+        )
+        .join(Tariff, Tariff.id == Line.tariff_id)
+        .join(BillingAccount, BillingAccount.id == Line.billing_account_id)
+        .outerjoin(UsagePool, UsagePool.id == Line.pool_id)
+        .where(Line.id.in_(line_ids))
+    )
+    found = {}
+    for row in session.execute(query):
+        line_id, number, alias, pool_name, gb, minutes, extra_gb, extra_min, data_used, voice_used = row[:10]
+        if pool_name is not None:  # the pool's allowance and use; bundles are a line's own
+            data_used, voice_used, extra_gb, extra_min = row[10], row[11], 0, 0
+        found[line_id] = LineAllowance(
+            int(data_used),
+            _bytes(gb + Decimal(extra_gb) if gb is not None else (Decimal(extra_gb) or None)),
+            int(voice_used),
+            _seconds(minutes + int(extra_min) if minutes is not None else (int(extra_min) or None)),
+            row[12] + timedelta(days=1),
+            line_id=line_id,
+            number=number,
+            alias=alias,
+            pool=pool_name,
+        )
+    return found
+
+
+def line_allowance(session: Session, line: Line, today: date) -> LineAllowance | None:
+    """The allowance of one line (checked visible by the caller)."""
+    return line_allowances(session, [line.id], today).get(line.id)
 
 
 def company_allowances(session: Session, membership: Membership, today: date) -> CompanyAllowances:

@@ -22,6 +22,7 @@ from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
+from mgd.tenants.marks import add_line_marker
 from mgd.tenants.models import Line
 from mgd.tenants.services import visible_lines
 from mgd.usage import allowances, charts, queries
@@ -121,6 +122,21 @@ def _home_card(tenant: Tenant) -> Markup | None:
 bp.record_once(lambda state: add_home_card(state.app, _home_card))
 
 
+def _line_marks(tenant: Tenant, line_ids: list[int]) -> dict[int, Markup]:
+    """The lines page's mark on its lines near or over their allowance (one statement for the page)."""
+    if not tenant.can("view_usage"):
+        return {}
+    found = allowances.line_allowances(get_session(), line_ids, _today())
+    return {
+        line_id: Markup(render_template("usage/_line_mark.html", item=item))  # noqa: S704
+        for line_id, item in found.items()
+        if item.near
+    }
+
+
+bp.record_once(lambda state: add_line_marker(state.app, _line_marks))
+
+
 # ---- records -----------------------------------------------------------------------------------------------
 
 
@@ -157,7 +173,7 @@ def _records_page(line: Line | None) -> str:
     return render_template(
         "usage/records.html",
         line=line,
-        allowance=allowances.line_allowance(db, tenant.membership, line, _today()) if line else None,
+        allowance=allowances.line_allowance(db, line, _today()) if line else None,
         page=page,
         totals=totals,
         estimate=sum(t.billed_records if filters.state == "billed" else t.unbilled_records for t in totals),
