@@ -148,30 +148,30 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
     return big, first_line, daily
 
 
-def deep_cursor(
-    database_url: str, tenant: int, state_billed: bool, since: datetime, until: datetime
-) -> tuple[int, str]:
-    """The depth and cursor of the page ``DEEP`` pages into the company's records, or of its last page when
-    there are fewer (found once with an OFFSET here, as someone clicking "older" that often reaches it)."""
+def cursors(database_url: str, tenant: int, since: datetime, until: datetime) -> list[tuple[int, str]]:
+    """The depth and cursor of the company's second page of billed records and of the page ``DEEP`` pages
+    in, or its last when there are fewer (found once here by OFFSET, as clicking "older" reaches them)."""
     engine = create_engine(database_url)
-    where = "tenant_id = :t AND billed = :b AND started_at >= :s AND started_at < :u"
-    values = {"t": tenant, "b": state_billed, "s": since, "u": until}
+    where = "tenant_id = :t AND billed AND started_at >= :s AND started_at < :u"
+    values = {"t": tenant, "s": since, "u": until}
+    found = []
     with engine.connect() as connection:
         count = connection.scalar(text(f"SELECT count(*) FROM usage_records WHERE {where}"), values)  # noqa: S608
-        depth = min(DEEP, (count - 1) // 50)
-        row = connection.execute(
-            text(
-                "SELECT started_at, id FROM usage_records WHERE tenant_id = :t AND billed = :b "
-                "AND started_at >= :s AND started_at < :u ORDER BY started_at DESC, id DESC OFFSET :o LIMIT 1"
-            ),
-            values | {"o": depth * 50 - 1},
-        ).one()
+        for depth in (1, min(DEEP, (count - 1) // 50)):
+            row = connection.execute(
+                text(
+                    f"SELECT started_at, id FROM usage_records WHERE {where} "  # noqa: S608
+                    "ORDER BY started_at DESC, id DESC OFFSET :o LIMIT 1"
+                ),
+                values | {"o": depth * 50 - 1},
+            ).one()
+            found.append((depth + 1, cursor_token((row[0], row[1]))))
     engine.dispose()
-    return depth, cursor_token((row[0], row[1]))
+    return found
 
 
 def measure(
-    reference: str, cookie: str, processes: Processes, args, *, deep: tuple[int, str], line_id: int
+    reference: str, cookie: str, processes: Processes, args, *, pages: list[tuple[int, str]], line_id: int
 ) -> None:
     base = f"/empresa/{reference}/consumo"
     today = datetime.now(MADRID).date()
@@ -181,28 +181,25 @@ def measure(
     month = f"from={last_month_end.replace(day=1).isoformat()}&to={last_month_end.isoformat()}&state=billed"
     cases = [
         Case(
-            "company records, first page (6 months, billed)",
-            f"{base}?{whole}",
+            f"company records, page {number:,} of the billed ones (keyset; no totals)",
+            f"{base}?{whole}&after={cursor}",
             TARGETS["page"],
             b"data-record",
+        )
+        for number, cursor in pages
+    ]
+    cases += [
+        Case(
+            "the company's month: its totals per type and first page",
+            f"{base}?{month}",
+            TARGETS["company month"],
+            b'id="usage-totals"',
         ),
         Case(
-            f"company records, {deep[0]:,} pages deep",
-            f"{base}?{whole}&after={deep[1]}",
-            TARGETS["page"],
-            b"data-record",
-        ),
-        Case(
-            "a line's month (records, totals, allowance)",
+            "a line's month: its first page, totals and allowance",
             f"{base}/lineas/{line_id}?{month}",
             TARGETS["line month"],
             b"data-record",
-        ),
-        Case(
-            "the company's month (totals per type and first page)",
-            f"{base}?{month}",
-            TARGETS["company month"],
-            b"Totals by type",
         ),
         Case("allowance bars, every line", f"{base}/disponible", TARGETS["allowances"], b"<meter"),
         Case("the cycle's rankings (4 SVG charts)", f"{base}/ranking", None, b"<svg"),
@@ -234,7 +231,7 @@ def main() -> None:
         superuser = make_url(args.admin_url).set(database=run.name).render_as_string(False)
         big, line_id, _daily = write_usage(superuser, args.records)
         today = datetime.now(MADRID).date()
-        deep = deep_cursor(superuser, big, True, months(today)[0][0], _instant(today.replace(day=1)))
+        pages = cursors(superuser, big, months(today)[0][0], _instant(today.replace(day=1)))
         reference, cookie = admin_session(env, document["companies"][0]["fiscal_id"])
         server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
         try:
@@ -247,7 +244,7 @@ def main() -> None:
             )
             processes = Processes(server.pid, args.admin_url, run.app)
             try:
-                measure(reference, cookie, processes, args, deep=deep, line_id=line_id)
+                measure(reference, cookie, processes, args, pages=pages, line_id=line_id)
             finally:
                 processes.admin.close()
         finally:

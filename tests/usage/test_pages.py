@@ -145,6 +145,7 @@ def test_keyset_pages_skip_and_repeat_nothing_while_records_arrive(app, acme):
         page = text(ana.get(url))
         seen += re.findall(r"data-record=\"(\d+)\"", page)
         pages += 1
+        assert ("The totals are on the first page" in page) is (pages > 1)
         if pages == 1:  # a newer record and a late one, older than this page, arrive meanwhile
             late = add_usage(
                 app, acme, [record(line, ago(seconds=1)), record(line, ago(minutes=100, seconds=30))]

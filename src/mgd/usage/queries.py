@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from mgd.tenants.models import Line, Membership
@@ -94,11 +94,11 @@ def record_page(
     )
     if after is not None:
         started, record_id = after
+        # A row comparison is an index bound (PostgreSQL); the plain one also prunes the newer partitions.
         query = query.where(
-            or_(
-                UsageRecord.started_at < started,
-                and_(UsageRecord.started_at == started, UsageRecord.id < record_id),
-            )
+            UsageRecord.started_at <= started,
+            tuple_(UsageRecord.started_at, UsageRecord.id)
+            < tuple_(literal(started, UsageRecord.started_at.type), literal(record_id, UsageRecord.id.type)),
         )
     rows = [tuple(row) for row in session.execute(_newest_first(query).limit(size + 1))]
     more = len(rows) > size

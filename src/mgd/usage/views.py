@@ -158,7 +158,8 @@ def _records_page(line: Line | None) -> str:
     after = parse_cursor(request.args.get("after"))
     line_id = line.id if line else None
     page = queries.record_page(db, tenant.membership, filters, line_id=line_id, after=after)
-    totals = queries.totals(db, tenant.membership, filters, line_id=line_id)
+    # The totals are the filters', on their first page: the next pages only read their records (keyset).
+    totals = queries.totals(db, tenant.membership, filters, line_id=line_id) if after is None else None
     endpoint = "usage.line" if line else "usage.index"
     route = {"line_id": line.id} if line else {}
 
@@ -176,7 +177,9 @@ def _records_page(line: Line | None) -> str:
         allowance=allowances.line_allowance(db, line, _today()) if line else None,
         page=page,
         totals=totals,
-        estimate=sum(t.billed_records if filters.state == "billed" else t.unbilled_records for t in totals),
+        estimate=sum(
+            t.billed_records if filters.state == "billed" else t.unbilled_records for t in totals or ()
+        ),
         next_after=cursor_token(page.next_cursor) if page.next_cursor else None,
         first_page=after is None,
         filters=filters,
