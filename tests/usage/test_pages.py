@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line, Tariff, UsagePool
+from mgd.usage.models import Bundle, LineBundle
 from tests.accounts import add_member
 from tests.kit import confirm, signed_in_client, speak, text
 from tests.usage.kit import add_usage, record
@@ -232,11 +233,33 @@ def test_allowance_bars_show_what_is_left_and_mark_lines_near_or_over(app, acme)
                     update(Tariff).where(Tariff.id == tariff).values(data_gb=gb, voice_minutes=100)
                 )
         session.commit()
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        bundle = Bundle(code="EXTRA1", name="Extra 1 GB", data_gb=Decimal(1), monthly_fee_eur=Decimal(5))
+        session.add(bundle)
+        session.flush()
+        today = NOW.date()
+        for starts, ends in (
+            (today - timedelta(days=400), None),
+            (today - timedelta(days=500), today - timedelta(days=300)),
+        ):
+            session.add(
+                LineBundle(
+                    tenant_id=acme.id,
+                    line_id=acme.lines[2],
+                    bundle_id=bundle.id,
+                    starts_on=starts,
+                    ends_on=ends,
+                )
+            )
+        session.commit()
     first, second = acme.lines[0], acme.lines[1]
     add_usage(
         app,
         acme,
         [
+            record(acme.lines[2], ago(minutes=5), "data", bytes=25 * 10**7),  # 0.25 of the bundle's 1 GB
             record(first, ago(minutes=5), "data", bytes=85 * 10**8),  # 8.5 of 10 GB: near
             record(second, ago(minutes=5), "data", bytes=15 * 10**8),  # 1.5 of 1 GB: over
         ],
@@ -253,6 +276,8 @@ def test_allowance_bars_show_what_is_left_and_mark_lines_near_or_over(app, acme)
     assert re.search(r'<meter [^>]*value="85" aria-labelledby="line-' + str(first), page)
     line = text(ana.get(f"{base(acme)}/lineas/{first}"))
     assert "Allowance left in this cycle" in line and "1.50 GB left" in line
+    bundled = text(ana.get(f"{base(acme)}/lineas/{acme.lines[2]}"))  # only the bundle still active counts
+    assert "250.0 MB used of 1.00 GB (25%)" in bundled
     lines = text(ana.get(f"/empresa/{acme.ref}/lineas"))
     marked = re.findall(r'class="badge badge-(\w+)">(.*?)</a>', lines)
     assert marked == [("near", "Near the allowance (85%)"), ("off", "Over the allowance (150%)")]
