@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -34,7 +35,7 @@ class Allowance:
     voice_allowed: int | None
     resets_on: date
 
-    @property
+    @cached_property
     def percent(self) -> int:
         """The larger share used of the two allowances, in whole per cent (0 with no allowance)."""
         shares = [
@@ -106,15 +107,16 @@ def current_cycle(session: Session, line: Line | None, today: date) -> tuple[dat
 
 
 def _used(session: Session, line_ids, start: date, end: date) -> dict[int, tuple[int, int]]:
-    """Bytes of data and seconds of calls made per line from ``start`` to ``end``."""
+    """Bytes of data and seconds of calls made per line from ``start`` to ``end``, of ``line_ids`` (ids or a
+    query of them; None: every line of the company)."""
     daily = UsageDaily
     data = func.sum(case((daily.kind == "data", daily.bytes), else_=0))
     voice = func.sum(case(((daily.kind == "voice") & (daily.direction == "out"), daily.duration_s), else_=0))
     query = (
-        select(daily.line_id, data, voice)
-        .where(daily.day >= start, daily.day <= end, daily.line_id.in_(line_ids))
-        .group_by(daily.line_id)
+        select(daily.line_id, data, voice).where(daily.day >= start, daily.day <= end).group_by(daily.line_id)
     )
+    if line_ids is not None:
+        query = query.where(daily.line_id.in_(line_ids))
     return {line_id: (int(d or 0), int(v or 0)) for line_id, d, v in session.execute(query)}
 
 
@@ -123,13 +125,11 @@ def _bundles(session: Session, line_ids, start: date, end: date) -> dict[int, tu
     query = (
         select(LineBundle.line_id, func.sum(Bundle.data_gb), func.sum(Bundle.voice_minutes))
         .join(Bundle, Bundle.id == LineBundle.bundle_id)
-        .where(
-            LineBundle.line_id.in_(line_ids),
-            LineBundle.starts_on <= end,
-            (LineBundle.ends_on.is_(None)) | (LineBundle.ends_on >= start),
-        )
+        .where(LineBundle.starts_on <= end, (LineBundle.ends_on.is_(None)) | (LineBundle.ends_on >= start))
         .group_by(LineBundle.line_id)
     )
+    if line_ids is not None:
+        query = query.where(LineBundle.line_id.in_(line_ids))
     return {line_id: (gb or Decimal(0), int(minutes or 0)) for line_id, gb, minutes in session.execute(query)}
 
 
@@ -161,13 +161,20 @@ def _cycle_of_day(cycle_day: int, today: date) -> tuple[date, date]:
     return start, following - timedelta(days=1)
 
 
-def _line_figures(session: Session, rows, today: date, pools: dict[int, str]) -> list[LineAllowance]:
-    by_cycle = defaultdict(list)
+def _line_figures(
+    session: Session, membership: Membership, rows, today: date, pools: dict[int, str]
+) -> list[LineAllowance]:
+    """The allowance of each of ``rows`` (``_lines``): two statements per cycle day among them (one, mostly),
+    over every line of the company when the member sees them all (no list of ids to send)."""
+    by_day = defaultdict(list)
     for row in rows:
-        by_cycle[_cycle_of_day(row.cycle_day or 1, today)].append(row)
+        by_day[row.cycle_day or 1].append(row)
     found = []
-    for (start, end), members in by_cycle.items():
-        ids = [row.id for row in members]
+    for cycle_day, members in by_day.items():
+        start, end = _cycle_of_day(cycle_day, today)
+        ids = None
+        if membership.limited or len(by_day) > 1:
+            ids = _lines(membership).where(BillingAccount.cycle_day == cycle_day).with_only_columns(Line.id)
         used = _used(session, ids, start, end)
         extra = _bundles(session, ids, start, end)
         for row in members:
@@ -278,7 +285,9 @@ def company_allowances(session: Session, membership: Membership, today: date) ->
     use is every line's in them; a member limited to some lines sees only the pools of those)."""
     rows = session.execute(_lines(membership)).all()
     pool_rows = {pool.id: pool for pool in session.scalars(select(UsagePool))}
-    lines = _line_figures(session, rows, today, {pid: pool.name for pid, pool in pool_rows.items()})
+    lines = _line_figures(
+        session, membership, rows, today, {pid: pool.name for pid, pool in pool_rows.items()}
+    )
     pools = _pool_figures(session, pool_rows, {row.pool_id for row in rows if row.pool_id is not None}, today)
     shares = {pool.name: pool.percent for pool in pools}
     marked = [replace(item, pool_percent=shares.get(item.pool)) if item.pool else item for item in lines]

@@ -8,8 +8,9 @@ charts. Its card on the company's home page too.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_babel import format_decimal, get_locale
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
+from mgd.identifiers import format_phone
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
 from mgd.tenants.marks import add_line_marker
@@ -60,6 +62,21 @@ def _locale() -> str:
 
 def _euros(cents: int) -> str:
     return current_app.jinja_env.filters["euros"](cents)  # billing's filter: the portal's one euro format
+
+
+@bp.app_template_filter("usage_phone")
+@lru_cache(maxsize=16384)
+def _phone(number: str) -> str:
+    """A line's number as people read it, remembered: a page shows the same few lines many times."""
+    return format_phone(number)
+
+
+@bp.app_template_filter("usage_time")
+def _when(value: datetime) -> str:
+    """A record's start in Madrid, to the second, as the operator's statements write it (``23/07/2026
+    12:08:55``; ISO in English): written by hand, fifty times a page, instead of Babel's patterns."""
+    local = value.astimezone(MADRID)
+    return f"{local:%d/%m/%Y %H:%M:%S}" if _locale() == "es" else f"{local:%Y-%m-%d %H:%M:%S}"
 
 
 @bp.app_template_filter("usage_duration")
@@ -187,6 +204,12 @@ def _records_page(line: Line | None) -> str:
         directions=DIRECTIONS,
         places=PLACES,
         action=url_for(endpoint, **route),
+        line_links={
+            line_id: url_for("usage.line", line_id=line_id, **filters.args())
+            for line_id in {record.line_id for record, _number, _alias in page.records}
+        }
+        if line is None
+        else {},
         link=link,
         export_link=export_link,
     )
