@@ -145,7 +145,7 @@ def mgd(env: dict, *args: str, cpu: BackendCpu | None = None) -> dict:
     phases = "".join(
         line.split(" INFO [-] ")[-1] + "\n"
         for line in result.stderr.splitlines()
-        if "billing import:" in line
+        if "billing import:" in line or "usage import " in line
     )
     client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return {

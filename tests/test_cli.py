@@ -8,12 +8,13 @@ from click.testing import CliRunner
 
 from mgd.cli import main
 
+USAGE_EXAMPLE = Path(__file__).parents[1] / "docs" / "usage-example.csv"
 EXAMPLE = Path(__file__).parents[1] / "docs" / "records-example.json"
 
 
 def test_help_documents_every_command():
     output = CliRunner().invoke(main, ["--help"]).output
-    for command in ("db", "records", "demo", "serve", "worker"):
+    for command in ("db", "records", "demo", "serve", "worker", "usage"):
         assert re.search(rf"^  {command}\s+\S", output, re.MULTILINE), command
     assert "import" in CliRunner().invoke(main, ["records", "--help"]).output
 
@@ -24,6 +25,27 @@ def test_import_reports_what_it_did_and_is_idempotent(mgd):
     assert "lines: 6 were created, 0 were updated, 0 unchanged" in out
     code, out, _ = mgd("records", "import", str(EXAMPLE))
     assert "lines: 0 were created, 0 were updated, 6 unchanged" in out
+
+
+def test_usage_files_go_through_the_same_import(mgd, tmp_path):
+    """The usage example (docs/usage.md) with the records document, in one transaction; again: nothing new. A
+    usage file among billing files in a folder is recognised by its name."""
+    code, out, _ = mgd("records", "import", str(EXAMPLE), str(USAGE_EXAMPLE))
+    assert code == 0 and "usage_records: 8 were created, 0 were updated, 0 unchanged" in out, out
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "usage-2026-11.csv").write_text(USAGE_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, _ = mgd("records", "import", str(folder))
+    assert code == 0 and "usage_records: 0 were created, 0 were updated, 8 unchanged" in out, out
+    (folder / "usage-2026-11.csv").write_text("company,line\n", encoding="utf-8")
+    code, _, err = mgd("records", "import", str(folder))
+    assert code == 1 and "usage-2026-11.csv line 1: record_id: null — is a required field" in err, err
+
+
+def test_usage_partitions_on_sqlite_say_there_are_none(mgd):
+    code, out, _ = mgd("usage", "partitions")
+    assert code == 0 and "one plain table" in out
+    assert mgd("usage", "partitions", "--detach-before", "2026-13")[0] == 2
 
 
 def test_dry_run_writes_nothing(mgd):

@@ -14,6 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
     from mgd.security import login  # noqa: PLC0415
+    from mgd.usage import tasks as usage_tasks  # noqa: F401, PLC0415 (its actor too)
     from mgd.web import edge, shell  # noqa: PLC0415
 
     settings = load_settings(config)

@@ -31,8 +31,8 @@ VISIBLE = (
 )
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-# A month's partition, made once (an advisory lock serialises two imports of the same month), bound by the
-# same policy as its parent. Months from 2000 to two years ahead: the portal's role cannot fill the catalogue.
+# A month's partition (a month of Madrid time, as the daily sums' days), made once (an advisory lock serialises
+# two imports of the same month), bound by the same policy as its parent. Months from 2000 to two years ahead: the portal's role cannot fill the catalogue.
 PARTITION_FUNCTION = """
 CREATE FUNCTION mgd_usage_partition(month date) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $fn$
@@ -49,7 +49,8 @@ BEGIN
     IF to_regclass(name) IS NULL THEN
         EXECUTE format(
             'CREATE TABLE %I PARTITION OF usage_records FOR VALUES FROM (%L) TO (%L)',
-            name, first::text || ' 00:00:00+00', next::text || ' 00:00:00+00'
+            name, (first::timestamp AT TIME ZONE 'Europe/Madrid')::text,
+            (next::timestamp AT TIME ZONE 'Europe/Madrid')::text
         );
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', name);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', name);
