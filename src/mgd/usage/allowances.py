@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from mgd.tenants.models import BillingAccount, Line, Membership, Tariff, UsagePool
 from mgd.tenants.services import visible_lines
 from mgd.usage.models import Bundle, LineBundle, UsageDaily
+from mgd.usage.services import cycle_for
 
 NEAR = 80  # per cent
 GB = 10**9
@@ -154,11 +155,8 @@ def _lines(membership: Membership):
 
 def _cycle_of_day(cycle_day: int, today: date) -> tuple[date, date]:
     """The cycle that starts on ``cycle_day`` of a month and holds ``today``: (first day, last day)."""
-    start = today.replace(day=cycle_day)
-    if today.day < cycle_day:
-        start = (start.replace(day=1) - timedelta(days=1)).replace(day=cycle_day)
-    following = (start.replace(day=1) + timedelta(days=32)).replace(day=cycle_day)
-    return start, following - timedelta(days=1)
+    cycle = cycle_for(cycle_day, today)
+    return cycle.start, cycle.end
 
 
 def _line_figures(
