@@ -11,7 +11,7 @@ ARGON2_CFLAGS ?= -O3 -march=native
 
 NODE_DEPS := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-sign-in-http bench-exports bench-lines bench-depth bench-billing-pages clean
+.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-sign-in-http bench-exports bench-lines bench-depth bench-billing-pages bench-usage-pages clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -87,6 +87,9 @@ bench-billing: install  ## Billing import benchmark, PostgreSQL, as the producti
 
 bench-billing-pages: install  ## Billing pages of a 10,000-line company under gunicorn, as the production roles (see bench/README.md)
 	$(BIN)/python bench/billing_pages.py
+
+bench-usage-pages: install  ## Consumption pages of a 5,000-line company under gunicorn, as the production roles (see bench/README.md)
+	$(BIN)/python bench/usage_pages.py
 
 bench-sign-in: install  ## Sign-in benchmark (see bench/README.md)
 	$(BIN)/python bench/sign_in.py

@@ -32,6 +32,7 @@ from tests.accounts import add_invoices
 from tests.factories import COMPANIES, PASSWORD
 from tests.kit import browser, outbox, post, signed_in_client, token
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
+from tests.usage.kit import add_sample_usage
 
 # "registering" is a visitor at the phone step of a registration, "signing_in" one between the password and the
 # choice of channel: their forms are reachable only then.
@@ -43,6 +44,7 @@ AUDIT = ("person", "action", "since", "until", "page", "after", "before")
 LINES = ("q", "kind", "product", "status", "tariff", "sort", "after", "before")
 INVOICES = ("account", "from", "to", "status", "after")
 STATEMENT = ("from", "to", "account")
+USAGE = ("from", "to", "kind", "direction", "roaming", "state")
 QUERY = {
     "admin.members": ("q", "role", "status", "after", "before"),
     "admin.member": ("lq",),
@@ -50,6 +52,11 @@ QUERY = {
     "billing.invoices_zip": ("invoice",),
     "billing.statement": STATEMENT,
     "billing.statement_export": (*STATEMENT, "sep"),
+    "usage.index": (*USAGE, "after"),
+    "usage.line": (*USAGE, "after"),
+    "usage.export": (*USAGE, "sep"),
+    "usage.line_export": (*USAGE, "sep"),
+    "usage.allowances_page": ("page",),
     "lines.index": LINES,
     "lines.export": ("q", "kind", "product", "status", "tariff", "sort", "sep"),
     "activity.index": AUDIT,
@@ -194,6 +201,7 @@ def _objects(app, acme, companies) -> dict:
         "membership_id": acme.members["carla@acme.es"],
         "invitation_id": invitation,
         "invoice_id": add_invoices(app, acme)[0],
+        "usage": add_sample_usage(app, acme),
         "account_id": acme.account,
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),

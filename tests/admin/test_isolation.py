@@ -21,6 +21,7 @@ from mgd.identifiers import format_phone
 from mgd.tenants.models import BillingAccount, Line, Membership
 from tests.accounts import add_invoices
 from tests.kit import confirm, post, signed_in_client, text, token
+from tests.usage.kit import add_sample_usage
 
 #: Routes that load no company's rows from their URL: each says why it needs no cross-company check.
 NOT_COMPANY_ROUTES = {
@@ -110,6 +111,7 @@ def beta_objects(app, beta):
         set_tenant(session, beta.id)
         invitation = session.scalar(select(Invitation.id))
     add_invoices(app, beta)
+    add_sample_usage(app, beta)
     return {
         "line_id": beta.lines[0],
         "membership_id": beta.members["dora@beta.es"],
@@ -182,6 +184,10 @@ def test_exports_hold_only_the_companys_own_rows(app, acme, beta):
     lines = text(ana.get(f"/empresa/{acme.ref}/lineas/exportar.csv"))
     assert all(format_phone(n) in lines for n in acme.numbers)
     assert not any(format_phone(n) in lines for n in beta.numbers)
+    add_sample_usage(app, acme)
+    add_sample_usage(app, beta)
+    usage = text(ana.get(f"/empresa/{acme.ref}/consumo/exportar.csv"))
+    assert all(n in usage for n in acme.numbers) and not any(n in usage for n in beta.numbers)
     activity = list(csv.reader(io.StringIO(text(ana.get(f"/empresa/{acme.ref}/actividad/exportar.csv")))))
     assert activity[1:] and not any("dora@beta.es" in row for row in activity)
 

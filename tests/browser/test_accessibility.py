@@ -34,6 +34,7 @@ from tests.factories import IBAN_M, PASSWORD, Registrant, make_user
 from tests.kit import browser, outbox, post, signed_in_client
 from tests.pages import page_urls
 from tests.registration.test_access_request import DETAILS
+from tests.usage.kit import add_sample_usage
 
 require_chromium(axe=True)
 
@@ -97,6 +98,7 @@ def site(app, tmp_path_factory):
         invitation = next(m for m in outbox(portal) if m.recipient == "eva@acme.es").body_text
         token = invitation.split("/invitacion/")[1].split()[0]
         add_invoices(portal, acme)
+        add_sample_usage(portal, acme)
         values = {
             "ref": acme.ref,
             "line_id": acme.lines[0],

@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_billing": frozenset({"admin", "billing"}),
     # Delivery, direct debit and billing address: the direct-debit code goes to the administrator's mobile.
     "manage_billing": frozenset({"admin"}),
+    # Calls, messages and data of the lines, and their allowances: every role, as the seeds' self-care.
+    "view_usage": frozenset(ROLES),
 }
 
 
@@ -58,6 +60,7 @@ PERMISSION_ACTIONS = {
     "view_audit": _l("see the company's activity log"),
     "view_billing": _l("see the company's invoices and spend"),
     "manage_billing": _l("change the invoice delivery, the bank account or the billing address"),
+    "view_usage": _l("see the consumption of the company's lines"),
 }
 
 

@@ -18,8 +18,9 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 #: Excel number formats by kind; the spreadsheet shows them in its reader's own separators.
-FORMATS = {"euro": '#,##0.00 "€"', "date": "dd/mm/yyyy"}
-_STYLE_OF_KIND = {"euro": 2, "date": 3}  # cellXfs below: 0 plain, 1 bold (the header), 2 euro, 3 date
+FORMATS = {"euro": '#,##0.00 "€"', "date": "dd/mm/yyyy", "datetime": "dd/mm/yyyy hh:mm:ss", "integer": "0"}
+# cellXfs below: 0 plain, 1 bold (the header), then one per kind of FORMATS, in its order.
+_STYLE_OF_KIND = {kind: 2 + index for index, kind in enumerate(FORMATS)}
 FLUSH_BYTES = 64 * 1024
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug: right from March 1900 on)
 # Characters XML 1.0 cannot hold: written as Excel's _xHHHH_ escapes, as Excel and XlsxWriter do.
@@ -81,10 +82,13 @@ def _styles() -> str:
         '<fill><patternFill patternType="gray125"/></fill></fills>'
         '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        f'<cellXfs count="{2 + len(FORMATS)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
         '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        + "".join(
+            f'<xf numFmtId="{164 + index}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            for index in range(len(FORMATS))
+        )
+        + "</cellXfs>"
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         "</styleSheet>"
     )

@@ -1,0 +1,308 @@
+"""The consumption pages as members see them: who may open them, the records of the company and of a line
+with their filters, keyset pages that skip and repeat nothing while records arrive, totals per type with not
+billed apart from billed, the exports read back (openpyxl), allowance bars, the cycle's rankings as charts
+with their tables, the company's home card, in Spanish and English."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from mgd.db import get_session, operator_scope, set_tenant
+from mgd.identifiers import format_phone
+from mgd.tenants.models import Line, Tariff, UsagePool
+from mgd.usage.models import Bundle, LineBundle
+from tests.accounts import add_member
+from tests.kit import confirm, signed_in_client, speak, text
+from tests.usage.kit import add_usage, record
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def base(company) -> str:
+    return f"/empresa/{company.ref}/consumo"
+
+
+def ago(**delta) -> datetime:
+    return NOW - timedelta(**delta)
+
+
+@pytest.fixture
+def used(app, acme):
+    """Acme's first line with calls, SMS, data (one session abroad) and a billed call; its second line with one
+    call in; Bea, its billing person."""
+    add_member(app, acme, "bea@acme.es", "billing")
+    first, second = acme.lines[0], acme.lines[1]
+    add_usage(
+        app,
+        acme,
+        [
+            record(first, ago(hours=1), "voice", duration_s=151, cost_cents=25),
+            record(first, ago(hours=2), "sms", cost_cents=9),
+            record(first, ago(hours=3), "data", bytes=2 * 10**9, cost_cents=0),
+            record(
+                first, ago(hours=4), "data", bytes=5 * 10**8, roaming_zone="eu", country="FR", cost_cents=0
+            ),
+            record(
+                first, ago(hours=5), "voice", duration_s=30, billed=True, invoice_number="F-1", cost_cents=7
+            ),
+            record(second, ago(hours=6), "voice", direction="in", duration_s=45, cost_cents=0),
+        ],
+    )
+    return acme
+
+
+PAGES = ("", "/lineas/{line}", "/disponible", "/ranking", "/exportar.csv", "/exportar.xlsx")
+PAGES += ("/lineas/{line}/exportar.csv", "/lineas/{line}/exportar.xlsx")
+
+
+def test_every_role_sees_the_consumption_with_its_tab_and_home_card(app, used):
+    for email in ("ana@acme.es", "bob@acme.es", "carla@acme.es", "bea@acme.es"):
+        client = signed_in_client(app, email)
+        for page in PAGES:
+            response = client.get(base(used) + page.format(line=used.lines[0]))
+            assert response.status_code == 200, (email, page, response.status_code)
+        home = text(client.get(f"/empresa/{used.ref}"))
+        assert 'id="usage-card"' in home and f'href="{base(used)}"' in home, email
+
+
+def rows_of(page: str) -> list[str]:
+    body = page.split('<h2 id="records-heading">', 1)[1]
+    return re.findall(r"<tr data-record=\"\d+\">(.*?)</tr>", body, re.S)
+
+
+def test_the_company_page_lists_not_billed_records_newest_first_and_billed_ones_apart(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(used)))
+    rows = rows_of(page)
+    assert len(rows) == 5
+    assert "2 min 31 s" in rows[0] and "€0.25" in rows[0]
+    assert "EU roaming" in rows[3] and "(FR)" in rows[3]
+    assert "F-1" not in page
+    billed = text(ana.get(base(used) + "?state=billed"))
+    assert len(rows_of(billed)) == 1 and "F-1" in billed
+    assert "Not billed yet" in page and "Billed" in page
+
+
+def test_totals_add_up_each_type_with_billed_and_not_billed_apart(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(used) + "?kind=voice"))
+    totals = page.split("Totals by type", 1)[1].split("</table>", 1)[0]
+    voice = re.search(r"<th scope=\"row\">Calls</th>(.*?)</tr>", totals, re.S).group(1)
+    cells = re.findall(r"<td class=\"amount\">(.*?)</td>", voice)
+    assert cells == ["3", "3 min 46 s", "€0.25", "€0.07"]  # 151 + 30 + 45 s; received calls are free
+    assert "SMS" not in totals
+    data = text(ana.get(base(used) + "?kind=data&roaming=roaming"))
+    assert "500.0 MB" in data.split("Totals by type", 1)[1].split("</table>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("kind=sms", 1),
+        ("kind=data", 2),
+        ("roaming=roaming", 1),
+        ("roaming=home", 4),
+        ("direction=in", 1),
+        ("direction=out&kind=voice", 1),
+        ("from=2020-01-01&to=2020-01-31", 0),
+    ],
+)
+def test_filters_narrow_the_records(app, used, query, expected):
+    ana = signed_in_client(app, "ana@acme.es")
+    today = NOW.date()
+    dated = "" if "from=" in query else f"&from={today - timedelta(days=3)}&to={today}"
+    assert len(rows_of(text(ana.get(f"{base(used)}?{query}{dated}")))) == expected
+
+
+def test_unreadable_filters_and_cursors_show_the_first_page(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    for query in ("after=x", "after=1.", "after=-5.3", "from=2026-13-01", "kind=fax", "state=maybe", "to=²"):
+        response = ana.get(f"{base(used)}?{query}")
+        assert response.status_code == 200, query
+        assert len(rows_of(text(response))) == 5, query
+
+
+def next_link(page: str) -> str | None:
+    found = re.search(r'<a href="([^"]*after=[^"]*)">Older records</a>', page)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_keyset_pages_skip_and_repeat_nothing_while_records_arrive(app, acme):
+    line = acme.lines[0]
+    # 120 records, ten of them sharing one start time across the first page's end.
+    times = [ago(minutes=n) for n in range(110)] + [ago(minutes=45)] * 10
+    originals = set(add_usage(app, acme, [record(line, when) for when in times]))
+    ana = signed_in_client(app, "ana@acme.es")
+    seen, url, pages = [], f"{base(acme)}/lineas/{line}", 0
+    while url:
+        page = text(ana.get(url))
+        seen += re.findall(r"data-record=\"(\d+)\"", page)
+        pages += 1
+        assert ("The totals are on the first page" in page) is (pages > 1)
+        if pages == 1:  # a newer record and a late one, older than this page, arrive meanwhile
+            late = add_usage(
+                app, acme, [record(line, ago(seconds=1)), record(line, ago(minutes=100, seconds=30))]
+            )
+        url = next_link(page)
+    ids = [int(value) for value in seen]
+    assert pages == 3
+    assert len(ids) == len(set(ids)), "a record was shown twice"
+    assert originals <= set(ids), "a record was skipped"
+    assert late[1] in ids and late[0] not in ids  # the late one is found further on; the newest is not
+
+
+def test_a_member_limited_to_a_line_sees_only_its_records_totals_and_rankings(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    confirm(
+        ana,
+        f"/empresa/{used.ref}/usuarios/{used.members['carla@acme.es']}/limit",
+        {"numbers": format_phone(used.numbers[0]), "cost_centres": ""},
+    )
+    carla = signed_in_client(app, "carla@acme.es")
+    page = text(carla.get(base(used) + "?kind=voice&state=unbilled"))
+    assert len(rows_of(page)) == 1 and format_phone(used.numbers[1]) not in page
+    assert "3 min 46 s" not in page and "2 min 31 s" in page  # the second line's call is not in the totals
+    assert carla.get(f"{base(used)}/lineas/{used.lines[1]}").status_code == 404
+    assert carla.get(f"{base(used)}/lineas/{used.lines[1]}/exportar.csv").status_code == 404
+    exported = text(carla.get(base(used) + "/exportar.csv"))
+    assert format_phone(used.numbers[1]) not in exported and len(exported.splitlines()) == 6
+    ranking = text(carla.get(base(used) + "/ranking"))
+    assert format_phone(used.numbers[1]) not in ranking
+    allowances = text(carla.get(base(used) + "/disponible"))
+    assert format_phone(used.numbers[0]) in allowances and format_phone(used.numbers[1]) not in allowances
+
+
+def test_the_excel_export_holds_every_record_with_real_dates_and_euros(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    response = ana.get(f"{base(used)}/lineas/{used.lines[0]}/exportar.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=consumo-")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Date and time", "Line", "Type") and len(rows) == 6  # billed ones too
+    first = rows[1]
+    assert isinstance(first[0], datetime) and first[1] == used.numbers[0]
+    assert first[2] == "Calls" and first[7] == 151 and first[10] == pytest.approx(0.25)
+    assert {row[11] for row in rows[1:]} == {"Yes", "No"} and "F-1" in [row[12] for row in rows]
+
+
+def test_the_csv_export_is_written_as_a_spanish_spreadsheet_reads_it(app, used):
+    ana = speak(signed_in_client(app, "ana@acme.es"), "es")
+    response = ana.get(f"{base(used)}/exportar.csv?kind=sms")
+    rows = list(csv.reader(io.StringIO(text(response).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][0] == "Fecha y hora" and len(rows) == 2
+    assert rows[1][2] == "SMS" and rows[1][10] == "0,09"
+
+
+def test_spanish_and_english_pages(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    english = text(ana.get(base(used)))
+    assert "Not billed yet" in english and "Older records" not in english
+    speak(ana, "es")
+    spanish = text(ana.get(base(used)))
+    assert "<h1>Consumo</h1>" in spanish and "Sin facturar" in spanish
+    assert "Datos" in text(ana.get(base(used) + "/disponible"))
+
+
+def test_the_rankings_draw_svg_charts_with_the_same_figures_in_tables(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(used) + "/ranking"))
+    assert page.count('<svg class="chart"') == 4 and "<script" not in page.split("<main", 1)[1]
+    calls = page.split('id="top-calls"', 1)[1].split("</table>", 1)[0]
+    assert calls.index(format_phone(used.numbers[0])) < calls.index(format_phone(used.numbers[1]))
+    assert "3 min 01 s" in calls  # 151 + 30 s of the first line (billed or not), in the bar and the table
+    spend = page.split('id="by-centre"', 1)[1]
+    assert "No cost centre" in spend and "€0.41" in spend  # 25 + 9 + 7 cents
+
+
+def test_allowance_bars_show_what_is_left_and_mark_lines_near_or_over(app, acme):
+    with app.app_context():
+        session = get_session()
+        with operator_scope(session, "test"):
+            for line_id, gb in zip(acme.lines, (Decimal(10), Decimal(1), None), strict=True):
+                tariff = session.scalar(select(Line.tariff_id).where(Line.id == line_id))
+                session.execute(
+                    update(Tariff).where(Tariff.id == tariff).values(data_gb=gb, voice_minutes=100)
+                )
+        session.commit()
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        bundle = Bundle(code="EXTRA1", name="Extra 1 GB", data_gb=Decimal(1), monthly_fee_eur=Decimal(5))
+        session.add(bundle)
+        session.flush()
+        today = NOW.date()
+        for starts, ends in (
+            (today - timedelta(days=400), None),
+            (today - timedelta(days=500), today - timedelta(days=300)),
+        ):
+            session.add(
+                LineBundle(
+                    tenant_id=acme.id,
+                    line_id=acme.lines[2],
+                    bundle_id=bundle.id,
+                    starts_on=starts,
+                    ends_on=ends,
+                )
+            )
+        session.commit()
+    first, second = acme.lines[0], acme.lines[1]
+    add_usage(
+        app,
+        acme,
+        [
+            record(acme.lines[2], ago(minutes=5), "data", bytes=25 * 10**7),  # 0.25 of the bundle's 1 GB
+            record(first, ago(minutes=5), "data", bytes=85 * 10**8),  # 8.5 of 10 GB: near
+            record(second, ago(minutes=5), "data", bytes=15 * 10**8),  # 1.5 of 1 GB: over
+        ],
+    )
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(acme) + "/disponible"))
+    rows = re.findall(r"<tr( class=\"[^\"]*\")?>\s*<th scope=\"row\">(.*?)</tr>", page, re.S)
+    assert [format_phone(n) in row[1] for n, row in zip(acme.numbers[1::-1], rows, strict=False)] == [
+        True,
+        True,
+    ]
+    assert 'class="allowance-over"' in page and "Over the allowance" in rows[0][1]
+    assert "Near the allowance" in rows[1][1] and "85%" in rows[1][1] and "1.50 GB left" in rows[1][1]
+    assert re.search(r'<meter [^>]*value="85" aria-labelledby="line-' + str(first), page)
+    line = text(ana.get(f"{base(acme)}/lineas/{first}"))
+    assert "Allowance left in this cycle" in line and "1.50 GB left" in line
+    bundled = text(ana.get(f"{base(acme)}/lineas/{acme.lines[2]}"))  # only the bundle still active counts
+    assert "250.0 MB used of 1.00 GB (25%)" in bundled
+    lines = text(ana.get(f"/empresa/{acme.ref}/lineas"))
+    marked = re.findall(r'class="badge badge-(\w+)">(.*?)</a>', lines)
+    assert marked == [("near", "Near the allowance (85%)"), ("off", "Over the allowance (150%)")]
+
+
+def test_a_pooled_line_shows_its_pools_allowance(app, acme):
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        pool = UsagePool(tenant_id=acme.id, name="Ventas", data_gb=Decimal(2), voice_minutes=None)
+        session.add(pool)
+        session.flush()
+        session.execute(update(Line).where(Line.id.in_(acme.lines[:2])).values(pool_id=pool.id))
+        session.commit()
+    add_usage(
+        app,
+        acme,
+        [
+            record(line, ago(minutes=5), "data", bytes=9 * 10**8) for line in acme.lines
+        ],  # 1.8 of the pool's 2 GB
+    )
+    ana = signed_in_client(app, "ana@acme.es")
+    line = text(ana.get(f"{base(acme)}/lineas/{acme.lines[0]}"))
+    assert "shares the allowance of the pool Ventas" in line and "1.80 GB used of 2.00 GB (90%)" in line
+    page = text(ana.get(f"{base(acme)}/disponible"))
+    pools = page.split("Shared pools", 1)[1].split('id="lines-heading"', 1)[0]
+    assert "Ventas" in pools and "2 lines" in pools and "200.0 MB left" in pools
+    assert page.count("Near the allowance") == 2  # both lines of the pool, by the pool's share
