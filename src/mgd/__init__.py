@@ -13,6 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd import crypto, db, jobs, logs, ops  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
+    from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)
     from mgd.security import login  # noqa: PLC0415
     from mgd.web import edge, shell  # noqa: PLC0415
 
@@ -47,6 +48,7 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.security.views import bp as security  # noqa: PLC0415
     from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
     from mgd.selfcare.views import company  # noqa: PLC0415
+    from mgd.usage.alert_views import bp as usage_alerts  # noqa: PLC0415
 
     for blueprint in (
         portal,
@@ -60,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
         invitations,
         lines,
         billing,
+        usage_alerts,
         activity,
         backoffice,
     ):

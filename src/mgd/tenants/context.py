@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_billing": frozenset({"admin", "billing"}),
     # Delivery, direct debit and billing address: the direct-debit code goes to the administrator's mobile.
     "manage_billing": frozenset({"admin"}),
+    # Consumption alerts and spend caps: they notify members and can ask to bar lines.
+    "manage_alerts": frozenset({"admin"}),
 }
 
 
@@ -59,6 +61,7 @@ PERMISSION_ACTIONS = {
     "view_audit": _l("see the company's activity log"),
     "view_billing": _l("see the company's invoices and spend"),
     "manage_billing": _l("change the invoice delivery, the bank account or the billing address"),
+    "manage_alerts": _l("manage the consumption alerts and spend caps"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Consumption: usage records, allowances, the consumption pages, alerts and spend caps."""
