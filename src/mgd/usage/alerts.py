@@ -19,7 +19,7 @@ from decimal import Decimal
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -108,14 +108,6 @@ def cap_requests(session: Session, company: Company, limit: int = 50) -> list[Us
         .limit(limit)
     )
     return list(session.scalars(query))
-
-
-def alert_counts(session: Session, company: Company) -> tuple[int, int]:
-    """How many alerts the company has, and how many bar requests its spend caps recorded."""
-    set_tenant(session, company.id)
-    alerts = session.scalar(select(func.count()).select_from(UsageAlert))
-    caps = session.scalar(select(func.count()).select_from(UsageCapRequest))
-    return alerts or 0, caps or 0
 
 
 def notifiable_members(session: Session, company: Company) -> list[Membership]:
@@ -221,14 +213,11 @@ def save_alert(
             session.add(UsageAlertRecipient(tenant_id=company.id, alert_id=alert.id, membership_id=membership_id))
         session.flush()
     session.expire(alert, ["recipients"])
-    record_event(
-        session,
-        "usage_alert.created" if created else "usage_alert.changed",
-        origin,
-        user_id=actor.id,
-        tenant_id=company.id,
-        **_detail(alert, company),
-    )
+    detail = _detail(alert, company)
+    if created:
+        record_event(session, "usage_alert.created", origin, user_id=actor.id, tenant_id=company.id, **detail)
+    else:
+        record_event(session, "usage_alert.changed", origin, user_id=actor.id, tenant_id=company.id, **detail)
     return alert
 
 
