@@ -144,8 +144,9 @@ def records() -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @click.pass_context
 def records_import(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
-    """Import PATHS: a JSON records document, and billing files of one kind each (invoices, charges,
-    payments; .csv or .jsonl, read as streams) or directories of them (docs/records.md, docs/billing.md).
+    """Import PATHS: a JSON records document, and billing and usage files of one kind each (invoices, charges,
+    payments, usage; .csv or .jsonl, read as streams) or directories of them (docs/records.md,
+    docs/billing.md, docs/usage.md).
 
     All or nothing; importing the same files again changes nothing.
     """
@@ -173,17 +174,27 @@ def records_import(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -
 
 
 def _import(text: str | None, files: list[Path] = (), *, dry_run: bool = False) -> dict:
-    """Validate and import a document and billing files in one transaction: committed whole, or not at all.
+    """Validate and import a document, billing and usage files in one transaction: committed whole, or not at
+    all.
     The counts of each table."""
     from sqlalchemy.exc import DBAPIError  # noqa: PLC0415
 
     from mgd.billing.records.load import import_files  # noqa: PLC0415
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.tenants.records.validate import RecordsInvalid  # noqa: PLC0415
+    from mgd.usage.records import import_usage, is_usage_file  # noqa: PLC0415
 
+    files = [
+        f
+        for path in files
+        for f in (sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path])
+    ]
+    usage = [path for path in files if is_usage_file(path)]
     session = get_session()
     try:
-        counts = import_files(session, text, list(files))
+        counts = import_files(session, text, [path for path in files if path not in usage])
+        if usage:
+            counts |= import_usage(session, usage)
     except DBAPIError as exc:  # what validation missed, the database refuses: no traceback, nothing kept
         session.rollback()
         click.echo(f"error: the database refused the records: {str(exc.orig).splitlines()[0]}", err=True)
@@ -246,6 +257,61 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
 
 
 @main.group()
+def usage() -> None:
+    """Consumption: the storage of usage records (docs/usage.md)."""
+
+
+@usage.command("partitions")
+@click.option(
+    "--ahead", default=3, show_default=True, type=click.IntRange(0, 23), help="Months after this one."
+)
+@click.option(
+    "--detach-before",
+    metavar="YYYY-MM",
+    help="Detach the partitions of the months before this one (as MGD_DATABASE_OWNER_URL's role) and delete "
+    "their daily sums; the detached tables stay, for the operator to archive or drop.",
+)
+@click.pass_context
+def usage_partitions(ctx: click.Context, ahead: int, detach_before: str | None) -> None:
+    """PostgreSQL: make the monthly partitions of usage records ahead, list them, detach old ones. SQLite
+    keeps one plain table: nothing to do."""
+    from datetime import date, datetime  # noqa: PLC0415
+
+    from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from mgd.db import get_session, make_engine  # noqa: PLC0415
+    from mgd.usage.partitions import MADRID, ensure_ahead, partitions  # noqa: PLC0415
+    from mgd.usage.partitions import detach_before as detach  # noqa: PLC0415
+
+    month = None
+    if detach_before is not None:
+        try:
+            month = date.fromisoformat(detach_before + "-01")
+        except ValueError:
+            raise click.BadParameter("a month as YYYY-MM", param_hint="--detach-before") from None
+    app = _app(ctx)
+    with app.app_context():
+        session = get_session()
+        if session.get_bind().dialect.name != "postgresql":
+            click.echo("SQLite: usage records are one plain table, without partitions.")
+            return
+        made = ensure_ahead(session, datetime.now(MADRID).date(), ahead)
+        session.commit()
+        click.echo(f"Partitions ready: {', '.join(made)}")
+        if month is not None:
+            engine = make_engine(app.config["DATABASE_OWNER_URL"] or app.config["DATABASE_URL"])
+            try:
+                with Session(engine) as owner:
+                    detached = detach(owner, month)
+                    owner.commit()
+            finally:
+                engine.dispose()
+            click.echo(f"Detached: {', '.join(detached) or 'none'}")
+        listed = [p.name for p in partitions(session)]
+        click.echo(f"Attached: {', '.join(listed)}")
+
+
+@main.group()
 def users() -> None:
     """Portal users: the operator's staff."""
 
@@ -304,12 +370,14 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
 
     from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
+    from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
 
     in_process = not app.config["BROKER_URL"]
     if in_process:
         worker = start_worker(app)
         stop_relay = every(30, relay_outbox.send)
         stop_purge = every(PURGE_EVERY, purge_outbox.send)
+        stop_partitions = every(usage_tasks.EVERY, usage_tasks.ensure_usage_partitions.send)
     click.echo(f"MGD portal on http://{host}:{port}/" + ("  (jobs in this process)" if in_process else ""))
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -317,6 +385,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         if in_process:
             stop_relay.set()
             stop_purge.set()
+            stop_partitions.set()
             worker.stop()
 
 
@@ -364,6 +433,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_db()
     from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
+    from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
 
     app = _app(ctx)
     if not app.config["BROKER_URL"]:
@@ -375,6 +445,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     running = start_worker(app, threads)
     stop_relay = every(relay_every, relay_outbox.send)
     stop_purge = every(PURGE_EVERY, purge_outbox.send)
+    stop_partitions = every(usage_tasks.EVERY, usage_tasks.ensure_usage_partitions.send)
     click.echo(f"worker: {threads} threads on {app.config['BROKER_URL'].split('@')[-1]}")
     try:
         stop.wait()
@@ -383,6 +454,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     finally:
         stop_relay.set()
         stop_purge.set()
+        stop_partitions.set()
         running.stop()
 
 

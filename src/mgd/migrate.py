@@ -73,6 +73,11 @@ def _ruff() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("ruff")
 
 
+#: The functions the portal's role calls: the operator key's check (every policy), and the one that makes a
+#: month's partition of usage_records (``mgd.usage.partitions``).
+APP_FUNCTIONS = ("mgd_operator_scope()", "mgd_usage_partition(date)")
+
+
 def grant_app_role(owner_url: str, app_url: str) -> None:
     """On PostgreSQL, give the portal's role (``app_url``'s user) the use of every table of the owner's
     schema but Alembic's. The portal's role owns nothing, so forced Row-Level Security binds it."""
@@ -92,8 +97,9 @@ def grant_app_role(owner_url: str, app_url: str) -> None:
                 f"REVOKE ALL ON {schema}.alembic_version FROM {role}",
             ):
                 connection.execute(text(statement))
-            if _has_operator_function(connection):
-                connection.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.mgd_operator_scope() TO {role}"))
+            for function in APP_FUNCTIONS:  # those the revisions applied so far have made
+                if connection.scalar(text("SELECT to_regprocedure(:f) IS NOT NULL"), {"f": function}):
+                    connection.execute(text(f"GRANT EXECUTE ON FUNCTION {schema}.{function} TO {role}"))
     finally:
         engine.dispose()
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Numeric,
+    SmallInteger,
     String,
     UniqueConstraint,
 )
@@ -102,6 +103,7 @@ class BillingAccount(TenantOwned, Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "ref"),
         UniqueConstraint("tenant_id", "id"),  # the Citus key; target of the lines' tenant-checked foreign key
+        CheckConstraint("cycle_day BETWEEN 1 AND 28", name="cycle_day"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -120,8 +122,27 @@ class BillingAccount(TenantOwned, Timestamped, Base):
         _choice("invoice_delivery", INVOICE_DELIVERIES), default="paper", server_default="paper"
     )
     einvoice_emails: Mapped[str | None] = mapped_column(String(1000))  # space-separated, when by email
+    # The day of the month (1-28) on which the account's billing cycle, and its lines' allowances, start
+    # (Europe/Madrid; mgd.usage.services.cycle_for).
+    cycle_day: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
 
     company: Mapped[Company] = relationship(back_populates="billing_accounts")
+
+
+class UsagePool(TenantOwned, Timestamped, Base):
+    """A pool of GB and minutes that the company's lines in it (``lines.pool_id``) share each cycle, instead
+    of their own tariff's and bundles' allowances (consumption, ``mgd.usage``)."""
+
+    __tablename__ = "usage_pools"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        UniqueConstraint("tenant_id", "id"),  # target of the lines' tenant-checked key
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    data_gb: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    voice_minutes: Mapped[int | None]
 
 
 class Line(TenantOwned, Timestamped, Base):
@@ -138,6 +159,9 @@ class Line(TenantOwned, Timestamped, Base):
             ["billing_accounts.tenant_id", "billing_accounts.id"],
             ondelete="CASCADE",
         ),
+        # A pool is removed only once no line is in it.
+        ForeignKeyConstraint(["tenant_id", "pool_id"], ["usage_pools.tenant_id", "usage_pools.id"]),
+        Index("ix_lines_tenant_id_pool_id", "tenant_id", "pool_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -152,6 +176,8 @@ class Line(TenantOwned, Timestamped, Base):
     alias: Mapped[str | None] = mapped_column(String(60))
     cost_centre: Mapped[str | None] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    # The shared pool whose allowance the line draws from (NULL: its own tariff and bundles).
+    pool_id: Mapped[int | None] = mapped_column(BigId)
 
     company: Mapped[Company] = relationship(
         primaryjoin="foreign(Line.tenant_id) == Company.id", viewonly=True

@@ -1,1 +1,1 @@
-"""Consumption: usage records, allowances, the consumption pages, alerts and spend caps."""
+"""Consumption: the operator's usage records (CDRs), their daily sums, allowances and cycles."""
