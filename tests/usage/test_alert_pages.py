@@ -68,7 +68,16 @@ def test_an_admin_creates_lists_changes_and_deletes_an_alert(app, acme):
     assert created.status_code == 302 and created.headers["Location"] == base(acme)
     [(alert_id, *shape)] = stored_alerts(app, acme)
     assert shape == [
-        "line", acme.lines[0], None, "spend", None, 4990, True, True, True, {acme.members["ana@acme.es"], carla}
+        "line",
+        acme.lines[0],
+        None,
+        "spend",
+        None,
+        4990,
+        True,
+        True,
+        True,
+        {acme.members["ana@acme.es"], carla},
     ]
     event = audit(app, "usage_alert.created")[-1]
     assert event.tenant_id == acme.id
@@ -79,7 +88,9 @@ def test_an_admin_creates_lists_changes_and_deletes_an_alert(app, acme):
     assert "€49.90" in listed and "spend cap" in listed and "Carla" in listed
 
     changed = post(
-        ana, f"{base(acme)}/{alert_id}", alert_form(acme, scope="cost_centre", cost_centre="Ventas", percent="90")
+        ana,
+        f"{base(acme)}/{alert_id}",
+        alert_form(acme, scope="cost_centre", cost_centre="Ventas", percent="90"),
     )
     assert changed.status_code == 302
     [(_, *shape)] = stored_alerts(app, acme)
@@ -152,7 +163,9 @@ def test_a_member_limited_to_some_lines_is_notified_only_about_those(app, acme):
         {"scope": "line", "line": format_phone(acme.numbers[0])},
         {"scope": "cost_centre", "cost_centre": "Ventas"},
     ):
-        assert post(ana, f"{base(acme)}/nueva", alert_form(acme, recipients=[bob], **values)).status_code == 302
+        assert (
+            post(ana, f"{base(acme)}/nueva", alert_form(acme, recipients=[bob], **values)).status_code == 302
+        )
     assert [row[-1] for row in stored_alerts(app, acme)] == [{bob}, {bob}]
 
 

@@ -85,9 +85,7 @@ class AlertForm(Form):
         ],
         validators=[REQUIRED],
     )
-    line = StringField(
-        _l("Line number"), [_line], render_kw={"inputmode": "tel", "autocomplete": "off"}
-    )
+    line = StringField(_l("Line number"), [_line], render_kw={"inputmode": "tel", "autocomplete": "off"})
     cost_centre = StringField(_l("Cost centre"), [Length(max=40), one_line, _cost_centre])
     metric = RadioField(
         _l("What to watch"),

@@ -1,11 +1,10 @@
 """Consumption alerts and spend caps: the thresholds an administrator sets (``usage_alerts``) and who they
-notify (``usage_alert_recipients``); each threshold crossed once per cycle (``usage_alert_firings``, unique per
-alert and cycle: the database, not the job, makes it once); the bars of premium and roaming usage a spend cap
-asks for (``usage_cap_requests``, ``recorded`` until the orders feature handles them).
+notify (``usage_alert_recipients``); each threshold crossed once per cycle (``usage_alert_firings``, unique
+per alert and cycle: the database, not the job, makes it once); the bars of premium and roaming usage a spend
+cap asks for (``usage_cap_requests``, ``recorded`` until the orders feature handles them).
 
 Every table is tenant-owned, with ``(tenant_id, id)`` unique and keys to other tenant tables that pair
-``tenant_id`` (Citus; ``tests/test_tenant_keys.py``). Money is integer euro cents.
-"""
+``tenant_id`` (Citus; ``tests/test_tenant_keys.py``). Money is integer euro cents."""
 
 from __future__ import annotations
 

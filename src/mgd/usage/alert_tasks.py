@@ -1,5 +1,7 @@
-"""The job run after each usage import: evaluate a company's consumption alerts and commit what they fired
-(the firings, the recorded spend caps, the audit and the outbox messages, which go after the commit)."""
+"""The jobs of consumption alerts: evaluate one company's alerts and commit what they fired (the firings, the
+recorded spend caps, the audit and the outbox messages, which go after the commit); and the sweep that offers
+every company with alerts to that job, sent by ``mgd records import`` after a usage import and every
+``EVERY`` seconds by ``mgd worker`` and ``mgd serve`` (a lost enqueue, or no broker, only delays an alert)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import logging
 
 from mgd.db import get_session
 from mgd.jobs import actor
-from mgd.usage.alerts import evaluate_alerts
+from mgd.usage.alerts import companies_with_alerts, evaluate_alerts
 
 log = logging.getLogger(__name__)
+
+#: Seconds between sweeps in ``mgd worker`` and ``mgd serve``.
+EVERY = 3600
 
 
 @actor(queue_name="usage", max_retries=5, min_backoff=5_000, max_backoff=300_000)
@@ -23,7 +28,8 @@ def evaluate_usage_alerts(tenant_id: int) -> None:
         log.info("company %s: %d consumption alerts fired", tenant_id, len(fired))
 
 
-def enqueue_alert_evaluation(tenant_ids: list[int] | set[int]) -> None:
-    """What an import calls after its commit: one evaluation job per company whose usage it changed."""
-    for tenant_id in sorted(set(tenant_ids)):
+@actor(queue_name="usage", max_retries=3)
+def evaluate_all_alerts() -> None:
+    """One ``evaluate_usage_alerts`` job per company that has alerts."""
+    for tenant_id in companies_with_alerts(get_session()):
         evaluate_usage_alerts.send(tenant_id)

@@ -63,7 +63,12 @@ def _alert_or_404(alert_id: int) -> UsageAlert:
 def _form(alert: UsageAlert | None) -> AlertForm:
     members = alerts.notifiable_members(get_session(), current_tenant().company)
     if alert is None:
-        data = {"scope": "company", "metric": "data_percent", "by_email": True, "recipients": [current_tenant().membership.id]}
+        data = {
+            "scope": "company",
+            "metric": "data_percent",
+            "by_email": True,
+            "recipients": [current_tenant().membership.id],
+        }
     else:
         data = {
             "scope": alert.scope,
@@ -145,6 +150,8 @@ def delete(alert_id: int) -> Response | str:
     found = _alert_or_404(alert_id)
     if request.form.get("confirmed") != "yes":
         return render_template("usage/alert_delete.html", alert=found)
-    alerts.delete_alert(get_session(), current_tenant(), found, actor=current_user, origin=Origin.of_request())
+    alerts.delete_alert(
+        get_session(), current_tenant(), found, actor=current_user, origin=Origin.of_request()
+    )
     flash(_("Alert deleted."), "success")
     return redirect(url_for("usage_alerts.index"))

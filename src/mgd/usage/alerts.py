@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app, has_request_context
 from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from mgd.db import set_tenant
+from mgd.db import operator_scope, set_tenant
 from mgd.notify.senders import in_language, templated_mail
 from mgd.notify.services import queue_mail, queue_sms
 from mgd.notify.throttle import Requester, SendLimited, count_send
@@ -33,13 +34,13 @@ from mgd.security.models import User
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Company, Line, Membership, MembershipScope
 from mgd.tenants.services import visible_lines
+from mgd.usage.alert_measures import Measure, measure
 from mgd.usage.alert_models import (
     UsageAlert,
     UsageAlertFiring,
     UsageAlertRecipient,
     UsageCapRequest,
 )
-from mgd.usage.alert_measures import Measure, measure
 from mgd.web.links import external_url
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,9 @@ def save_alert(
             raise RecipientCannotSee(blind)
         session.execute(delete(UsageAlertRecipient).where(UsageAlertRecipient.alert_id == alert.id))
         for membership_id in sorted(members):
-            session.add(UsageAlertRecipient(tenant_id=company.id, alert_id=alert.id, membership_id=membership_id))
+            session.add(
+                UsageAlertRecipient(tenant_id=company.id, alert_id=alert.id, membership_id=membership_id)
+            )
         session.flush()
     session.expire(alert, ["recipients"])
     detail = _detail(alert, company)
@@ -227,7 +230,9 @@ def _detail(alert: UsageAlert, company: Company) -> dict[str, object]:
         target = alert.line.number if alert.line else None
     else:
         target = alert.cost_centre if alert.scope == "cost_centre" else company.name
-    threshold = f"{alert.percent} %" if alert.percent is not None else f"{Decimal(alert.amount_cents).scaleb(-2)} €"
+    threshold = (
+        f"{alert.percent} %" if alert.percent is not None else f"{Decimal(alert.amount_cents).scaleb(-2)} €"
+    )
     return {"alert": alert.id, "metric": alert.metric, "target": target, "threshold": threshold}
 
 
@@ -238,7 +243,9 @@ def delete_alert(session: Session, tenant: Tenant, alert: UsageAlert, *, actor: 
     session.execute(delete(UsageAlertRecipient).where(UsageAlertRecipient.alert_id == detail["alert"]))
     session.execute(delete(UsageAlertFiring).where(UsageAlertFiring.alert_id == detail["alert"]))
     session.flush()
-    record_event(session, "usage_alert.deleted", origin, user_id=actor.id, tenant_id=tenant.company.id, **detail)
+    record_event(
+        session, "usage_alert.deleted", origin, user_id=actor.id, tenant_id=tenant.company.id, **detail
+    )
 
 
 # ---- evaluating ------------------------------------------------------------------------------------------
@@ -249,6 +256,12 @@ def _insert(session: Session, model, values: dict, keys: list[str]):
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
     return session.execute(statement.returning(model.id)).scalar()
+
+
+def companies_with_alerts(session: Session) -> list[int]:
+    """The ids of the companies that have at least one alert (operator scope: every company is looked at)."""
+    with operator_scope(session, "the companies whose consumption alerts are evaluated"):
+        return list(session.scalars(select(UsageAlert.tenant_id).distinct().order_by(UsageAlert.tenant_id)))
 
 
 def evaluate_alerts(session: Session, tenant_id: int, today: date | None = None) -> list[int]:
@@ -313,16 +326,21 @@ def _record_cap(session: Session, alert: UsageAlert, measured: Measure, company:
     return created is not None
 
 
-def _notify(session: Session, alert: UsageAlert, measured: Measure, company: Company, *, capped: bool) -> None:
+def _notify(
+    session: Session, alert: UsageAlert, measured: Measure, company: Company, *, capped: bool
+) -> None:
     """Each recipient who may see the alert's lines, by the alert's channels, in their language. A send
     limit spent skips that message (logged); the others go."""
-    link = external_url("usage_alerts.index", ref=company.public_ref)
+    # Development without MGD_PUBLIC_URL has no address to give outside a request (production requires it).
+    public = current_app.config["PUBLIC_URL"] or has_request_context()
+    link = external_url("usage_alerts.index", ref=company.public_ref) if public else None
     requester = Requester(company_ids=(company.id,))
     for recipient in alert.recipients:
         membership, user = recipient.membership, recipient.membership.user
         if not (membership.is_active and user.is_active) or not sees_scope(session, membership, alert):
             continue
-        with in_language(user.locale):
+        locale = user.locale or current_app.config["DEFAULT_LOCALE"]  # a job has no request to ask
+        with in_language(locale):
             words = {
                 "company": company.name,
                 "target": target_text(alert, company),
@@ -349,7 +367,7 @@ def _notify(session: Session, alert: UsageAlert, measured: Measure, company: Com
                     destination,
                     _l("Consumption alert in %(company)s", company=company.name),
                     "usage_alert",
-                    locale=user.locale,
+                    locale=locale,
                     capped=capped,
                     link=link,
                     **words,

@@ -6,7 +6,7 @@ On PostgreSQL the four tenant tables get the forced ``tenant_isolation`` policy 
 ``7c1e5d2a9b40`` made it and ``5e691ffea26d`` keyed it); ``mgd db upgrade`` grants the portal's role their use.
 
 Revision ID: 20f405e67d11
-Revises: e0aac472dff6
+Revises: 0e723e89012d
 Create Date: 2026-12-01 15:27:00.574380
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20f405e67d11"
-down_revision: str | None = "e0aac472dff6"
+down_revision: str | None = "0e723e89012d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
