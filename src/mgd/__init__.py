@@ -13,8 +13,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd import crypto, db, jobs, logs, ops  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
-    from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)
     from mgd.security import login  # noqa: PLC0415
+    from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)
     from mgd.usage import tasks as usage_tasks  # noqa: F401, PLC0415 (its actor too)
     from mgd.web import edge, shell  # noqa: PLC0415
 
