@@ -86,6 +86,8 @@ def test_an_admin_creates_lists_changes_and_deletes_an_alert(app, acme):
     }  # fmt: skip
     listed = text(ana.get(base(acme)))
     assert "€49.90" in listed and "spend cap" in listed and "Carla" in listed
+    shown = text(ana.get(f"{base(acme)}/{alert_id}"))
+    assert 'value="49,90"' in shown and f'value="{format_phone(acme.numbers[0])}"' in shown
 
     changed = post(
         ana,

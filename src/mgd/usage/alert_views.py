@@ -4,6 +4,8 @@ only (``manage_alerts``)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,6 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
+from mgd.identifiers import format_phone
 from mgd.security.audit import Origin
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
@@ -72,11 +75,13 @@ def _form(alert: UsageAlert | None) -> AlertForm:
     else:
         data = {
             "scope": alert.scope,
-            "line": alert.line.number if alert.line else "",
+            "line": format_phone(alert.line.number) if alert.line else "",
             "cost_centre": alert.cost_centre or "",
             "metric": alert.metric,
             "percent": str(alert.percent or ""),
-            "amount": f"{alert.amount_cents / 100:.2f}".replace(".", ",") if alert.amount_cents else "",
+            "amount": str(Decimal(alert.amount_cents).scaleb(-2)).replace(".", ",")
+            if alert.amount_cents
+            else "",
             "cap": alert.cap,
             "by_email": alert.by_email,
             "by_sms": alert.by_sms,
@@ -84,7 +89,6 @@ def _form(alert: UsageAlert | None) -> AlertForm:
         }
     form = AlertForm(data=data)
     form.recipients.choices = [SelectChoice(m.id, f"{m.user.name} ({m.user.email})") for m in members]
-    form.members = {m.id: m for m in members}
     return form
 
 
