@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from mgd.config import Rate
 from mgd.db import get_session, operator_scope, set_tenant, tenant_scope
 from mgd.notify.models import OutboxMessage
 from mgd.security.models import AuditEvent
@@ -263,3 +264,14 @@ def test_runs_at_the_same_time_fire_once(committing):
         set_tenant(session, company_id)
         assert session.scalar(select(func.count()).select_from(UsageAlertFiring)) == 1
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 4  # 2 people × email, SMS
+
+
+def test_a_message_refused_by_a_send_limit_is_skipped_and_the_others_go(app, db_session, acme, monkeypatch):
+    company, (first, _second) = acme["company"], acme["lines"]
+    alert(db_session, acme, recipients=("ana", "bea"), by_sms=True)
+    use(db_session, first, NOV, bytes=17 * GB)
+    monkeypatch.setitem(app.config, "SEND_LIMIT_COMPANY_HOUR", Rate(3, 3600))  # four messages, three allowed
+    assert len(evaluate_alerts(db_session, company.id, NOV)) == 1
+    assert len(sent(db_session)) == 3
+    assert evaluate_alerts(db_session, company.id, NOV) == []  # fired: the fourth is not sent later either
+    assert len(sent(db_session)) == 3
