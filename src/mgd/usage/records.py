@@ -169,7 +169,7 @@ _patterns = {
 def check(  # noqa: PLR0912 (one branch per rule, in the order of the documentation)
     values: dict[str, str | None], place: str, errors: Errors, now: datetime
 ) -> Record | None:
-    """One record's fields (texts; None or "" for absent) checked: the record, or None and its errors added."""
+    """One record's fields (texts; None or "" for absent) checked: the record, or None (errors added)."""
     before = errors.total
 
     def fail(field: str, rule: str) -> None:
@@ -481,32 +481,27 @@ def _stage_copied(session: Session, source: UsageFile, now: datetime) -> bool:
     names = source.header(errors)
     if names is None:
         raise RecordsInvalid(errors.kept, errors.total)
-    savepoint = session.begin_nested()
     try:
-        RAW.create(session.connection())
-        copy = _Copy(session, RAW, names, "(FORMAT csv)")
-        try:
-            with source.path.open("rb") as handle:
-                first = handle.readline()  # the header, read above
-                del first
-                while chunk := handle.read(1 << 20):
-                    copy.copy.write(chunk)
-        except BaseException as exc:
-            copy.close(type(exc), exc, exc.__traceback__)
-            raise
-        copy.close()
-        total = session.execute(text("SELECT count(*) FROM stage_usage_raw")).scalar_one()
-        staged = session.execute(text(_TYPED), {"now": now, "earliest": EARLIEST, "future": FUTURE}).rowcount
-        if staged != total:
-            raise _Refused
-        session.execute(text("DROP TABLE stage_usage_raw"))
+        with session.begin_nested():  # undone whole when anything is wrong
+            RAW.create(session.connection())
+            copy = _Copy(session, RAW, names, "(FORMAT csv)")
+            try:
+                with source.path.open("rb") as handle:
+                    handle.readline()  # the header, read above
+                    while chunk := handle.read(1 << 20):
+                        copy.copy.write(chunk)
+            except BaseException as exc:
+                copy.close(type(exc), exc, exc.__traceback__)
+                raise
+            copy.close()
+            total = session.execute(text("SELECT count(*) FROM stage_usage_raw")).scalar_one()
+            params = {"now": now, "earliest": EARLIEST, "future": FUTURE}
+            if session.execute(text(_TYPED), params).rowcount != total:
+                raise _Refused("a record breaks a rule")
+            session.execute(text("DROP TABLE stage_usage_raw"))
     except Exception as exc:
-        savepoint.rollback()
-        log.info(
-            "usage import %s: the SQL pass refused it (%s); checking it record by record", source.name, exc
-        )
+        log.info("usage import %s: the SQL pass refused it (%s); checking record by record", source.name, exc)
         return False
-    savepoint.commit()
     return True
 
 
