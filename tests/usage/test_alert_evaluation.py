@@ -18,7 +18,7 @@ from mgd.notify.models import OutboxMessage
 from mgd.security.models import AuditEvent
 from mgd.tenants.models import Line, MembershipScope, Tariff, UsagePool
 from mgd.usage import alert_tasks
-from mgd.usage.alert_measures import MADRID, cycle_of
+from mgd.usage.alert_measures import MADRID
 from mgd.usage.alert_models import UsageAlert, UsageAlertFiring, UsageAlertRecipient, UsageCapRequest
 from mgd.usage.alerts import evaluate_alerts
 from mgd.usage.models import Bundle, LineBundle, UsageDaily
@@ -87,13 +87,6 @@ def firings(session, company) -> list[tuple]:
     with tenant_scope(session, company.id):
         query = select(UsageAlertFiring.alert_id, UsageAlertFiring.cycle_start, UsageAlertFiring.value)
         return session.execute(query.order_by(UsageAlertFiring.id)).all()
-
-
-def test_the_cycle_runs_from_its_day_to_the_day_before_it_next_month():
-    assert cycle_of(1, date(2026, 11, 20)) == (date(2026, 11, 1), date(2026, 11, 30))
-    assert cycle_of(15, date(2026, 11, 20)) == (date(2026, 11, 15), date(2026, 12, 14))
-    assert cycle_of(15, date(2026, 11, 14)) == (date(2026, 10, 15), date(2026, 11, 14))
-    assert cycle_of(28, date(2026, 1, 3)) == (date(2025, 12, 28), date(2026, 1, 27))
 
 
 def test_a_threshold_fires_once_per_cycle_and_again_in_the_next(db_session, acme):
