@@ -120,6 +120,8 @@ def test_delete_asks_first_and_changes_nothing_until_confirmed(app, acme):
         ({"percent": "abc"}, "percent", "Give a whole percentage from 1 to 1000."),
         ({"percent": "0"}, "percent", "Give a whole percentage from 1 to 1000."),
         ({"percent": "1001"}, "percent", "Give a whole percentage from 1 to 1000."),
+        ({"percent": "٨٠x"}, "percent", "Give a whole percentage from 1 to 1000."),
+        ({"metric": "spend", "amount": "ñ5"}, "amount", "Give an amount in euros"),
         ({"metric": "spend", "amount": ""}, "amount", "Give an amount in euros"),
         ({"metric": "spend", "amount": "12,345"}, "amount", "Give an amount in euros"),
         ({"metric": "spend", "amount": "0"}, "amount", "Give an amount from 0,01"),

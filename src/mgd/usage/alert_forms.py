@@ -12,13 +12,21 @@ from wtforms import BooleanField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
-from mgd.identifiers import to_ascii
+from mgd.identifiers import InvalidIdentifier, to_ascii
 from mgd.web.forms import Form
 from mgd.web.validators import PHONE, REQUIRED, one_line
 
 MAX_CENTS = 100_000_000  # one million euros: more is a typing mistake
 _AMOUNT = re.compile(r"[0-9]{1,7}([.,][0-9]{1,2})?")
 _PERCENT = re.compile(r"[0-9]{1,4}")
+
+
+def _ascii(value: str | None) -> str:
+    """Digits of any script as ASCII; text with anything else is left as it is (the check refuses it)."""
+    try:
+        return to_ascii((value or "").strip())
+    except InvalidIdentifier:
+        return value or ""
 
 
 def _line(form, field) -> None:
@@ -38,7 +46,7 @@ def _percent(form, field) -> None:
     field.value = None
     if form.metric.data not in ("data_percent", "voice_percent"):
         return
-    text = to_ascii((field.data or "").strip()).removesuffix("%").strip()
+    text = _ascii(field.data).removesuffix("%").strip()
     if not _PERCENT.fullmatch(text) or not 1 <= int(text) <= 1000:
         raise ValidationError(_l("Give a whole percentage from 1 to 1000."))
     field.value = int(text)
@@ -48,7 +56,7 @@ def _amount(form, field) -> None:
     field.cents = None
     if form.metric.data != "spend":
         return
-    text = to_ascii((field.data or "").strip()).removesuffix("€").strip().replace(" ", "")
+    text = _ascii(field.data).removesuffix("€").strip().replace(" ", "")
     if not _AMOUNT.fullmatch(text):
         raise ValidationError(_l("Give an amount in euros, such as 50 or 49,90."))
     try:
