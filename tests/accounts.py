@@ -12,6 +12,7 @@ from mgd.db import get_session, set_tenant
 from mgd.security.models import User, UserSession
 from mgd.tenants.models import BillingAccount, Line
 from mgd.tenants.models import Company as CompanyRow
+from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
 from tests.factories import make_company, make_invoice, make_line, make_member, make_payment
 
 
@@ -77,6 +78,21 @@ def add_invoices(app, company: Company, months: tuple[int, ...] = (8, 9, 10)) ->
         company.account = account.id
         session.commit()
         return company.invoices
+
+
+def add_alert(app, company: Company) -> int:
+    """A consumption alert of the whole company at 80 % of the data allowance, telling its first member by
+    email; its id."""
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        alert = UsageAlert(tenant_id=company.id, scope="company", metric="data_percent", percent=80)
+        session.add(alert)
+        session.flush()
+        member = min(company.members.values())
+        session.add(UsageAlertRecipient(tenant_id=company.id, alert_id=alert.id, membership_id=member))
+        session.commit()
+        return alert.id
 
 
 def create_member(app) -> int:

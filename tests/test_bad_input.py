@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
-from tests.accounts import add_invoices
+from tests.accounts import add_alert, add_invoices
 from tests.factories import COMPANIES, PASSWORD
 from tests.kit import browser, outbox, post, signed_in_client, token
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
@@ -203,6 +203,7 @@ def _objects(app, acme, companies) -> dict:
         "invoice_id": add_invoices(app, acme)[0],
         "usage": add_sample_usage(app, acme),
         "account_id": acme.account,
+        "alert_id": add_alert(app, acme),
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

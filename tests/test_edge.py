@@ -31,7 +31,7 @@ SOURCE = Path(mgd.__file__).parent
 #: The only modules that end a transaction: the request's edge, the commands, and the actors (each job is a
 #: transaction of its own). Views, request hooks and services never do; the records import and the demo data
 #: are committed by the commands that run them.
-COMMITTING = {"web/edge.py", "cli.py", "notify/tasks.py", "usage/tasks.py"}
+COMMITTING = {"web/edge.py", "cli.py", "notify/tasks.py", "usage/tasks.py", "usage/alert_tasks.py"}
 
 
 def test_only_the_edge_the_commands_and_the_jobs_commit_or_roll_back():

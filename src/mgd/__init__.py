@@ -14,6 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
     from mgd.security import login  # noqa: PLC0415
+    from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)
     from mgd.usage import tasks as usage_tasks  # noqa: F401, PLC0415 (its actor too)
     from mgd.web import edge, shell  # noqa: PLC0415
 
@@ -49,6 +50,7 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
     from mgd.selfcare.views import company  # noqa: PLC0415
     from mgd.usage.views import bp as usage  # noqa: PLC0415
+    from mgd.usage.alert_views import bp as usage_alerts  # noqa: PLC0415
 
     for blueprint in (
         portal,
@@ -63,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
         lines,
         billing,
         usage,
+        usage_alerts,
         activity,
         backoffice,
     ):

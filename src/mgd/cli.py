@@ -207,6 +207,10 @@ def _import(document: str | Path | None, files: list[Path] = (), *, dry_run: boo
         session.rollback()
     else:
         session.commit()
+        if usage:  # new usage may cross the companies' alert thresholds
+            from mgd.usage.alert_tasks import evaluate_all_alerts  # noqa: PLC0415
+
+            evaluate_all_alerts.send()
     return counts
 
 
@@ -374,6 +378,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
 
     from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
+    from mgd.usage import alert_tasks  # noqa: PLC0415
     from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
 
     in_process = not app.config["BROKER_URL"]
@@ -382,6 +387,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         stop_relay = every(30, relay_outbox.send)
         stop_purge = every(PURGE_EVERY, purge_outbox.send)
         stop_partitions = every(usage_tasks.EVERY, usage_tasks.ensure_usage_partitions.send)
+        stop_alerts = every(alert_tasks.EVERY, alert_tasks.evaluate_all_alerts.send)
     click.echo(f"MGD portal on http://{host}:{port}/" + ("  (jobs in this process)" if in_process else ""))
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
@@ -390,6 +396,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
             stop_relay.set()
             stop_purge.set()
             stop_partitions.set()
+            stop_alerts.set()
             worker.stop()
 
 
@@ -437,6 +444,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_db()
     from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
+    from mgd.usage import alert_tasks  # noqa: PLC0415
     from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
 
     app = _app(ctx)
@@ -450,6 +458,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     stop_relay = every(relay_every, relay_outbox.send)
     stop_purge = every(PURGE_EVERY, purge_outbox.send)
     stop_partitions = every(usage_tasks.EVERY, usage_tasks.ensure_usage_partitions.send)
+    stop_alerts = every(alert_tasks.EVERY, alert_tasks.evaluate_all_alerts.send)
     click.echo(f"worker: {threads} threads on {app.config['BROKER_URL'].split('@')[-1]}")
     try:
         stop.wait()
@@ -459,6 +468,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
         stop_relay.set()
         stop_purge.set()
         stop_partitions.set()
+        stop_alerts.set()
         running.stop()
 
 

@@ -8,4 +8,5 @@ def import_all() -> None:
     import mgd.registration.models  # noqa: PLC0415
     import mgd.security.models  # noqa: PLC0415
     import mgd.tenants.models  # noqa: PLC0415
+    import mgd.usage.alert_models  # noqa: PLC0415
     import mgd.usage.models  # noqa: F401, PLC0415

@@ -19,7 +19,8 @@ from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import BillingAccount, Line, Membership
-from tests.accounts import add_invoices
+from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
+from tests.accounts import add_alert, add_invoices
 from tests.kit import confirm, post, signed_in_client, text, token
 from tests.usage.kit import add_sample_usage
 
@@ -118,6 +119,7 @@ def beta_objects(app, beta):
         "invitation_id": invitation,
         "invoice_id": beta.invoices[0],
         "account_id": beta.account,
+        "alert_id": add_alert(app, beta),
     }
 
 
@@ -139,7 +141,21 @@ def beta_state(app, beta):
             )
         ).all()
         invoices = session.execute(select(Invoice.id, Invoice.status, Invoice.total_cents)).all()
-        return sorted(lines), sorted(members), sorted(invitations), sorted(accounts), sorted(invoices)
+        alerts = session.execute(
+            select(UsageAlert.id, UsageAlert.scope, UsageAlert.metric, UsageAlert.percent, UsageAlert.by_sms)
+        ).all()
+        recipients = session.execute(
+            select(UsageAlertRecipient.alert_id, UsageAlertRecipient.membership_id)
+        ).all()
+        return (
+            sorted(lines),
+            sorted(members),
+            sorted(invitations),
+            sorted(accounts),
+            sorted(invoices),
+            sorted(alerts),
+            sorted(recipients),
+        )
 
 
 def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
@@ -168,6 +184,11 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
                     "province": "08",
                     "to": "ana@acme.es",
                     "code": "123456",
+                    "scope": "company",
+                    "metric": "data_percent",
+                    "percent": "50",
+                    "recipients": str(beta_objects["membership_id"]),
+                    "by_email": "y",
                 }
                 response = ana.open(url, method=method, data=data if method == "POST" else None)
                 assert response.status_code == 404, (

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_invoices, create_member
+from tests.accounts import add_alert, add_invoices, create_member
 from tests.factories import PASSWORD, make_user
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
 from tests.pages import error_summary, field_errors, ids, page_urls, post_forms, title
@@ -30,6 +30,8 @@ MUST_SHOW_ERRORS = {
     "profile.show",
     "profile.authenticator",
     "backoffice.request_detail",
+    "usage_alerts.new",
+    "usage_alerts.edit",
 }
 
 
@@ -69,6 +71,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "token": re.search(r"/invitacion/(\S+)", body).group(1),
         "invoice_id": acme.invoices[0],
         "account_id": acme.account,
+        "alert_id": add_alert(app, acme),
     }
 
 

@@ -61,6 +61,13 @@ SENTENCES: dict[str, LazyString] = {
     "registration.refused": _l("The registration was refused: %(reason)s"),
     "session.ended": _l("Closed a session"),
     "session.ended_others": _l("Closed every other session"),
+    "usage_alert.created": _l("Created an alert at %(threshold)s of %(metric)s for %(target)s"),
+    "usage_alert.changed": _l("Changed the alert at %(threshold)s of %(metric)s for %(target)s"),
+    "usage_alert.deleted": _l("Deleted the alert at %(threshold)s of %(metric)s for %(target)s"),
+    "usage_alert.fired": _l("The alert at %(threshold)s of %(metric)s for %(target)s was reached"),
+    "usage_cap.recorded": _l(
+        "Recorded a request to bar premium-rate and roaming usage of %(target)s (spend cap %(threshold)s)"
+    ),
     "terms.accepted": _l("Accepted the terms of use"),
     "totp.enrolled": _l("Added an authenticator app"),
     "totp.removed": _l("Removed the authenticator app"),
@@ -80,8 +87,14 @@ KINDS: dict[str, LazyString] = {
     "registration.": _l("Registration"),
     "access_request.": _l("Access requests"),
     "billing.": _l("Billing"),
+    "usage_": _l("Consumption alerts"),
 }
 
+METRICS = {
+    "data_percent": _l("data"),
+    "voice_percent": _l("call minutes"),
+    "spend": _l("spend not yet invoiced"),
+}
 CHANNELS = {"sms": _l("by SMS"), "email": _l("by email"), "app": _l("authenticator app")}
 REASONS = {
     "wrong_password": _l("wrong password"),
@@ -113,7 +126,7 @@ def sentence(action: str, detail: dict) -> str:
     if text is None:
         return action
     words = _Words({key: value for key, value in detail.items() if value is not None})
-    for key, table in (("channel", CHANNELS), ("reason", REASONS)):
+    for key, table in (("channel", CHANNELS), ("reason", REASONS), ("metric", METRICS)):
         if key in words:
             words[key] = str(table.get(words[key], words[key]))
     for key in ("role", "previous"):

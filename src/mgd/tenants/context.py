@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_billing": frozenset({"admin"}),
     # Calls, messages and data of the lines, and their allowances: every role, as the seeds' self-care.
     "view_usage": frozenset(ROLES),
+    # Consumption alerts and spend caps: they notify members and can ask to bar lines.
+    "manage_alerts": frozenset({"admin"}),
 }
 
 
@@ -61,6 +63,7 @@ PERMISSION_ACTIONS = {
     "view_billing": _l("see the company's invoices and spend"),
     "manage_billing": _l("change the invoice delivery, the bank account or the billing address"),
     "view_usage": _l("see the consumption of the company's lines"),
+    "manage_alerts": _l("manage the consumption alerts and spend caps"),
 }
 
 
