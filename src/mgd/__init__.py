@@ -49,8 +49,8 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.security.views import bp as security  # noqa: PLC0415
     from mgd.selfcare.views import bp as selfcare  # noqa: PLC0415
     from mgd.selfcare.views import company  # noqa: PLC0415
-    from mgd.usage.views import bp as usage  # noqa: PLC0415
     from mgd.usage.alert_views import bp as usage_alerts  # noqa: PLC0415
+    from mgd.usage.views import bp as usage  # noqa: PLC0415
 
     for blueprint in (
         portal,
