@@ -16,6 +16,7 @@ DIRECTIONS = ("out", "in")
 PLACES = ("home", "roaming")  # ``roaming``: at home (no roaming zone) or abroad (any zone)
 STATES = ("unbilled", "billed")
 MAX_DAYS = 186  # about six months, what the operator keeps online
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # the days any page of the portal accepts
 
 #: A page's position: the start time and id of the last record shown (newest first).
 Cursor = tuple[datetime, int]
@@ -60,9 +61,10 @@ def _day(value: str | None) -> date | None:
     if not value or len(value) != 10 or not value.isascii():
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None  # (9999-12-31 has no next day to end a filter)
 
 
 def _choice(value: str | None, choices: tuple[str, ...]) -> str | None:
