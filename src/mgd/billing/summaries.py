@@ -5,10 +5,10 @@ invoice has about 211,000). One code path writes them, ``refresh``: the records 
 anything else that writes charges (the tests' factories).
 
 They are kept exact by difference: the sums are computed into temporary tables, then the stored rows that
-differ are deleted and the missing ones inserted (when none of the invoices has stored summaries yet, as on a
-first import, the sums are inserted without comparing). Unchanged charges write nothing; a changed charge replaces
-the rows it changes. Flushes, never commits; runs under the caller's scope (the import's operator scope, or a
-company's) and its policies.
+differ are deleted and the missing ones inserted (when none of the invoices has stored summaries yet, as on
+a first import, the sums are inserted without comparing). Unchanged charges write nothing; a changed charge
+replaces the rows it changes. Flushes, never commits; runs under the caller's scope (the import's operator
+scope, or a company's) and its policies.
 """
 
 from __future__ import annotations
