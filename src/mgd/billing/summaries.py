@@ -5,9 +5,10 @@ invoice has about 211,000). One code path writes them, ``refresh``: the records 
 anything else that writes charges (the tests' factories).
 
 They are kept exact by difference: the sums are computed into temporary tables, then the stored rows that
-differ are deleted and the missing ones inserted. Unchanged charges write nothing; a changed charge replaces
-the rows it changes. Flushes, never commits; runs under the caller's scope (the import's operator scope, or a
-company's) and its policies.
+differ are deleted and the missing ones inserted (when none of the invoices has stored summaries yet, as on
+a first import, the sums are inserted without comparing). Unchanged charges write nothing; a changed charge
+replaces the rows it changes. Flushes, never commits; runs under the caller's scope (the import's operator
+scope, or a company's) and its policies.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def refresh(session: Session, *, charges: str, invoices: str, **params) -> Writt
         table.drop(connection, checkfirst=True)
         table.create(connection)
     amounts = ", ".join(f"sum({name})" for name in AMOUNTS)
+    if postgres:  # room to group a big import's charges in memory (4 MB spilled 460,831 rows in 61 batches)
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     _run(
         session,
         "INSERT INTO stage_line_totals (tenant_id, invoice_id, line_id, concept, vat_rate, net_cents,"  # noqa: S608
@@ -91,10 +94,21 @@ def refresh(session: Session, *, charges: str, invoices: str, **params) -> Writt
     if postgres:  # temporary tables get no statistics by themselves
         for table in _STAGES:
             session.execute(text(f"ANALYZE {table.name}"))
+    # Invoices with no stored summaries yet (a first import) take their sums as they are: no comparison.
+    stored = {target: _stored(session, target, invoices, params) for target, _stage, _key in SUMMARIES}
     if postgres:  # the same for the stored rows' index, which names the invoice but not the whole key
+        session.execute(text("RESET work_mem"))
         session.execute(text("SET LOCAL enable_nestloop = off"))
     written = Written()
     for target, stage, key in SUMMARIES:
+        columns = ", ".join(("tenant_id", "invoice_id", *key, *AMOUNTS))
+        if not stored[target]:
+            written.inserted += _run(
+                session,
+                f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}",  # noqa: S608
+                {},
+            ).rowcount
+            continue
         same = " AND ".join(
             [
                 "s.tenant_id = t.tenant_id",
@@ -102,7 +116,6 @@ def refresh(session: Session, *, charges: str, invoices: str, **params) -> Writt
                 *(_equal(f"s.{name}", f"t.{name}", nullable=name == "line_id") for name in key + AMOUNTS),
             ]
         )
-        columns = ", ".join(("tenant_id", "invoice_id", *key, *AMOUNTS))
         # Stored rows of the invoices that no longer match a sum (changed or gone)...
         written.deleted += _run(
             session,
@@ -133,6 +146,20 @@ def _run(session: Session, sql: str, params: dict):
         *(bindparam(name, expanding=True) for name, value in used.items() if isinstance(value, list | tuple))
     )
     return session.execute(statement, used)
+
+
+def _stored(session: Session, target: str, invoices: str, params: dict) -> bool:
+    """Whether any of the invoices selected by ``invoices`` has rows in the summary table ``target`` (one
+    index probe per invoice)."""
+    return (
+        _run(
+            session,
+            f"SELECT 1 FROM ({invoices}) i WHERE EXISTS (SELECT 1 FROM {target} t"  # noqa: S608
+            " WHERE t.tenant_id = i.tenant_id AND t.invoice_id = i.invoice_id) LIMIT 1",
+            params,
+        ).first()
+        is not None
+    )
 
 
 def _equal(left: str, right: str, *, nullable: bool) -> str:
