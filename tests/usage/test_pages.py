@@ -68,6 +68,7 @@ def test_every_role_sees_the_consumption_with_its_tab_and_home_card(app, used):
         client = signed_in_client(app, email)
         for page in PAGES:
             response = client.get(base(used) + page.format(line=used.lines[0]))
+            response.close()  # a streamed export holds its request's context until it is read or closed
             assert response.status_code == 200, (email, page, response.status_code)
         home = text(client.get(f"/empresa/{used.ref}"))
         assert 'id="usage-card"' in home and f'href="{base(used)}"' in home, email
@@ -185,8 +186,8 @@ def test_the_excel_export_holds_every_record_with_real_dates_and_euros(app, used
     ana = signed_in_client(app, "ana@acme.es")
     response = ana.get(f"{base(used)}/lineas/{used.lines[0]}/exportar.xlsx")
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"].startswith("attachment; filename=consumo-")
-    sheet = load_workbook(io.BytesIO(response.data)).active
+    sheet = load_workbook(io.BytesIO(response.data)).active  # (read first: the stream ends its request)
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="consumo-')
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("Date and time", "Line", "Type") and len(rows) == 6  # billed ones too
     first = rows[1]
