@@ -106,7 +106,8 @@ def row(engine) -> tuple[str, ...]:
 
 
 def test_invoices_stored_before_the_summaries_get_them_on_upgrade(empty_database):
-    """7d3b51c0a2e4 sums the charges already stored into the new summary tables; its downgrade drops them."""
+    """7d3b51c0a2e4 sums the charges already stored into the new summary tables; ddef7dcca28c sums them again
+    by line and rate; each downgrade puts back the shape before."""
     upgrade(empty_database, "e0aac472dff6")
     engine = make_engine(empty_database)
     now = datetime.now(UTC)
@@ -168,6 +169,30 @@ def test_invoices_stored_before_the_summaries_get_them_on_upgrade(empty_database
             ("usage", 0, 100, 0),
             ("usage", 2100, 300, 63),
         ]
+        # ddef7dcca28c: a row per line and rate, the concepts in columns (the account's charges: line 0). On the
+        # way, 0e723e89012d alters billing_accounts: on SQLite that copy must not delete the invoices (env.py).
+        upgrade(empty_database, "ddef7dcca28c")
+        with engine.connect() as connection:
+            folded = connection.execute(
+                text(
+                    "SELECT line_id, CAST(vat_rate * 100 AS INTEGER), fee_cents, usage_cents, net_cents,"
+                    " vat_cents, total_cents FROM invoice_line_totals ORDER BY line_id, vat_rate"
+                )
+            ).all()
+        assert [tuple(row) for row in folded] == [
+            (0, 2100, 1000, 0, 1000, 210, 1210),
+            (7, 0, 0, 100, 100, 0, 100),
+            (7, 2100, 0, 300, 300, 63, 363),
+        ]
+        downgrade(empty_database, "7d3b51c0a2e4")
+        with engine.connect() as connection:
+            again = connection.execute(
+                text(
+                    "SELECT line_id, concept, CAST(vat_rate * 100 AS INTEGER), net_cents, vat_cents, total_cents"
+                    " FROM invoice_line_totals ORDER BY line_id IS NULL, line_id, vat_rate"
+                )
+            ).all()
+        assert again == lines
         downgrade(empty_database, "e0aac472dff6")
         assert not {"invoice_line_totals", "invoice_vat_totals"} & tables(empty_database)
     finally:

@@ -57,6 +57,7 @@ def test_the_billing_role_and_admins_see_billing_and_viewers_and_managers_get_40
         client = signed_in_client(app, email)
         for page in PAGES:
             response = client.get(base(billed) + page.format(invoice=invoice))
+            response.close()  # a streamed export holds its request context until closed
             assert response.status_code == (200 if allowed else 403), (email, page, response.status_code)
         home = text(client.get(f"/empresa/{billed.ref}"))
         assert ("Balance and invoices" in home) is allowed

@@ -50,9 +50,11 @@ def _document(session: Session, company: Company, invoice: Invoice) -> tuple[Inv
         found[0] += int(net)
         found[1] += int(vat)
     rates = sorted((rate, base, tax) for rate, (base, tax) in by_rate.items())
-    # Any change of the summary by line replaces rows (billing.summaries): their count and last id say so.
+    # Any change of the summary by line deletes rows or inserts rows stamped with the refresh that wrote them
+    # (billing.summaries): their count and latest stamp say so.
+    stamp = func.max(InvoiceLineTotal.written)
     lines = session.execute(
-        select(func.count(), func.max(InvoiceLineTotal.id)).where(InvoiceLineTotal.invoice_id == invoice.id)
+        select(func.count(), stamp).where(InvoiceLineTotal.invoice_id == invoice.id)
     ).one()
     account = session.get(BillingAccount, invoice.billing_account_id)
     address = tuple(
@@ -96,24 +98,17 @@ def line_summaries(session: Session, invoice: Invoice) -> Iterator[LineSummary]:
     """One row per line of the invoice (the account's own charges first), amounts by concept, in line-number
     order: read in one pass over the invoice's summary by line (a few rows per line) and streamed, so memory
     stays flat whatever the number of lines."""
+    by_concept = [getattr(InvoiceLineTotal, f"{concept}_cents") for concept in CHARGE_CONCEPTS]
     query = (
-        select(
-            InvoiceLineTotal.line_id,
-            Line.number,
-            Line.alias,
-            Line.cost_centre,
-            InvoiceLineTotal.concept,
-            InvoiceLineTotal.net_cents,
-        )
+        select(InvoiceLineTotal.line_id, Line.number, Line.alias, Line.cost_centre, *by_concept)
         .select_from(InvoiceLineTotal)
         .outerjoin(Line, Line.id == InvoiceLineTotal.line_id)
         .where(InvoiceLineTotal.invoice_id == invoice.id)
         .order_by(Line.number.is_not(None), Line.number)
         .execution_options(yield_per=5000)
     )
-    column = {concept: index for index, concept in enumerate(CHARGE_CONCEPTS)}
     current, shown, label, amounts = None, "", "", [0] * len(CHARGE_CONCEPTS)
-    for line_id, number, alias, cost_centre, concept, cents in session.execute(query):
+    for line_id, number, alias, cost_centre, *cents in session.execute(query):  # a row per line and VAT rate
         key = (line_id, number)
         if key != current:
             if current is not None:
@@ -123,7 +118,8 @@ def line_summaries(session: Session, invoice: Invoice) -> Iterator[LineSummary]:
             label = (
                 " · ".join(p for p in (alias, cost_centre) if p) if number else _("Charges of the account")
             )
-        amounts[column[concept]] += int(cents)
+        for index, value in enumerate(cents):
+            amounts[index] += int(value)
     if current is not None:
         yield LineSummary(shown, label, tuple(amounts), sum(amounts))
 

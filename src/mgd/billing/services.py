@@ -13,6 +13,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from mgd.billing.models import (
+    ACCOUNT,
     CHARGE_CONCEPTS,
     INVOICE_STATUSES,
     Invoice,
@@ -492,7 +493,7 @@ def top_lines(
     spend = (
         select(InvoiceLineTotal.line_id, total)
         .join(Invoice, Invoice.id == InvoiceLineTotal.invoice_id)
-        .where(Invoice.period_start >= starts[0], InvoiceLineTotal.line_id.is_not(None))
+        .where(Invoice.period_start >= starts[0], InvoiceLineTotal.line_id != ACCOUNT)
         .group_by(InvoiceLineTotal.line_id)
     )
     if membership.limited:

@@ -24,14 +24,38 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if sqlite:
+        _sqlite_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            if connection.in_transaction():  # left open by reads after the last migration (autogenerate's)
+                connection.commit()
+            _sqlite_keys(connection, on=True)
+    if sqlite:  # what the keys would have refused during the migration, refused now
+        broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows without the row their key names: {broken[:5]}")
+
+
+def _sqlite_keys(connection, *, on: bool) -> None:
+    """Turn SQLite's foreign keys off for a migration, as SQLite asks for schema changes: a batch alteration
+    copies a table and drops the old one, and with keys on that drop deletes (``ON DELETE CASCADE``) every
+    row that refers to it — 0e723e89012d's new column on ``billing_accounts`` emptied ``invoices`` and their
+    charges. The pragma is ignored inside a transaction, so it is sent to the driver before one begins."""
+    driver = connection.connection.driver_connection
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if driver.execute("PRAGMA foreign_keys").fetchone()[0] != int(on):
+        raise RuntimeError("SQLite's foreign keys could not be switched: is a transaction open?")
 
 
 run_migrations_online()
