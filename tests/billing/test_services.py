@@ -172,6 +172,20 @@ def test_detail_groups_charges_by_line_then_concept(db_session, acme):
     ]
 
 
+def test_the_detail_lists_the_first_charges_of_a_concept_and_counts_them_all(db_session, acme):
+    one, _two = acme["lines"]
+    usage = [(one, "usage", 100 + n) for n in range(services.LISTED_CHARGES + 3)]
+    invoice = make_invoice(db_session, acme["company"], acme["account"], usage, issued_on=date(2026, 11, 5))
+    detail = services.invoice_detail(db_session, acme["admin"], invoice)
+    [group] = detail.groups
+    [bucket] = group.concepts
+    assert bucket.count == services.LISTED_CHARGES + 3
+    assert [charge.net_cents for charge in bucket.charges] == [
+        100 + n for n in range(services.LISTED_CHARGES)
+    ]
+    assert bucket.net_cents == group.net_cents == invoice.net_cents == sum(net for _line, _c, net in usage)
+
+
 def test_detail_pages_by_line_number_and_the_vat_breakdown_is_the_whole_invoices(db_session, acme):
     invoice, admin = acme["invoices"][0], acme["admin"]
     first_number, second_number = sorted(line.number for line in acme["lines"])

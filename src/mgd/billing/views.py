@@ -12,7 +12,7 @@ import calendar
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -50,7 +50,10 @@ MADRID = ZoneInfo("Europe/Madrid")
 
 
 def _locale() -> str:
-    return str(get_locale() or "es")[:2]
+    """The request's language, looked up once (an invoice's page formats about a thousand amounts)."""
+    if "billing_locale" not in g:
+        g.billing_locale = str(get_locale() or "es")[:2]
+    return g.billing_locale
 
 
 @bp.app_template_filter("euros")
@@ -60,7 +63,16 @@ def _euros(cents: int) -> str:
 
 @bp.context_processor
 def _names() -> dict:
-    return {"statuses": STATUSES, "concepts": CONCEPTS, "methods": METHODS, "kinds": KINDS}
+    # Translated once per page, not at every use (a name is shown for every line of an invoice).
+    return {
+        name: {key: str(text) for key, text in names.items()}
+        for name, names in (
+            ("statuses", STATUSES),
+            ("concepts", CONCEPTS),
+            ("methods", METHODS),
+            ("kinds", KINDS),
+        )
+    }
 
 
 def _home_card(tenant: Tenant) -> Markup | None:
