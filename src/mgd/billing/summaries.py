@@ -14,7 +14,7 @@ runs under the caller's scope (the import's operator scope, or a company's) and 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import BigInteger, Column, MetaData, Numeric, String, Table, bindparam, text
 from sqlalchemy.orm import Session
@@ -64,6 +64,8 @@ class Written:
 
     deleted: int = 0
     inserted: int = 0
+    summing: float = field(default=0.0, compare=False)  # seconds spent summing the charges
+    seconds: float = field(default=0.0, compare=False)  # seconds of the whole refresh
 
 
 def refresh(session: Session, *, charges: str, invoices: str, **params) -> Written:
@@ -71,6 +73,7 @@ def refresh(session: Session, *, charges: str, invoices: str, **params) -> Writt
     sums of their charges, given by ``charges`` (SQL giving ``tenant_id, invoice_id, line_id, concept,
     vat_rate, net_cents, vat_cents, total_cents`` for every charge those invoices have, and no other);
     ``params`` bind both. An invoice without charges is left without summaries."""
+    started = time.perf_counter()
     postgres = session.get_bind().dialect.name == "postgresql"
     connection = session.connection()
     for table in _STAGES:
@@ -105,7 +108,7 @@ def refresh(session: Session, *, charges: str, invoices: str, **params) -> Writt
     if postgres:  # the same for the stored rows' index, which names the invoice but not the whole key
         session.execute(text("RESET work_mem"))
         session.execute(text("SET LOCAL enable_nestloop = off"))
-    written = Written()
+    written = Written(summing=time.perf_counter() - started)
     stamp = {"written": time.time_ns()}
     for target, stage, key, sums in SUMMARIES:
         columns = ", ".join(("tenant_id", "invoice_id", *key, *sums))
@@ -136,6 +139,7 @@ def refresh(session: Session, *, charges: str, invoices: str, **params) -> Writt
     for table in _STAGES:
         table.drop(connection)
     session.flush()
+    written.seconds = time.perf_counter() - started
     return written
 
 

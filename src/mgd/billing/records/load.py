@@ -99,13 +99,15 @@ def import_billing(session: Session, sources: list[Source]) -> dict[str, Counts]
         session.flush()
     log.info(
         "billing import: %s records read and staged in %.1f s, checked in %.1f s, written in %.1f s"
-        " (summaries: %s rows deleted, %s inserted)",
+        " (summaries: %s rows deleted, %s inserted, in %.1f s of which summing %.1f s)",
         sum(stage.staged.values()),
         staged - started,
         checked - staged,
         time.perf_counter() - checked,
         stage.summaries.deleted,
         stage.summaries.inserted,
+        stage.summaries.seconds,
+        stage.summaries.summing,
     )
     return counts
 
