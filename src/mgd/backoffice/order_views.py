@@ -15,9 +15,10 @@ from mgd.backoffice.access import staff_required
 from mgd.db import get_session
 from mgd.orders import services
 from mgd.orders.forms import CompleteForm, NoteForm, RejectForm, StaffForm, SubStateForm
-from mgd.orders.kinds import KINDS, STATE_NAMES, SUB_STATES
+from mgd.orders.kinds import KINDS, STATE_NAMES
 from mgd.orders.models import Order
 from mgd.orders.provisioning import ProvisioningError
+from mgd.orders.words import template_words
 
 bp = Blueprint("backoffice_orders", __name__, url_prefix="/backoffice/pedidos")
 ACTIONS = "any(take, move, note, complete, reject)"
@@ -25,7 +26,7 @@ ACTIONS = "any(take, move, note, complete, reject)"
 
 @bp.context_processor
 def _words() -> dict:
-    return {"kinds": KINDS, "state_names": STATE_NAMES, "sub_states": SUB_STATES, "clock": queue.clock}
+    return template_words() | {"clock": queue.clock}
 
 
 @bp.get("")

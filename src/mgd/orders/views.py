@@ -4,11 +4,7 @@ page that shows what will change and what it costs). Admins and managers order; 
 
 from __future__ import annotations
 
-from datetime import date
-
-from babel import Locale
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_currency, format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -17,8 +13,9 @@ from werkzeug.wrappers import Response
 from mgd.db import get_session
 from mgd.orders import services
 from mgd.orders.forms import FORMS, CancelForm, OrderForm, countries
-from mgd.orders.kinds import BY_SLUG, KINDS, STATE_NAMES, SUB_STATES, Kind
+from mgd.orders.kinds import BY_SLUG, STATE_NAMES, Kind
 from mgd.orders.models import Order
+from mgd.orders.words import money, template_words
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
 from mgd.tenants.models import Line, Tariff
@@ -27,25 +24,9 @@ bp = tenant_blueprint("orders", __name__, "/pedidos")
 SLUGS = "any(" + ", ".join(f'"{slug}"' for slug in BY_SLUG) + ")"
 
 
-def country_name(code: str | None) -> str:
-    return Locale.parse(str(get_locale())).territories.get(code or "", code or "")
-
-
-def day(iso: str | None) -> str:
-    """A day the payload keeps as ISO text, as the reader writes days."""
-    return format_date(date.fromisoformat(iso)) if iso else ""
-
-
 @bp.context_processor
 def _words() -> dict:
-    return {
-        "kinds": KINDS,
-        "state_names": STATE_NAMES,
-        "sub_states": SUB_STATES,
-        "country_name": country_name,
-        "day": day,
-        "money": lambda amount: format_currency(amount, "EUR"),
-    }
+    return template_words()
 
 
 def _home_card(tenant: Tenant) -> Markup | None:
@@ -122,7 +103,7 @@ def _prepare(kind: Kind, form: OrderForm) -> Line | None:
         form.line.errors = []
     if kind.code == "tariff_change":
         tariffs = services.compatible_tariffs(get_session(), line) if line else []
-        form.tariff.choices = [(str(t.id), f"{t.name} — {format_currency(t.monthly_fee_eur, 'EUR')}") for t in tariffs]
+        form.tariff.choices = [(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}") for t in tariffs]
     if kind.code == "roaming":
         form.country.choices = countries()
     return line
