@@ -9,18 +9,23 @@ from sqlalchemy import select
 
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.orders.models import Order
+from mgd.security.services import create_staff
 from mgd.tenants.models import Line, Tariff
 from tests.kit import browser, text, token
-from tests.security.test_backoffice import sign_in_staff, staff
+from tests.security.test_backoffice import sign_in_staff
 
 KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 
 
 def advisor(app, name: str = "advisor"):
     """A browser where an advisor of the operator has signed in (first sign-in: new password done)."""
-    _id, password = staff(app, name)
+    email = f"{name}@operador.es"
+    with app.app_context():
+        session = get_session()
+        _user, password = create_staff(session, email, name.title(), "advisor")
+        session.commit()
     client = browser(app)
-    sign_in_staff(app, client, password, email=f"{name}@operador.es")
+    sign_in_staff(app, client, password, email=email)
     return client
 
 
@@ -52,7 +57,7 @@ def load_order(app, company_id: int, order_id: int) -> Order:
         session = get_session()
         set_tenant(session, company_id)
         order = session.get(Order, order_id)
-        _ = order.events, order.lines
+        _ = order.events, order.lines, order.assigned_to
         return order
 
 

@@ -53,7 +53,7 @@ class TariffForm(OrderForm):
         return {"tariff_id": int(self.tariff.data)}
 
     def validate_tariff(self, field) -> None:
-        if field.data not in {choice[0] for choice in field.choices}:
+        if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Choose a tariff of the list: the line's family of tariffs only."))
 
 
@@ -61,7 +61,10 @@ class PremiumForm(OrderForm):
     action = RadioField(
         _l("What to do"),
         [REQUIRED],
-        choices=[("block", _l("Block premium-rate numbers")), ("unblock", _l("Allow premium-rate numbers again"))],
+        choices=[
+            SelectChoice("block", _l("Block premium-rate numbers")),
+            SelectChoice("unblock", _l("Allow premium-rate numbers again")),
+        ],
         default="block",
     )
     calls = BooleanField(_l("Calls to premium-rate numbers"), default=True)
@@ -96,7 +99,7 @@ class RoamingForm(OrderForm):
     action = RadioField(
         _l("What to do"),
         [REQUIRED],
-        choices=[("on", _l("Turn roaming on")), ("off", _l("Turn roaming off"))],
+        choices=[SelectChoice("on", _l("Turn roaming on")), SelectChoice("off", _l("Turn roaming off"))],
         default="on",
     )
     country = SelectField(_l("Destination country"), choices=[], validate_choice=False)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from mgd.db import get_session
 from mgd.orders import services
@@ -103,7 +104,7 @@ def _prepare(kind: Kind, form: OrderForm) -> Line | None:
         form.line.errors = []
     if kind.code == "tariff_change":
         tariffs = services.compatible_tariffs(get_session(), line) if line else []
-        form.tariff.choices = [(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}") for t in tariffs]
+        form.tariff.choices = [SelectChoice(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}") for t in tariffs]
     if kind.code == "roaming":
         form.country.choices = countries()
     return line
