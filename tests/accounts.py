@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from mgd.db import get_session, set_tenant
-from mgd.security.models import User, UserSession
 from mgd.orders.models import Order, OrderEvent, OrderLine
+from mgd.security.models import User, UserSession
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.tenants.models import Company as CompanyRow
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
@@ -112,7 +112,9 @@ def add_order(app, company: Company) -> int:
         session.add(order)
         session.flush()
         session.add(OrderLine(tenant_id=company.id, order_id=order.id, line_id=company.lines[0]))
-        session.add(OrderEvent(tenant_id=company.id, order_id=order.id, to_state="submitted", actor="customer"))
+        session.add(
+            OrderEvent(tenant_id=company.id, order_id=order.id, to_state="submitted", actor="customer")
+        )
         session.commit()
         return order.id
 

@@ -15,7 +15,15 @@ METHODS = [("src/mgd/**.py", "python")] + [
 
 def source_messages() -> set[str]:
     found = extract_from_dir(
-        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+        str(ROOT),
+        METHODS,
+        keywords={
+            "_": None,
+            "gettext": None,
+            "_l": None,
+            "lazy_gettext": None,
+            "lazy_pgettext": ((1, "c"), 2),
+        },
     )
     return {message[0] if isinstance(message, tuple) else message for _f, _l, message, _c, _x in found}
 

@@ -40,8 +40,8 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
     from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
     from mgd.admin.views import bp as admin  # noqa: PLC0415
-    from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.backoffice.order_views import bp as backoffice_orders  # noqa: PLC0415
+    from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
     from mgd.orders.views import bp as orders  # noqa: PLC0415

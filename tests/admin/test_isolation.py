@@ -17,8 +17,8 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope, set_tenant
-from mgd.orders.models import Order
 from mgd.identifiers import format_phone
+from mgd.orders.models import Order
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
 from tests.accounts import add_alert, add_invoices, add_order

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_alert, add_invoices, add_order, add_member, create_company
+from tests.accounts import add_alert, add_invoices, add_member, add_order, create_company
 from tests.browser.live import (
     ARGS,
     CHROMIUM,

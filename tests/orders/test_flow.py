@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.kit import outbox, text, token
+from mgd.orders.services import today
+from tests.kit import outbox, signed_in_client, text, token
 from tests.orders.kit import add_tariff, advisor, load_line, load_order, order_id, place, provision
-from tests.kit import signed_in_client
 
 
 def mails_to(app, email: str) -> list[str]:
@@ -29,7 +29,10 @@ def test_a_tariff_change_is_shown_with_its_cost_then_completed_by_an_advisor(app
     done = ana.post(
         url,
         data={
-            "line": number, "tariff": str(tariff), "idempotency_key": "k-1", "confirmed": "yes",
+            "line": number,
+            "tariff": str(tariff),
+            "idempotency_key": "k-1",
+            "confirmed": "yes",
             "csrf_token": token(ana),
         },
     )
@@ -37,14 +40,17 @@ def test_a_tariff_change_is_shown_with_its_cost_then_completed_by_an_advisor(app
     number_of_order = order_id(done)
     order = load_order(app, acme.id, number_of_order)
     assert order.state == "submitted" and order.payload["tariff_id"] == tariff
-    assert date.fromisoformat(order.payload["effective_from"]) > date.today() - timedelta(days=1)
+    assert date.fromisoformat(order.payload["effective_from"]) > today() - timedelta(days=1)
     assert any("Submitted" in s for s in mails_to(app, "ana@acme.es"))
 
     desk = advisor(app)
     queue = text(desk.get("/backoffice/pedidos", query_string={"state": "submitted"}))
     assert f">{number_of_order}<" in queue and "Acme S.L." in queue
     base = f"/backoffice/pedidos/{number_of_order}"
-    assert desk.post(f"{base}/take", data={"take-expected": "submitted", "csrf_token": token(desk)}).status_code == 302
+    assert (
+        desk.post(f"{base}/take", data={"take-expected": "submitted", "csrf_token": token(desk)}).status_code
+        == 302
+    )
     assert load_line(app, acme.id, acme.lines[0]).tariff_id != tariff
     done = desk.post(
         f"{base}/complete",
@@ -54,7 +60,9 @@ def test_a_tariff_change_is_shown_with_its_cost_then_completed_by_an_advisor(app
     assert load_line(app, acme.id, acme.lines[0]).tariff_id == tariff
     order = load_order(app, acme.id, number_of_order)
     assert [(e.from_state, e.to_state) for e in order.events] == [
-        (None, "submitted"), ("submitted", "in_progress"), ("in_progress", "completed"),
+        (None, "submitted"),
+        ("submitted", "in_progress"),
+        ("in_progress", "completed"),
     ]
     subjects = mails_to(app, "ana@acme.es")
     assert any("In progress" in s for s in subjects) and any("Completed" in s for s in subjects)
@@ -80,11 +88,18 @@ def test_voicemail_reset_is_done_by_the_provisioning_job(app, acme):
 
 def test_premium_blocking_of_calls_and_sms_is_done_by_the_job(app, acme):
     ana = signed_in_client(app, "ana@acme.es")
-    made = place(ana, acme.ref, "bloqueo-tarificacion", {"line": acme.numbers[0], "action": "block", "calls": "y", "sms": "y"})
+    made = place(
+        ana,
+        acme.ref,
+        "bloqueo-tarificacion",
+        {"line": acme.numbers[0], "action": "block", "calls": "y", "sms": "y"},
+    )
     provision(app, acme.id, order_id(made))
     line = load_line(app, acme.id, acme.lines[0])
     assert line.premium_calls_blocked and line.premium_sms_blocked
-    made = place(ana, acme.ref, "bloqueo-tarificacion", {"line": acme.numbers[0], "action": "unblock", "sms": "y"})
+    made = place(
+        ana, acme.ref, "bloqueo-tarificacion", {"line": acme.numbers[0], "action": "unblock", "sms": "y"}
+    )
     provision(app, acme.id, order_id(made))
     line = load_line(app, acme.id, acme.lines[0])
     assert line.premium_calls_blocked and not line.premium_sms_blocked
@@ -92,7 +107,7 @@ def test_premium_blocking_of_calls_and_sms_is_done_by_the_job(app, acme):
 
 def test_roaming_off_is_completed_by_an_advisor(app, acme):
     ana = signed_in_client(app, "ana@acme.es")
-    start = (date.today() + timedelta(days=3)).isoformat()
+    start = (today() + timedelta(days=3)).isoformat()
     made = place(ana, acme.ref, "roaming", {"line": acme.numbers[2], "action": "off", "start": start})
     number = order_id(made)
     desk = advisor(app)
@@ -105,30 +120,59 @@ def test_roaming_off_is_completed_by_an_advisor(app, acme):
 
 def test_roaming_on_names_the_country_and_the_days(app, acme):
     ana = signed_in_client(app, "ana@acme.es")
-    start, end = date.today() + timedelta(days=1), date.today() + timedelta(days=8)
+    start, end = today() + timedelta(days=1), today() + timedelta(days=8)
     made = place(
-        ana, acme.ref, "roaming",
-        {"line": acme.numbers[2], "action": "on", "country": "FR", "start": start.isoformat(), "end": end.isoformat()},
+        ana,
+        acme.ref,
+        "roaming",
+        {
+            "line": acme.numbers[2],
+            "action": "on",
+            "country": "FR",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        },
     )
     order = load_order(app, acme.id, order_id(made))
-    assert order.payload == {"action": "on", "country": "FR", "start": start.isoformat(), "end": end.isoformat()}
+    assert order.payload == {
+        "action": "on",
+        "country": "FR",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     assert "France" in text(ana.get(f"/empresa/{acme.ref}/pedidos/{order.id}"))
 
 
 def test_an_enquiry_is_answered_with_a_note_and_rejected_with_a_reason(app, acme):
     ana = signed_in_client(app, "ana@acme.es")
-    made = place(ana, acme.ref, "consulta", {"subject": "Factura", "text": "¿Por qué sube?", "customer_reference": "PO-77"})
+    made = place(
+        ana,
+        acme.ref,
+        "consulta",
+        {"subject": "Factura", "text": "¿Por qué sube?", "customer_reference": "PO-77"},
+    )
     number = order_id(made)
     order = load_order(app, acme.id, number)
     assert order.lines == [] and order.customer_reference == "PO-77"
     desk = advisor(app)
     base = f"/backoffice/pedidos/{number}"
-    desk.post(f"{base}/note", data={"note-expected": "submitted", "note-note": "Solo interno", "csrf_token": token(desk)})
     desk.post(
         f"{base}/note",
-        data={"note-expected": "submitted", "note-note": "Le llamamos mañana", "note-visible": "y", "csrf_token": token(desk)},
+        data={"note-expected": "submitted", "note-note": "Solo interno", "csrf_token": token(desk)},
     )
-    desk.post(f"{base}/reject", data={"reject-expected": "submitted", "reject-reason": "No es un pedido", "csrf_token": token(desk)})
+    desk.post(
+        f"{base}/note",
+        data={
+            "note-expected": "submitted",
+            "note-note": "Le llamamos mañana",
+            "note-visible": "y",
+            "csrf_token": token(desk),
+        },
+    )
+    desk.post(
+        f"{base}/reject",
+        data={"reject-expected": "submitted", "reject-reason": "No es un pedido", "csrf_token": token(desk)},
+    )
     page = text(ana.get(f"/empresa/{acme.ref}/pedidos/{number}"))
     assert "Le llamamos mañana" in page and "No es un pedido" in page and "Rejected" in page
     assert "Solo interno" not in page

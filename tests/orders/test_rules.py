@@ -55,9 +55,13 @@ def test_another_companys_line_and_order_are_404(app, acme, beta):
     dora = signed_in_client(app, "dora@beta.es")
     theirs = order_id(place(dora, beta.ref, "buzon-voz", {"line": beta.numbers[0]}))
     assert ana.get(f"{ORDERS.format(ref=acme.ref)}/{theirs}").status_code == 404
-    assert ana.post(
-        f"{ORDERS.format(ref=acme.ref)}/{theirs}/cancelar", data={"csrf_token": token(ana), "confirmed": "yes"}
-    ).status_code == 404
+    assert (
+        ana.post(
+            f"{ORDERS.format(ref=acme.ref)}/{theirs}/cancelar",
+            data={"csrf_token": token(ana), "confirmed": "yes"},
+        ).status_code
+        == 404
+    )
     assert load_order(app, beta.id, theirs).state == "submitted"
 
 
@@ -68,7 +72,8 @@ def test_a_member_limited_to_some_lines_orders_and_sees_only_those(app, acme):
     limit_to(app, acme, "bob@acme.es", acme.lines[1])
     url = ORDERS.format(ref=acme.ref)
     posted = bob.post(
-        f"{url}/nuevo/buzon-voz", data={"line": acme.numbers[0], "idempotency_key": "y", "csrf_token": token(bob)}
+        f"{url}/nuevo/buzon-voz",
+        data={"line": acme.numbers[0], "idempotency_key": "y", "csrf_token": token(bob)},
     )
     assert posted.status_code == 404
     assert bob.get(f"{url}/{other}").status_code == 404
@@ -94,17 +99,29 @@ def test_the_same_key_in_another_company_is_another_order(app, acme, beta):
         client = signed_in_client(app, email)
         client.post(
             f"{ORDERS.format(ref=company.ref)}/nuevo/buzon-voz",
-            data={"line": company.numbers[0], "idempotency_key": "k", "confirmed": "yes", "csrf_token": token(client)},
+            data={
+                "line": company.numbers[0],
+                "idempotency_key": "k",
+                "confirmed": "yes",
+                "csrf_token": token(client),
+            },
         )
     assert len(orders_of(app)) == 2
 
 
 def test_two_advisors_taking_one_order_one_wins_and_the_other_is_told(app, acme):
-    number = order_id(place(signed_in_client(app, "ana@acme.es"), acme.ref, "consulta", {"subject": "S", "text": "T"}))
+    number = order_id(
+        place(signed_in_client(app, "ana@acme.es"), acme.ref, "consulta", {"subject": "S", "text": "T"})
+    )
     first, second = advisor(app, "advisor"), advisor(app, "other")
     base = f"/backoffice/pedidos/{number}"
     # Both saw it submitted; the second's take arrives after the first's.
-    assert first.post(f"{base}/take", data={"take-expected": "submitted", "csrf_token": token(first)}).status_code == 302
+    assert (
+        first.post(
+            f"{base}/take", data={"take-expected": "submitted", "csrf_token": token(first)}
+        ).status_code
+        == 302
+    )
     late = second.post(f"{base}/take", data={"take-expected": "submitted", "csrf_token": token(second)})
     assert late.status_code == 409
     assert "Someone else changed this order meanwhile: it is now In progress" in text(late)
@@ -112,13 +129,16 @@ def test_two_advisors_taking_one_order_one_wins_and_the_other_is_told(app, acme)
     assert order.assigned_to.email == "advisor@operador.es"
     assert [e.to_state for e in order.events] == ["submitted", "in_progress"]
     rejected = second.post(
-        f"{base}/reject", data={"reject-expected": "submitted", "reject-reason": "No", "csrf_token": token(second)}
+        f"{base}/reject",
+        data={"reject-expected": "submitted", "reject-reason": "No", "csrf_token": token(second)},
     )
     assert rejected.status_code == 409 and load_order(app, acme.id, number).state == "in_progress"
 
 
 def test_the_conditional_update_refuses_a_move_from_a_state_left_meanwhile(app, acme):
-    number = order_id(place(signed_in_client(app, "ana@acme.es"), acme.ref, "consulta", {"subject": "S", "text": "T"}))
+    number = order_id(
+        place(signed_in_client(app, "ana@acme.es"), acme.ref, "consulta", {"subject": "S", "text": "T"})
+    )
     with app.app_context():
         session = get_session()
         set_tenant(session, acme.id)
@@ -151,10 +171,32 @@ def test_bad_input_names_the_field(app, acme):
         ("buzon-voz", {"line": "hello"}, "This is not a Spanish fixed or mobile number."),
         ("cambio-tarifa", {"line": acme.numbers[0], "tariff": "999999"}, "Choose a tariff of the list"),
         ("bloqueo-tarificacion", {"line": acme.numbers[0], "action": "block"}, "Choose calls, SMS or both."),
-        ("roaming", {"line": acme.numbers[0], "action": "on", "country": "", "start": "2030-01-01"}, "Choose the destination country."),
-        ("roaming", {"line": acme.numbers[0], "action": "on", "country": "FR", "start": "mañana"}, "Give the first day as day/month/year."),
-        ("roaming", {"line": acme.numbers[0], "action": "on", "country": "FR", "start": "2000-01-01"}, "The first day cannot be in the past."),
-        ("roaming", {"line": acme.numbers[0], "action": "on", "country": "FR", "start": "2030-01-05", "end": "2030-01-01"}, "The last day cannot be before the first."),
+        (
+            "roaming",
+            {"line": acme.numbers[0], "action": "on", "country": "", "start": "2030-01-01"},
+            "Choose the destination country.",
+        ),
+        (
+            "roaming",
+            {"line": acme.numbers[0], "action": "on", "country": "FR", "start": "mañana"},
+            "Give the first day as day/month/year.",
+        ),
+        (
+            "roaming",
+            {"line": acme.numbers[0], "action": "on", "country": "FR", "start": "2000-01-01"},
+            "The first day cannot be in the past.",
+        ),
+        (
+            "roaming",
+            {
+                "line": acme.numbers[0],
+                "action": "on",
+                "country": "FR",
+                "start": "2030-01-05",
+                "end": "2030-01-01",
+            },
+            "The last day cannot be before the first.",
+        ),
         ("consulta", {"subject": "", "text": "x"}, "This field is required."),
         ("consulta", {"subject": "a\nb", "text": "x"}, "Subject must be on one line."),
     ]

@@ -87,18 +87,32 @@ def act(order_id: int, action: str) -> Response | tuple[str, int]:
             )
         elif action == "note":
             services.add_note(
-                db, order, form.note.data.strip(), actor="advisor", user=current_user, visible=form.visible.data
+                db,
+                order,
+                form.note.data.strip(),
+                actor="advisor",
+                user=current_user,
+                visible=form.visible.data,
             )
         elif action == "move":
             services.set_sub_state(db, order, form.sub_state.data, user=current_user)
         elif action == "complete":
             services.complete_order(
-                db, order, expected=expected, actor="advisor", user=current_user,
+                db,
+                order,
+                expected=expected,
+                actor="advisor",
+                user=current_user,
                 note=(form.note.data or "").strip() or None,
             )
         else:
             services.move_order(
-                db, order, "reject", expected=expected, actor="advisor", user=current_user,
+                db,
+                order,
+                "reject",
+                expected=expected,
+                actor="advisor",
+                user=current_user,
                 note=form.reason.data.strip(),
             )
     except services.StaleOrder as stale:
@@ -107,13 +121,19 @@ def act(order_id: int, action: str) -> Response | tuple[str, int]:
             "and try again.",
             state=STATE_NAMES[stale.state],
         )
-        return render_template("backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)), 409
+        return render_template(
+            "backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)
+        ), 409
     except services.NotAllowed:
         message = _("An order that is %(state)s cannot be moved that way.", state=STATE_NAMES[order.state])
-        return render_template("backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)), 409
+        return render_template(
+            "backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)
+        ), 409
     except ProvisioningError as error:
         db.refresh(order)
         message = _("The change could not be applied to the records: %(error)s", error=str(error))
-        return render_template("backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)), 409
+        return render_template(
+            "backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)
+        ), 409
     flash(_("Order %(number)s updated.", number=order.id), "success")
     return redirect(url_for("backoffice_orders.detail", order_id=order.id))

@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from mgd.orders.kinds import SUB_STATES
+from mgd.orders.services import today
 from mgd.web.forms import Form
 from mgd.web.validators import PHONE, REQUIRED, one_line
 
@@ -91,7 +92,9 @@ def _day(text: str | None) -> date | None:
 def countries() -> list[SelectChoice]:
     """Every country by its name in the reader's language, for the roaming destination."""
     names = Locale.parse(str(get_locale())).territories
-    codes = sorted((code for code in names if len(code) == 2 and code.isalpha() and code != "ES"), key=names.get)
+    codes = sorted(
+        (code for code in names if len(code) == 2 and code.isalpha() and code != "ES"), key=names.get
+    )
     return [SelectChoice("", _l("Choose a country")), *(SelectChoice(code, names[code]) for code in codes)]
 
 
@@ -118,7 +121,7 @@ class RoamingForm(OrderForm):
             field.day = _day(field.data)
         except ValueError:
             raise ValidationError(_l("Give the first day as day/month/year.")) from None
-        if field.day < date.today():  # noqa: DTZ011 (the customer's calendar)
+        if field.day < today():
             raise ValidationError(_l("The first day cannot be in the past."))
 
     def validate_end(self, field) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 
 @dataclass(frozen=True)
@@ -24,19 +25,26 @@ KINDS: dict[str, Kind] = {
     for kind in (
         Kind("tariff_change", "cambio-tarifa", _l("Tariff change"), timedelta(hours=48)),
         Kind("voicemail_reset", "buzon-voz", _l("Voicemail reset"), timedelta(hours=4), automatic=True),
-        Kind("premium_block", "bloqueo-tarificacion", _l("Premium-rate blocking"), timedelta(hours=4), automatic=True),
+        Kind(
+            "premium_block",
+            "bloqueo-tarificacion",
+            _l("Premium-rate blocking"),
+            timedelta(hours=4),
+            automatic=True,
+        ),
         Kind("roaming", "roaming", _l("Roaming"), timedelta(hours=24)),
         Kind("enquiry", "consulta", _l("General enquiry"), timedelta(hours=72), needs_line=False),
     )
 }
 BY_SLUG = {kind.slug: kind for kind in KINDS.values()}
 
+#: An order's state as the pages say it (in Spanish an order, "pedido", is masculine: a context of its own).
 STATE_NAMES = {
-    "submitted": _l("Submitted"),
-    "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
-    "rejected": _l("Rejected"),
-    "cancelled": _l("Cancelled"),
+    "submitted": lazy_pgettext("order", "Submitted"),
+    "in_progress": lazy_pgettext("order", "In progress"),
+    "completed": lazy_pgettext("order", "Completed"),
+    "rejected": lazy_pgettext("order", "Rejected"),
+    "cancelled": lazy_pgettext("order", "Cancelled"),
 }
 
 #: Where an order in progress stands, as an advisor moves it.

@@ -88,7 +88,9 @@ class OrderLine(TenantOwned, Base):
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "order_id", "line_id"),
         Index("ix_order_lines_tenant_id_line_id", "tenant_id", "line_id"),
-        ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"
+        ),
         ForeignKeyConstraint(["tenant_id", "line_id"], ["lines.tenant_id", "lines.id"], ondelete="CASCADE"),
     )
 
@@ -112,7 +114,9 @@ class OrderEvent(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "id"),
         Index("ix_order_events_tenant_id_order_id", "tenant_id", "order_id"),
-        ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -28,9 +28,7 @@ class LocalRecords:
     """The default adapter: the lines' columns in the portal's database are the records."""
 
     def apply(self, session: Session, order: Order) -> None:
-        lines = list(
-            session.scalars(select(Line).where(Line.id.in_([link.line_id for link in order.lines])))
-        )
+        lines = list(session.scalars(select(Line).where(Line.id.in_([link.line_id for link in order.lines]))))
         payload = order.payload
         for line in lines:
             if order.kind == "tariff_change":

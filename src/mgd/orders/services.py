@@ -41,7 +41,7 @@ _TO_PROVISION = "mgd.orders_to_provision"
 
 
 class StaleOrder(Exception):
-    """The order is no longer in the state the mover saw (someone else moved it); ``state`` is its state now."""
+    """The order is no longer in the state the mover saw (someone moved it first); ``state``: its state."""
 
     def __init__(self, state: str) -> None:
         super().__init__(state)
@@ -50,6 +50,11 @@ class StaleOrder(Exception):
 
 class NotAllowed(Exception):
     """The machine allows no such event from the order's state."""
+
+
+def today() -> date:
+    """Today in Madrid, the customers' calendar."""
+    return datetime.now(MADRID).date()
 
 
 def new_idempotency_key() -> str:
@@ -87,14 +92,14 @@ def compatible_tariffs(session: Session, line: Line) -> list[Tariff]:
     )
 
 
-def next_cycle_start(line: Line, today: date | None = None) -> date:
+def next_cycle_start(line: Line, on: date | None = None) -> date:
     """The first day of the line's next billing cycle (its account's cycle day, Madrid time): a tariff change
     takes effect then."""
-    today = today or datetime.now(MADRID).date()
+    on = on or today()
     day = line.billing_account.cycle_day
-    if today.day < day:
-        return today.replace(day=day)
-    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    if on.day < day:
+        return on.replace(day=day)
+    year, month = (on.year + 1, 1) if on.month == 12 else (on.year, on.month + 1)
     return date(year, month, day)
 
 
@@ -242,8 +247,12 @@ def set_sub_state(session: Session, order: Order, sub_state: str, *, user: User)
         raise StaleOrder(order.state)
     session.add(
         OrderEvent(
-            tenant_id=order.tenant_id, order_id=order.id, sub_state=sub_state, actor="advisor",
-            user_id=user.id, visible=False,
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            sub_state=sub_state,
+            actor="advisor",
+            user_id=user.id,
+            visible=False,
         )
     )
     session.flush()

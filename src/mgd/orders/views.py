@@ -104,7 +104,9 @@ def _prepare(kind: Kind, form: OrderForm) -> Line | None:
         form.line.errors = []
     if kind.code == "tariff_change":
         tariffs = services.compatible_tariffs(get_session(), line) if line else []
-        form.tariff.choices = [SelectChoice(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}") for t in tariffs]
+        form.tariff.choices = [
+            SelectChoice(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}") for t in tariffs
+        ]
     if kind.code == "roaming":
         form.country.choices = countries()
     return line
@@ -159,9 +161,14 @@ def new(slug: str) -> Response | tuple[str, int]:
                     ),
                 )
                 if created:
-                    flash(_("Order %(number)s received. We will email you at each step.", number=order.id), "success")
+                    flash(
+                        _("Order %(number)s received. We will email you at each step.", number=order.id),
+                        "success",
+                    )
                 return redirect(url_for("orders.detail", order_id=order.id))
-            return render_template("orders/confirm.html", kind=kind, form=form, line=line, payload=payload), 200
+            return render_template(
+                "orders/confirm.html", kind=kind, form=form, line=line, payload=payload
+            ), 200
         status = 422
     return render_template(
         "orders/new.html", kind=kind, form=form, line=line, search=search, found=found
