@@ -48,6 +48,6 @@ def test_every_text_has_a_spanish_translation():
 def test_the_compiled_catalogue_matches_the_sources():
     catalogue = read_po((CATALOGUE / "messages.po").open("rb"))
     compiled = read_mo((CATALOGUE / "messages.mo").open("rb"))
-    assert {_key(m.id): _key(m.string) for m in compiled if m.id} == {
-        _key(m.id): _key(m.string) for m in catalogue if _translated(m)
+    assert {(m.context, _key(m.id)): _key(m.string) for m in compiled if m.id} == {
+        (m.context, _key(m.id)): _key(m.string) for m in catalogue if _translated(m)
     }
