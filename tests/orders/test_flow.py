@@ -3,10 +3,15 @@ it, completion changes the line's records, and every step emails the requester."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import update
+
+from mgd.db import get_session, set_tenant
+from mgd.orders.models import Order
 from mgd.orders.services import today
-from tests.kit import outbox, signed_in_client, text, token
+from mgd.tenants.models import Tariff
+from tests.kit import browser, outbox, signed_in_client, text, token
 from tests.orders.kit import add_tariff, advisor, load_line, load_order, order_id, place, provision
 
 
@@ -180,3 +185,54 @@ def test_an_enquiry_is_answered_with_a_note_and_rejected_with_a_reason(app, acme
     mails = [m for m in outbox(app) if m.recipient == "ana@acme.es"]
     assert any("A message about your order" in m.subject for m in mails)
     assert not any("Solo interno" in (m.body_text or "") for m in mails)
+
+
+def test_a_change_the_records_refuse_leaves_the_order_in_progress_and_the_line_as_it_was(app, acme):
+    tariff = add_tariff(app, fee="30.00", name="Tarifa Max")
+    ana = signed_in_client(app, "ana@acme.es")
+    made = place(
+        ana,
+        acme.ref,
+        "cambio-tarifa",
+        {"line": acme.numbers[0], "tariff": str(tariff)},
+        linea=acme.numbers[0],
+    )
+    number = order_id(made)
+    with app.app_context():  # the catalogue moves the tariff to another family meanwhile
+        session = get_session()
+        session.execute(update(Tariff).where(Tariff.id == tariff).values(family="fixed"))
+        session.commit()
+    before = load_line(app, acme.id, acme.lines[0]).tariff_id
+    desk = advisor(app)
+    base = f"/backoffice/pedidos/{number}"
+    desk.post(f"{base}/take", data={"take-expected": "submitted", "csrf_token": token(desk)})
+    refused = desk.post(
+        f"{base}/complete", data={"complete-expected": "in_progress", "csrf_token": token(desk)}
+    )
+    assert refused.status_code == 409 and "could not be applied to the records" in text(refused)
+    assert load_order(app, acme.id, number).state == "in_progress"
+    assert load_line(app, acme.id, acme.lines[0]).tariff_id == before
+    assert not any("Completed" in s for s in mails_to(app, "ana@acme.es"))
+
+
+def test_the_queue_shows_each_kind_and_state_with_its_sla_clock(app, acme):
+    ana = signed_in_client(app, "ana@acme.es")
+    late = order_id(place(ana, acme.ref, "buzon-voz", {"line": acme.numbers[0]}))
+    fresh = order_id(place(ana, acme.ref, "consulta", {"subject": "S", "text": "T"}))
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        hours_ago = datetime.now(UTC) - timedelta(hours=5)  # the voicemail target is 4 h
+        session.execute(update(Order).where(Order.id == late).values(state_changed_at=hours_ago))
+        session.commit()
+    desk = advisor(app)
+    queue = text(desk.get("/backoffice/pedidos"))
+    assert queue.index(f">{late}<") < queue.index(f">{fresh}<")  # longest in its state first
+    assert "5 h of 4 h" in queue and "late" in queue
+    enquiries = text(desk.get("/backoffice/pedidos", query_string={"kind": "enquiry"}))
+    assert f">{fresh}<" in enquiries and f">{late}<" not in enquiries
+    assert f">{late}<" not in text(desk.get("/backoffice/pedidos", query_string={"state": "completed"}))
+    assert desk.get("/backoffice/pedidos", query_string={"state": "nope"}).status_code == 404
+    assert browser(app).get("/backoffice/pedidos").status_code == 404
+    assert ana.get("/backoffice/pedidos").status_code == 404
+    assert ana.get(f"/backoffice/pedidos/{late}").status_code == 404
