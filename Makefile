@@ -72,7 +72,7 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 
 translations: install  ## Extract texts, merge them into the Spanish catalogue, compile it
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o src/mgd/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location -o src/mgd/translations/messages.pot .
 	$(BIN)/pybabel update -i src/mgd/translations/messages.pot -d src/mgd/translations --width 110
 	$(BIN)/pybabel compile -d src/mgd/translations
 

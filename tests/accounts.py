@@ -9,8 +9,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from mgd.db import get_session, set_tenant
+from mgd.orders.models import Order, OrderEvent, OrderLine
 from mgd.security.models import User, UserSession
-from mgd.tenants.models import BillingAccount, Line
+from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.tenants.models import Company as CompanyRow
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
 from tests.factories import make_company, make_invoice, make_line, make_member, make_payment
@@ -93,6 +94,29 @@ def add_alert(app, company: Company) -> int:
         session.add(UsageAlertRecipient(tenant_id=company.id, alert_id=alert.id, membership_id=member))
         session.commit()
         return alert.id
+
+
+def add_order(app, company: Company) -> int:
+    """A voicemail reset of the company's first line, asked by its first member (submitted); its id."""
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        member = session.get(Membership, min(company.members.values()))
+        order = Order(
+            tenant_id=company.id,
+            kind="voicemail_reset",
+            requester_id=member.user_id,
+            payload={},
+            idempotency_key=f"test-{company.id}",
+        )
+        session.add(order)
+        session.flush()
+        session.add(OrderLine(tenant_id=company.id, order_id=order.id, line_id=company.lines[0]))
+        session.add(
+            OrderEvent(tenant_id=company.id, order_id=order.id, to_state="submitted", actor="customer")
+        )
+        session.commit()
+        return order.id
 
 
 def create_member(app) -> int:

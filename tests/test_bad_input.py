@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
-from tests.accounts import add_alert, add_invoices
+from tests.accounts import add_alert, add_invoices, add_order
 from tests.factories import COMPANIES, PASSWORD
 from tests.kit import browser, outbox, post, signed_in_client, token
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
@@ -61,6 +61,9 @@ QUERY = {
     "lines.export": ("q", "kind", "product", "status", "tariff", "sort", "sep"),
     "activity.index": AUDIT,
     "activity.export": ("person", "action", "since", "until", "sep"),
+    "orders.index": ("after", "before"),
+    "orders.new": ("linea", "lq"),
+    "backoffice_orders.index": ("kind", "state", "after", "before"),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,
@@ -204,6 +207,7 @@ def _objects(app, acme, companies) -> dict:
         "usage": add_sample_usage(app, acme),
         "account_id": acme.account,
         "alert_id": add_alert(app, acme),
+        "order_id": add_order(app, acme),
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

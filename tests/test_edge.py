@@ -31,7 +31,14 @@ SOURCE = Path(mgd.__file__).parent
 #: The only modules that end a transaction: the request's edge, the commands, and the actors (each job is a
 #: transaction of its own). Views, request hooks and services never do; the records import and the demo data
 #: are committed by the commands that run them.
-COMMITTING = {"web/edge.py", "cli.py", "notify/tasks.py", "usage/tasks.py", "usage/alert_tasks.py"}
+COMMITTING = {
+    "web/edge.py",
+    "cli.py",
+    "notify/tasks.py",
+    "usage/tasks.py",
+    "usage/alert_tasks.py",
+    "orders/tasks.py",
+}
 
 
 def test_only_the_edge_the_commands_and_the_jobs_commit_or_roll_back():
@@ -191,6 +198,7 @@ STATEMENTS = {
     "/usuarios?after=%5B%22A%22%2C1%5D": 5,
     "/actividad": 4,  # the page of events with its count
     "/actividad?person=ana": 4,
+    "/pedidos": 6,  # the page of orders with its count, their lines, and those lines' numbers
 }
 EXTRA = {"postgresql": 0, "sqlite": 1}
 

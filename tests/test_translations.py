@@ -15,7 +15,15 @@ METHODS = [("src/mgd/**.py", "python")] + [
 
 def source_messages() -> set[str]:
     found = extract_from_dir(
-        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+        str(ROOT),
+        METHODS,
+        keywords={
+            "_": None,
+            "gettext": None,
+            "_l": None,
+            "lazy_gettext": None,
+            "lazy_pgettext": ((1, "c"), 2),
+        },
     )
     return {message[0] if isinstance(message, tuple) else message for _f, _l, message, _c, _x in found}
 
@@ -40,6 +48,6 @@ def test_every_text_has_a_spanish_translation():
 def test_the_compiled_catalogue_matches_the_sources():
     catalogue = read_po((CATALOGUE / "messages.po").open("rb"))
     compiled = read_mo((CATALOGUE / "messages.mo").open("rb"))
-    assert {_key(m.id): _key(m.string) for m in compiled if m.id} == {
-        _key(m.id): _key(m.string) for m in catalogue if _translated(m)
+    assert {(m.context, _key(m.id)): _key(m.string) for m in compiled if m.id} == {
+        (m.context, _key(m.id)): _key(m.string) for m in catalogue if _translated(m)
     }

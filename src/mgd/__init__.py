@@ -13,6 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd import crypto, db, jobs, logs, ops  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
+    from mgd.orders import tasks as order_tasks  # noqa: F401, PLC0415 (the provisioning actor)
     from mgd.security import login  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)
     from mgd.usage import tasks as usage_tasks  # noqa: F401, PLC0415 (its actor too)
@@ -39,9 +40,11 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
     from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
     from mgd.admin.views import bp as admin  # noqa: PLC0415
+    from mgd.backoffice.order_views import bp as backoffice_orders  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
+    from mgd.orders.views import bp as orders  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
     from mgd.registration.views import bp as registration  # noqa: PLC0415
     from mgd.security.profile_views import bp as profile  # noqa: PLC0415
@@ -66,7 +69,9 @@ def _register_blueprints(app: Flask) -> None:
         billing,
         usage,
         usage_alerts,
+        orders,
         activity,
         backoffice,
+        backoffice_orders,
     ):
         app.register_blueprint(blueprint)

@@ -18,9 +18,10 @@ from mgd.admin.models import Invitation
 from mgd.billing.models import Invoice
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
+from mgd.orders.models import Order
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
-from tests.accounts import add_alert, add_invoices
+from tests.accounts import add_alert, add_invoices, add_order
 from tests.kit import confirm, post, signed_in_client, text, token
 from tests.usage.kit import add_sample_usage
 
@@ -71,6 +72,9 @@ NOT_COMPANY_ROUTES = {
     "backoffice.follow_ups": "operator staff only",
     "backoffice.activity": "operator staff only",
     "backoffice.activity_export": "operator staff only",
+    "backoffice_orders.index": "operator staff only (tests/orders/test_flow.py)",
+    "backoffice_orders.detail": "operator staff only",
+    "backoffice_orders.act": "operator staff only",
 }
 METHODS = ("GET", "POST")
 
@@ -120,6 +124,7 @@ def beta_objects(app, beta):
         "invoice_id": beta.invoices[0],
         "account_id": beta.account,
         "alert_id": add_alert(app, beta),
+        "order_id": add_order(app, beta),
     }
 
 
@@ -147,6 +152,7 @@ def beta_state(app, beta):
         recipients = session.execute(
             select(UsageAlertRecipient.alert_id, UsageAlertRecipient.membership_id)
         ).all()
+        orders = session.execute(select(Order.id, Order.state, Order.idempotency_key)).all()
         return (
             sorted(lines),
             sorted(members),
@@ -155,6 +161,7 @@ def beta_state(app, beta):
             sorted(invoices),
             sorted(alerts),
             sorted(recipients),
+            sorted(orders),
         )
 
 
@@ -189,6 +196,10 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
                     "percent": "50",
                     "recipients": str(beta_objects["membership_id"]),
                     "by_email": "y",
+                    "line": format_phone(beta.numbers[0]),
+                    "idempotency_key": "walk",
+                    "subject": "Hola",
+                    "text": "Hola",
                 }
                 response = ana.open(url, method=method, data=data if method == "POST" else None)
                 assert response.status_code == 404, (

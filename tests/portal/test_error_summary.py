@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_alert, add_invoices, create_member
+from tests.accounts import add_alert, add_invoices, add_order, create_member
 from tests.factories import PASSWORD, make_user
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
 from tests.pages import error_summary, field_errors, ids, page_urls, post_forms, title
@@ -72,6 +72,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "invoice_id": acme.invoices[0],
         "account_id": acme.account,
         "alert_id": add_alert(app, acme),
+        "order_id": add_order(app, acme),
     }
 
 

@@ -5,26 +5,21 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
-from statemachine.contrib.diagram import formatter
-
+from mgd import diagrams
 from mgd.registration.machine import RegistrationMachine
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "registration.md"
-BLOCK = re.compile(r"(<!-- diagram:start -->\n```mermaid\n)(.*?)(```\n<!-- diagram:end -->)", re.DOTALL)
 
 
 def mermaid() -> str:
-    return formatter.render(RegistrationMachine, "mermaid").rstrip() + "\n"
+    return diagrams.mermaid(RegistrationMachine)
 
 
 def with_current_diagram(text: str) -> str:
-    if not BLOCK.search(text):
-        raise ValueError("no diagram block (<!-- diagram:start --> … <!-- diagram:end -->) in the page")
-    return BLOCK.sub(lambda match: match.group(1) + mermaid() + match.group(3), text)
+    return diagrams.with_diagram(text, RegistrationMachine)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_usage": frozenset(ROLES),
     # Consumption alerts and spend caps: they notify members and can ask to bar lines.
     "manage_alerts": frozenset({"admin"}),
+    # Orders and service requests (mgd.orders): admins and managers order, billing follows them.
+    "view_orders": frozenset({"admin", "manager", "billing"}),
+    "place_orders": frozenset({"admin", "manager"}),
 }
 
 
@@ -64,6 +67,8 @@ PERMISSION_ACTIONS = {
     "manage_billing": _l("change the invoice delivery, the bank account or the billing address"),
     "view_usage": _l("see the consumption of the company's lines"),
     "manage_alerts": _l("manage the consumption alerts and spend caps"),
+    "view_orders": _l("see the company's orders and requests"),
+    "place_orders": _l("order changes to the company's lines"),
 }
 
 

@@ -7,7 +7,7 @@ unique keys that lead with ``tenant_id`` so they can become distribution keys.
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -21,10 +21,12 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mgd.db import Base, BigId, TenantOwned, Timestamped
+from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime
 
 if TYPE_CHECKING:
     from mgd.security.models import User
@@ -178,6 +180,11 @@ class Line(TenantOwned, Timestamped, Base):
     user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     # The shared pool whose allowance the line draws from (NULL: its own tariff and bundles).
     pool_id: Mapped[int | None] = mapped_column(BigId)
+    # The line's services as orders leave them (``mgd.orders``: completion applies them here).
+    premium_calls_blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    premium_sms_blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    roaming_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    voicemail_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company] = relationship(
         primaryjoin="foreign(Line.tenant_id) == Company.id", viewonly=True

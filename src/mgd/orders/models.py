@@ -1,0 +1,134 @@
+"""Orders (one customer request each), the lines they concern and their timeline of events.
+
+Every table is tenant-owned, with ``(tenant_id, id)`` unique and keys to other tenant tables that pair
+``tenant_id`` (Citus; ``tests/test_tenant_keys.py``). An order's state only moves through one conditional
+UPDATE (``services.move_order``): the database, not the page, decides which of two advisors wins.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime, utcnow
+from mgd.tenants.models import Line
+
+if TYPE_CHECKING:
+    from mgd.security.models import User
+
+#: What a customer can ask for (the forms of ``forms.py``; names and SLA targets in ``kinds.py``).
+ORDER_KINDS = ("tariff_change", "voicemail_reset", "premium_block", "roaming", "enquiry")
+#: The machine's states (``machine.py``); the last three are final.
+STATES = ("submitted", "in_progress", "completed", "rejected", "cancelled")
+#: Who moved an order or wrote a note: the customer, an advisor, or the provisioning job.
+ACTORS = ("customer", "advisor", "system")
+
+
+def _choice(name: str, values: tuple[str, ...]) -> Enum:
+    return Enum(*values, name=name, native_enum=False, create_constraint=True, length=20)
+
+
+class Order(TenantOwned, Timestamped, Base):
+    """One customer request: its kind and data (``payload``), its state and the advisor who has it.
+    ``idempotency_key`` comes from the form: a form posted twice makes one order."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at", "id"),
+        # The back office's queue across companies: a state (and kind), oldest in it first.
+        Index("ix_orders_state_state_changed_at", "state", "kind", "state_changed_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(_choice("order_kind", ORDER_KINDS))
+    state: Mapped[str] = mapped_column(_choice("order_state", STATES), default="submitted")
+    sub_state: Mapped[str | None] = mapped_column(String(30))
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requester_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    assigned_to_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    customer_reference: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+
+    requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
+    lines: Mapped[list[OrderLine]] = relationship(
+        primaryjoin="and_(Order.tenant_id == OrderLine.tenant_id, Order.id == OrderLine.order_id)",
+        foreign_keys="[OrderLine.tenant_id, OrderLine.order_id]",
+        viewonly=True,
+        order_by="OrderLine.id",
+    )
+    events: Mapped[list[OrderEvent]] = relationship(
+        primaryjoin="and_(Order.tenant_id == OrderEvent.tenant_id, Order.id == OrderEvent.order_id)",
+        foreign_keys="[OrderEvent.tenant_id, OrderEvent.order_id]",
+        viewonly=True,
+        order_by="OrderEvent.id",
+    )
+
+
+class OrderLine(TenantOwned, Base):
+    """A line an order concerns (an enquiry may concern none)."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "order_id", "line_id"),
+        Index("ix_order_lines_tenant_id_line_id", "tenant_id", "line_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "line_id"], ["lines.tenant_id", "lines.id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)  # the company's key is in the order's and line's keys
+    order_id: Mapped[int] = mapped_column(BigId)
+    line_id: Mapped[int] = mapped_column(BigId)
+
+    line: Mapped[Line] = relationship(
+        primaryjoin="and_(OrderLine.tenant_id == Line.tenant_id, OrderLine.line_id == Line.id)",
+        foreign_keys="[OrderLine.tenant_id, OrderLine.line_id]",
+        viewonly=True,
+    )
+
+
+class OrderEvent(TenantOwned, Base):
+    """A step of an order's timeline: a transition (``from_state`` → ``to_state``), a sub-state, or a note
+    (``note``; ``visible``: the customer sees it, else it is internal to the back office)."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_order_events_tenant_id_order_id", "tenant_id", "order_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    order_id: Mapped[int] = mapped_column(BigId)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    sub_state: Mapped[str | None] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(_choice("order_actor", ACTORS))
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)
+    visible: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,340 @@
+"""Orders from the customer's side and the moves every side shares.
+
+Guarantees: a form posted twice makes one order (its idempotency key is unique per company); an order's state
+moves only by one conditional UPDATE on the state the mover saw, so of two movers one wins and the other gets
+``StaleOrder``; every move and note is an event of the order's timeline, and each move (and each note the
+customer may read) queues an email to the requester in their language, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event as sa_event
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from mgd.db import utcnow
+from mgd.notify.senders import templated_mail
+from mgd.notify.services import queue_mail
+from mgd.orders.kinds import KINDS, STATE_NAMES
+from mgd.orders.machine import target_of
+from mgd.orders.models import Order, OrderEvent, OrderLine
+from mgd.orders.provisioning import ProvisioningAdapter, default_adapter
+from mgd.security.models import User
+from mgd.tenants.context import Tenant
+from mgd.tenants.models import Line, Tariff
+from mgd.tenants.services import visible_lines
+from mgd.web.paging import KeysetPage, keyset_page
+
+log = logging.getLogger(__name__)
+
+MADRID = ZoneInfo("Europe/Madrid")
+_TO_PROVISION = "mgd.orders_to_provision"
+
+
+class StaleOrder(Exception):
+    """The order is no longer in the state the mover saw (someone moved it first); ``state``: its state."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+class NotAllowed(Exception):
+    """The machine allows no such event from the order's state."""
+
+
+def today() -> date:
+    """Today in Madrid, the customers' calendar."""
+    return datetime.now(MADRID).date()
+
+
+def new_idempotency_key() -> str:
+    """The key a new-order form carries: posting it twice finds the order the first post made."""
+    return secrets.token_urlsafe(24)
+
+
+def visible_line(session: Session, tenant: Tenant, number: str) -> Line | None:
+    """The line in service with this E.164 number, if the member may see it (None: not the company's, not
+    in the member's limits, or cancelled)."""
+    query = visible_lines(tenant.membership).where(Line.number == number, Line.status != "cancelled")
+    return session.scalar(query)
+
+
+def find_lines(session: Session, tenant: Tenant, text: str, limit: int = 20) -> list[Line]:
+    """Lines in service the member may see whose number, alias or cost centre contains ``text``."""
+    digits = "".join(ch for ch in text if ch.isdigit() and ch.isascii())
+    like = f"%{text.lower()}%"
+    matches = [func.lower(Line.alias).like(like), func.lower(Line.cost_centre).like(like)]
+    if digits:
+        matches.append(Line.number.like(f"%{digits}%"))
+    query = visible_lines(tenant.membership).where(Line.status != "cancelled", or_(*matches))
+    return list(session.scalars(query.order_by(Line.number).limit(limit)))
+
+
+def compatible_tariffs(session: Session, line: Line) -> list[Tariff]:
+    """The catalogue's tariffs a line can move to: its own tariff's family, its own tariff left out."""
+    family = select(Tariff.family).where(Tariff.id == line.tariff_id).scalar_subquery()
+    return list(
+        session.scalars(
+            select(Tariff)
+            .where(Tariff.family == family, Tariff.id != line.tariff_id)
+            .order_by(Tariff.monthly_fee_eur, Tariff.name)
+        )
+    )
+
+
+def next_cycle_start(line: Line, on: date | None = None) -> date:
+    """The first day of the line's next billing cycle (its account's cycle day, Madrid time): a tariff change
+    takes effect then."""
+    on = on or today()
+    day = line.billing_account.cycle_day
+    if on.day < day:
+        return on.replace(day=day)
+    year, month = (on.year + 1, 1) if on.month == 12 else (on.year, on.month + 1)
+    return date(year, month, day)
+
+
+def _order_query(tenant: Tenant):
+    """The company's orders the member may see: all of them, or (a member limited to some lines) those they
+    asked for and those about a line they see."""
+    query = select(Order)
+    if tenant.membership.limited:
+        seen = visible_lines(tenant.membership, load_related=False).with_only_columns(Line.id)
+        about_seen = exists().where(OrderLine.order_id == Order.id, OrderLine.line_id.in_(seen))
+        query = query.where(or_(Order.requester_id == tenant.membership.user_id, about_seen))
+    return query
+
+
+def company_orders(
+    session: Session, tenant: Tenant, *, after: str | None = None, before: str | None = None
+) -> KeysetPage:
+    """The orders the member may see, newest first, a keyset page at a time."""
+    query = _order_query(tenant).options(selectinload(Order.lines).selectinload(OrderLine.line))
+    return keyset_page(
+        session, query, (Order.created_at, Order.id), descending=True, after=after, before=before
+    )
+
+
+def find_order(session: Session, tenant: Tenant, order_id: int) -> Order | None:
+    """One of the company's orders that the member may see, or None (404)."""
+    return session.scalar(_order_query(tenant).where(Order.id == order_id))
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a customer's form asks for."""
+
+    kind: str
+    line: Line | None
+    payload: dict[str, Any]
+    customer_reference: str | None
+    idempotency_key: str
+
+
+def submit_order(session: Session, tenant: Tenant, user: User, request: Request) -> tuple[Order, bool]:
+    """Record the order as ``submitted`` with its first event and the requester's email, and hand an
+    automatic kind to the provisioning job after the commit. The same idempotency key again finds the order
+    made the first time: ``(order, False)``; even two posts at once make one (the unique key decides)."""
+    found = session.scalar(select(Order).where(Order.idempotency_key == request.idempotency_key))
+    if found is not None:
+        return found, False
+    order = Order(
+        tenant_id=tenant.company.id,
+        kind=request.kind,
+        requester_id=user.id,
+        customer_reference=request.customer_reference,
+        payload=request.payload,
+        idempotency_key=request.idempotency_key,
+    )
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:  # the other post of the pair won
+        found = session.scalar(select(Order).where(Order.idempotency_key == request.idempotency_key))
+        if found is None:
+            raise
+        return found, False
+    if request.line is not None:
+        session.add(OrderLine(tenant_id=order.tenant_id, order_id=order.id, line_id=request.line.id))
+    _record(session, order, None, "submitted", actor="customer", user=user)
+    if KINDS[order.kind].automatic:
+        session.info.setdefault(_TO_PROVISION, []).append((order.tenant_id, order.id))
+    return order, True
+
+
+def move_order(
+    session: Session,
+    order: Order,
+    event: str,
+    *,
+    expected: str,
+    actor: str,
+    user: User | None = None,
+    note: str | None = None,
+    visible: bool = True,
+    assign: bool = False,
+) -> Order:
+    """Send ``event`` to an order that the mover saw in state ``expected``. One conditional UPDATE
+    (``… WHERE id = :id AND state = :expected``): when it changes no row, someone else moved the order first
+    and ``StaleOrder`` says its state now. ``NotAllowed``: the machine has no such move from ``expected``.
+    ``assign``: the mover (an advisor taking the order) becomes its advisor."""
+    target = target_of(expected, event)
+    if target is None:
+        raise NotAllowed(event)
+    now = utcnow()
+    values: dict[str, Any] = {"state": target, "state_changed_at": now, "updated_at": now}
+    if assign and user is not None:
+        values["assigned_to_id"] = user.id
+    if target != "in_progress":
+        values["sub_state"] = None
+    elif assign:
+        values["sub_state"] = "with_advisor"
+    moved = session.scalar(
+        update(Order)
+        .where(Order.tenant_id == order.tenant_id, Order.id == order.id, Order.state == expected)
+        .values(values)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(order)
+    if moved is None:
+        raise StaleOrder(order.state)
+    _record(session, order, expected, target, actor=actor, user=user, note=note, visible=visible)
+    return order
+
+
+def complete_order(
+    session: Session,
+    order: Order,
+    *,
+    expected: str,
+    actor: str,
+    user: User | None = None,
+    note: str | None = None,
+    adapter: ProvisioningAdapter | None = None,
+) -> Order:
+    """Complete an order and apply its change to the records (``provisioning``), both or neither: a
+    savepoint undoes the move when the adapter raises ``ProvisioningError`` (re-raised), and the mail with
+    it."""
+    with session.begin_nested():
+        move_order(session, order, "complete", expected=expected, actor=actor, user=user, note=note)
+        (adapter or default_adapter()).apply(session, order)
+    return order
+
+
+def set_sub_state(session: Session, order: Order, sub_state: str, *, user: User) -> Order:
+    """Move an order in progress to another sub-state (the same conditional UPDATE: it must still be in
+    progress); an internal event, the customer is not emailed."""
+    moved = session.scalar(
+        update(Order)
+        .where(Order.tenant_id == order.tenant_id, Order.id == order.id, Order.state == "in_progress")
+        .values(sub_state=sub_state, updated_at=utcnow())
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(order)
+    if moved is None:
+        raise StaleOrder(order.state)
+    session.add(
+        OrderEvent(
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            sub_state=sub_state,
+            actor="advisor",
+            user_id=user.id,
+            visible=False,
+        )
+    )
+    session.flush()
+    return order
+
+
+def add_note(session: Session, order: Order, note: str, *, actor: str, user: User, visible: bool) -> None:
+    """A note on the order's timeline; one the customer may read is emailed to the requester."""
+    _record(session, order, None, None, actor=actor, user=user, note=note, visible=visible)
+
+
+def _record(
+    session: Session,
+    order: Order,
+    from_state: str | None,
+    to_state: str | None,
+    *,
+    actor: str,
+    user: User | None,
+    note: str | None = None,
+    visible: bool = True,
+) -> None:
+    event = OrderEvent(
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        user_id=user.id if user else None,
+        note=note,
+        visible=visible,
+    )
+    session.add(event)
+    session.flush()
+    if visible and (to_state or note):
+        _notify(session, order, event)
+
+
+def _notify(session: Session, order: Order, event: OrderEvent) -> None:
+    requester = session.get(User, order.requester_id) if order.requester_id else None
+    if requester is None:
+        return
+    locale = requester.locale or "es"
+    kind = KINDS[order.kind].name
+    if event.to_state:
+        subject = _l(
+            "Your order %(number)s (%(kind)s): %(state)s",
+            number=order.id,
+            kind=kind,
+            state=STATE_NAMES[event.to_state],
+        )
+    else:
+        subject = _l("A message about your order %(number)s (%(kind)s)", number=order.id, kind=kind)
+    mail = templated_mail(
+        requester.email,
+        subject,
+        "order_changed",
+        locale=locale,
+        user=requester,
+        order=order,
+        event=event,
+        kind=kind,
+        state_names=STATE_NAMES,
+    )
+    queue_mail(session, mail)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _provision_after_commit(session: Session) -> None:
+    pending = session.info.pop(_TO_PROVISION, [])
+    if not pending:
+        return
+    from mgd.orders.tasks import provision_order  # noqa: PLC0415 (tasks import this module)
+
+    for tenant_id, order_id in pending:
+        try:
+            provision_order.send(tenant_id, order_id)
+        except Exception:
+            # The order is committed and submitted: an advisor sees it in the queue and can do it by hand.
+            log.exception("could not enqueue the provisioning of order %s", order_id)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_TO_PROVISION, None)

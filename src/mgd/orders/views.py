@@ -1,0 +1,175 @@
+"""A company's orders under ``/empresa/<ref>/pedidos``: the list, one order with its timeline, cancelling
+one (after a confirmation) while nobody has taken it, and the new-order forms (each confirmed on a second
+page that shows what will change and what it costs). Admins and managers order; billing only looks."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from mgd.db import get_session
+from mgd.orders import services
+from mgd.orders.forms import FORMS, CancelForm, OrderForm, countries
+from mgd.orders.kinds import BY_SLUG, STATE_NAMES, Kind
+from mgd.orders.models import Order
+from mgd.orders.words import money, template_words
+from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
+from mgd.tenants.home import add_home_card
+from mgd.tenants.models import Line, Tariff
+
+bp = tenant_blueprint("orders", __name__, "/pedidos")
+SLUGS = "any(" + ", ".join(f'"{slug}"' for slug in BY_SLUG) + ")"
+
+
+@bp.context_processor
+def _words() -> dict:
+    return template_words()
+
+
+def _home_card(tenant: Tenant) -> Markup | None:
+    if not tenant.can("view_orders"):
+        return None
+    return Markup(render_template("orders/_home_card.html"))  # noqa: S704
+
+
+bp.record_once(lambda state: add_home_card(state.app, _home_card))
+
+
+@bp.get("")
+@requires("view_orders")
+def index() -> str:
+    page = services.company_orders(
+        get_session(), current_tenant(), after=request.args.get("after"), before=request.args.get("before")
+    )
+    return render_template("orders/index.html", page=page)
+
+
+def _order_or_404(order_id: int) -> Order:
+    found = services.find_order(get_session(), current_tenant(), order_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/<int:order_id>")
+@requires("view_orders")
+def detail(order_id: int) -> str:
+    order = _order_or_404(order_id)
+    return render_template("orders/detail.html", order=order, cancel=CancelForm())
+
+
+@bp.post("/<int:order_id>/cancelar")
+@requires("place_orders")
+def cancel(order_id: int) -> Response | tuple[str, int]:
+    """Cancel an order nobody has taken yet: first a confirmation page, then (``confirmed=yes``) the move."""
+    order = _order_or_404(order_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.confirmed.data != "yes":
+        return render_template("orders/cancel.html", order=order, form=form), 200
+    try:
+        services.move_order(
+            get_session(), order, "cancel", expected="submitted", actor="customer", user=current_user
+        )
+    except (services.StaleOrder, services.NotAllowed):
+        message = _("This order can no longer be cancelled: it is %(state)s.", state=STATE_NAMES[order.state])
+        return render_template("orders/detail.html", order=order, cancel=form, message=message), 409
+    flash(_("Order %(number)s cancelled.", number=order.id), "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+def _line_or_404(form: OrderForm) -> Line | None:
+    """The line the form names, if the member may see it; a line of another company, or outside the
+    member's limits, is a 404 (as its page would be)."""
+    number = getattr(form.line, "normalized", None)
+    if number is None:
+        return None
+    line = services.visible_line(get_session(), current_tenant(), number.e164)
+    if line is None:
+        abort(404)
+    return line
+
+
+def _prepare(kind: Kind, form: OrderForm) -> Line | None:
+    """Fill the choices that depend on the line (tariffs) or the reader (countries); the line if valid."""
+    line = None
+    if form.line.data:
+        form.line.validate(form)  # (errors are shown by validate() again on a post)
+        line = _line_or_404(form)
+        form.line.errors = []
+    if kind.code == "tariff_change":
+        tariffs = services.compatible_tariffs(get_session(), line) if line else []
+        form.tariff.choices = [
+            SelectChoice(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}") for t in tariffs
+        ]
+    if kind.code == "roaming":
+        form.country.choices = countries()
+    return line
+
+
+def _payload(kind: Kind, form: OrderForm, line: Line | None) -> dict:
+    payload = form.payload()
+    if kind.code == "tariff_change" and line is not None:
+        tariff = get_session().get(Tariff, payload["tariff_id"])
+        payload |= {
+            "tariff_name": tariff.name,
+            "monthly_fee": str(tariff.monthly_fee_eur),
+            "previous_tariff_name": line.tariff.name,
+            "previous_monthly_fee": str(line.tariff.monthly_fee_eur),
+            "effective_from": services.next_cycle_start(line).isoformat(),
+        }
+    return payload
+
+
+@bp.route(f"/nuevo/<{SLUGS}:slug>", methods=["GET", "POST"])
+@requires("place_orders")
+def new(slug: str) -> Response | tuple[str, int]:
+    kind = BY_SLUG[slug]
+    form_class = FORMS[kind.code]
+    if request.method == "GET":
+        form = form_class(
+            data={"line": request.args.get("linea", ""), "idempotency_key": services.new_idempotency_key()}
+        )
+    else:
+        form = form_class()
+        if not form.idempotency_key.data:  # (a form stripped of its key gets a fresh one)
+            form.idempotency_key.data = services.new_idempotency_key()
+    line = _prepare(kind, form)
+    search = (request.args.get("lq") or "").strip()[:60]
+    found = services.find_lines(get_session(), current_tenant(), search) if search else []
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            line = _line_or_404(form)
+            payload = _payload(kind, form, line)
+            if form.confirmed.data == "yes":
+                order, created = services.submit_order(
+                    get_session(),
+                    current_tenant(),
+                    current_user,
+                    services.Request(
+                        kind.code,
+                        line,
+                        payload,
+                        (form.customer_reference.data or "").strip() or None,
+                        form.idempotency_key.data[:64],
+                    ),
+                )
+                if created:
+                    flash(
+                        _("Order %(number)s received. We will email you at each step.", number=order.id),
+                        "success",
+                    )
+                return redirect(url_for("orders.detail", order_id=order.id))
+            return render_template(
+                "orders/confirm.html", kind=kind, form=form, line=line, payload=payload
+            ), 200
+        status = 422
+    return render_template(
+        "orders/new.html", kind=kind, form=form, line=line, search=search, found=found
+    ), status
