@@ -8,7 +8,7 @@ On PostgreSQL the three tenant tables get the forced ``tenant_isolation`` policy
 ``7c1e5d2a9b40`` made it and ``5e691ffea26d`` keyed it); ``mgd db upgrade`` grants the portal's role their use.
 
 Revision ID: 8fb18b1015a3
-Revises: 20f405e67d11
+Revises: ddef7dcca28c
 Create Date: 2026-12-01 19:40:40.410257
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8fb18b1015a3"
-down_revision: str | None = "20f405e67d11"
+down_revision: str | None = "ddef7dcca28c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
