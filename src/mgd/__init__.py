@@ -39,9 +39,12 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
     from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
     from mgd.admin.views import bp as admin  # noqa: PLC0415
+    from mgd.backoffice.help_views import bp as help_articles  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
+    from mgd.helpcentre.views import bp as helpcentre  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
+    from mgd.portal.legal_views import bp as legal  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
     from mgd.registration.views import bp as registration  # noqa: PLC0415
     from mgd.security.profile_views import bp as profile  # noqa: PLC0415
@@ -54,6 +57,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         portal,
+        legal,
+        helpcentre,
         registration,
         security,
         password_reset,
@@ -68,5 +73,6 @@ def _register_blueprints(app: Flask) -> None:
         usage_alerts,
         activity,
         backoffice,
+        help_articles,
     ):
         app.register_blueprint(blueprint)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,6 +11,7 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from mgd.backoffice import services
+from mgd.backoffice.access import staff_required
 from mgd.db import get_session
 from mgd.registration.models import REQUEST_STATUSES
 from mgd.security import activity as audit
@@ -35,16 +34,6 @@ class RejectForm(Form):
     reason = TextAreaField(
         _l("Reason, sent to the requester"), [DataRequired(_l("Give the reason.")), Length(max=1000)]
     )
-
-
-def staff_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated or not current_user.is_staff:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.get("")
