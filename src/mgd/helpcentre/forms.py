@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from mgd.helpcentre.models import CATEGORIES
@@ -55,7 +56,7 @@ class ArticleForm(Form):
     category = SelectField(
         _l("Category"),
         [DataRequired(_l("Choose the category."))],
-        choices=[(value, CATEGORY_NAMES[value]) for value in CATEGORIES],
+        choices=[SelectChoice(value, CATEGORY_NAMES[value]) for value in CATEGORIES],
     )
     title_es = _title(_l("Title in Spanish"), _l("Give the title in Spanish."))
     body_es = _body(_l("Text in Spanish"), _l("Write the text in Spanish."))
