@@ -61,7 +61,8 @@ def _article(article_id: int) -> HelpArticle:
 @supervisor_required
 def edit(article_id: int) -> Response | tuple[str, int]:
     row = _article(article_id)
-    form = ArticleForm(obj=row)
+    # What is sent is what is saved: a field left out of a POST is empty, not the stored value.
+    form = ArticleForm(obj=row if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             changed = services.update_article(
