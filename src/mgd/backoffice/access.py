@@ -28,7 +28,3 @@ def _only(allowed):
 staff_required = _only(lambda user: user.is_staff)
 #: Supervisors only: they write the help centre's articles.
 supervisor_required = _only(lambda user: user.staff_role == SUPERVISOR)
-
-
-def is_supervisor(user) -> bool:
-    return bool(getattr(user, "staff_role", None) == SUPERVISOR)
