@@ -30,6 +30,7 @@ from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
 from tests.accounts import add_alert, add_invoices, add_order
 from tests.factories import COMPANIES, PASSWORD
+from tests.help.kit import add_article
 from tests.kit import browser, outbox, post, signed_in_client, token
 from tests.security.test_backoffice import sign_in_staff, staff, submit_request
 from tests.usage.kit import add_sample_usage
@@ -69,6 +70,8 @@ QUERY = {
     "backoffice.activity": AUDIT,
     "backoffice.activity_export": (*AUDIT, "sep"),
     "security.login": ("reset", "next"),
+    "helpcentre.index": ("q", "page"),
+    "help_articles.index": ("page",),
     "profile.show": ("changed",),
 }
 GENERIC = ("page", "next", "q")  # sent to every page: a link or a script may add them anywhere
@@ -212,6 +215,8 @@ def _objects(app, acme, companies) -> dict:
         "reference": submit_request(app, companies),
         "filename": "css/site.css",
         "session_id": 1,  # another person's or none: 404 either way
+        "slug": "iniciar-sesion",
+        "article_id": add_article(app, "iniciar-sesion"),
     }
 
 
@@ -223,9 +228,9 @@ def _client(app, role: str):
         assert identified.headers["Location"] == "/register/phone"
     elif role == "signing_in":
         assert post(client, "/login", {"email": "ana@acme.es", "password": PASSWORD}).status_code == 302
-    elif role == "staff":
-        _, password = staff(app)
-        sign_in_staff(app, client, password)
+    elif role == "staff":  # a supervisor: every back-office page, the help centre's articles too
+        _, password = staff(app, "supervisor")
+        sign_in_staff(app, client, password, email="supervisor@operador.es")
     if role in ("anonymous", "registering", "signing_in", "staff"):
         return client
     return signed_in_client(app, {"viewer": "carla@acme.es", "admin": "ana@acme.es"}[role])

@@ -81,6 +81,7 @@ def test_demo_loads_once_and_prints_examples(mgd):
     for mix in ("only_fixed", "only_mobile", "fixed_and_mobile", "convergent"):
         assert f"[pyme · {mix}]" in out
     assert "fiscal ID:" in out and "IBAN of the" in out
+    assert "and 7 help articles." in out
     code, out, _ = mgd("demo", "--if-empty")
     assert (code, out.strip()) == (0, "The database already has companies: demo data not loaded.")
 

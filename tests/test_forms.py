@@ -49,7 +49,7 @@ def test_a_nul_in_a_field_re_renders_the_form_naming_the_field_and_keeping_the_r
     assert response.status_code == 422
     page = text(response)
     assert 'id="email-error"' in page
-    assert "Email has characters that cannot be used" in page
+    assert "Email or mobile number has characters that cannot be used" in page
     assert 'id="password-error"' not in page
 
 

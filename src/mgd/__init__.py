@@ -40,11 +40,14 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
     from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
     from mgd.admin.views import bp as admin  # noqa: PLC0415
+    from mgd.backoffice.help_views import bp as help_articles  # noqa: PLC0415
     from mgd.backoffice.order_views import bp as backoffice_orders  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
+    from mgd.helpcentre.views import bp as helpcentre  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
     from mgd.orders.views import bp as orders  # noqa: PLC0415
+    from mgd.portal.legal_views import bp as legal  # noqa: PLC0415
     from mgd.portal.views import bp as portal  # noqa: PLC0415
     from mgd.registration.views import bp as registration  # noqa: PLC0415
     from mgd.security.profile_views import bp as profile  # noqa: PLC0415
@@ -57,6 +60,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         portal,
+        legal,
+        helpcentre,
         registration,
         security,
         password_reset,
@@ -73,5 +78,6 @@ def _register_blueprints(app: Flask) -> None:
         activity,
         backoffice,
         backoffice_orders,
+        help_articles,
     ):
         app.register_blueprint(blueprint)

@@ -231,6 +231,7 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from mgd.db import get_session  # noqa: PLC0415
+    from mgd.helpcentre.demo import add_demo_articles  # noqa: PLC0415
     from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
     from mgd.tenants.demo_billing import add_billing  # noqa: PLC0415
     from mgd.tenants.services import has_companies  # noqa: PLC0415
@@ -251,8 +252,10 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
             _import(json.dumps(document), [usage])
         session = get_session()
         add_allowances(session, today)
+        articles = add_demo_articles(session)
         session.commit()
-    click.echo(f"Loaded {companies} demo companies ({records} usage records). Try registering one of these:")
+    click.echo(f"Loaded {companies} demo companies ({records} usage records) and {articles} help articles.")
+    click.echo("Try registering one of these:")
     for example in registration_examples(document):
         click.echo(f"\n  [{example.segment} · {example.mix}]")
         click.echo(f"    fiscal ID: {example.fiscal_id}    email: {example.email}")

@@ -75,6 +75,16 @@ NOT_COMPANY_ROUTES = {
     "backoffice_orders.index": "operator staff only (tests/orders/test_flow.py)",
     "backoffice_orders.detail": "operator staff only",
     "backoffice_orders.act": "operator staff only",
+    "legal.privacy": "public",
+    "legal.accessibility": "public",
+    "legal.cookies": "public",
+    "helpcentre.index": "public: the operator's articles, no company's rows",
+    "helpcentre.article": "public: the operator's articles, no company's rows",
+    "help_articles.index": "supervisors only (tests/help/test_backoffice_articles.py)",
+    "help_articles.new": "supervisors only",
+    "help_articles.edit": "supervisors only",
+    "help_articles.publish": "supervisors only",
+    "help_articles.withdraw": "supervisors only",
 }
 METHODS = ("GET", "POST")
 

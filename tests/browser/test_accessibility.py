@@ -31,6 +31,7 @@ from tests.browser.live import (
     wait_for_sms,
 )
 from tests.factories import IBAN_M, PASSWORD, Registrant, make_user
+from tests.help.kit import add_article
 from tests.kit import browser, outbox, post, signed_in_client
 from tests.pages import page_urls
 from tests.registration.test_access_request import DETAILS
@@ -83,7 +84,8 @@ def site(app, tmp_path_factory):
         add_member(portal, acme, "ana@acme.es", "admin")
         add_member(portal, acme, "bob@acme.es", "manager")
         with portal.app_context():
-            make_user(get_session(), "advisor@operador.es", staff_role="advisor")
+            # A supervisor: the advisors' pages and the help centre's articles.
+            make_user(get_session(), "advisor@operador.es", staff_role="supervisor")
             get_session().commit()
         limiter.reset()
         ana = signed_in_client(portal, "ana@acme.es")
@@ -109,6 +111,8 @@ def site(app, tmp_path_factory):
             "account_id": acme.account,
             "alert_id": add_alert(portal, acme),
             "order_id": add_order(portal, acme),
+            "slug": "iniciar-sesion",
+            "article_id": add_article(portal, "iniciar-sesion"),
         }
         yield Site(portal, base, values)
 

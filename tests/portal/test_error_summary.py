@@ -13,6 +13,7 @@ from mgd.db import get_session
 from mgd.registration.models import AccessRequest
 from tests.accounts import add_alert, add_invoices, add_order, create_member
 from tests.factories import PASSWORD, make_user
+from tests.help.kit import add_article
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
 from tests.pages import error_summary, field_errors, ids, page_urls, post_forms, title
 from tests.registration.test_access_request import DETAILS
@@ -30,6 +31,8 @@ MUST_SHOW_ERRORS = {
     "profile.show",
     "profile.authenticator",
     "backoffice.request_detail",
+    "help_articles.new",
+    "help_articles.edit",
     "usage_alerts.new",
     "usage_alerts.edit",
 }
@@ -60,7 +63,8 @@ def known_ids(app, acme) -> dict[str, object]:
     with app.app_context():
         session = get_session()
         reference = session.scalar(select(AccessRequest.reference))
-        make_user(session, "advisor@operador.es", staff_role="advisor")
+        # A supervisor: the advisors' pages and the help centre's articles.
+        make_user(session, "advisor@operador.es", staff_role="supervisor")
         session.commit()
     add_invoices(app, acme)
     return {
@@ -73,6 +77,8 @@ def known_ids(app, acme) -> dict[str, object]:
         "account_id": acme.account,
         "alert_id": add_alert(app, acme),
         "order_id": add_order(app, acme),
+        "slug": "iniciar-sesion",
+        "article_id": add_article(app, "iniciar-sesion"),
     }
 
 

@@ -26,6 +26,10 @@ SENTENCES: dict[str, LazyString] = {
     "company.invite_domains": _l("Changed the email domains allowed in invitations"),
     "email.code_sent": _l("Asked for a code to change the email"),
     "email.changed": _l("Changed the email from %(previous)s to %(email)s"),
+    "help_article.created": _l("Wrote the help article %(slug)s"),
+    "help_article.changed": _l("Changed the help article %(slug)s (%(fields)s)"),
+    "help_article.published": _l("Published the help article %(slug)s"),
+    "help_article.withdrawn": _l("Withdrew the help article %(slug)s"),
     "invitation.sent": _l("Invited %(email)s"),
     "invitation.resent": _l("Sent the invitation to %(email)s again"),
     "invitation.revoked": _l("Cancelled the invitation to %(email)s"),
@@ -88,6 +92,7 @@ KINDS: dict[str, LazyString] = {
     "access_request.": _l("Access requests"),
     "billing.": _l("Billing"),
     "usage_": _l("Consumption alerts"),
+    "help_article.": _l("Help centre"),
 }
 
 METRICS = {
@@ -99,6 +104,8 @@ CHANNELS = {"sms": _l("by SMS"), "email": _l("by email"), "app": _l("authenticat
 REASONS = {
     "wrong_password": _l("wrong password"),
     "unknown_email": _l("unknown email"),
+    "unknown_mobile": _l("unknown mobile number"),
+    "shared_mobile": _l("a mobile number several users share"),
     "temporary_password_expired": _l("the temporary password had expired"),
     "wrong_phones": _l("wrong phone numbers"),
     "wrong_ibans": _l("wrong bank accounts"),

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, RadioField
+from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from mgd.web.forms import Form
-from mgd.web.validators import REQUIRED, email_address
+from mgd.web.validators import REQUIRED, email_or_mobile
 
 
 class LoginForm(Form):
-    email = EmailField(
-        _l("Email"), [REQUIRED, Length(max=254), email_address], render_kw={"autocomplete": "username"}
+    # Named ``email`` as before (password managers, links and tests know it); it takes the mobile too.
+    email = StringField(
+        _l("Email or mobile number"),
+        [REQUIRED, Length(max=254), email_or_mobile],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Password"), [REQUIRED, Length(max=128)], render_kw={"autocomplete": "current-password"}

@@ -15,7 +15,7 @@ def refusal_message(reason: str) -> str:
         return code_message(REFUSAL_REASONS[reason], SIGN_IN_AGAIN)
     messages = {
         "bad_credentials": _(
-            "The email or the password is not correct, or the account is locked for a while "
+            "The email or mobile number or the password is not correct, or the account is locked for a while "
             "(we email you when that happens)."
         ),
         "expired_password": _(

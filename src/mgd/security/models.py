@@ -20,9 +20,10 @@ CHANNELS = ("sms", "email")
 
 
 class User(Timestamped, Base):
-    """A person who signs in. The email is the login; the mobile receives one-time codes once verified."""
+    """A person who signs in with their email or their verified mobile, which also receives one-time codes."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_mobile", "mobile"),)  # signing in by mobile finds the user by it
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

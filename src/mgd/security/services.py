@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mgd.db import increment, utcnow
+from mgd.identifiers import MOBILE, InvalidIdentifier, normalize_phone
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.security.audit import Origin, record_event
@@ -93,18 +94,42 @@ def _signed_in(session: Session, user: User, origin: Origin, channel: str) -> No
     record_event(session, "login.succeeded", origin, user_id=user.id, channel=channel)
 
 
-def check_password(session: Session, email: str, password: str, lockout: Lockout, origin: Origin) -> User:
-    """The user with this email and password; ``SignInRefused`` never tells which of the two was wrong.
+def find_sign_in_user(session: Session, identifier: str) -> tuple[User | None, str]:
+    """The user an identifier typed at sign-in names, and why none when none: an email address, or a Spanish
+    mobile number (any spelling ``normalize_phone`` reads) that exactly one user has as their verified mobile.
 
-    Every answer costs one password verification (against a dummy hash for an unknown, disabled or locked
-    account), so that its time does not tell either.
+    A mobile shared by several users names nobody (``shared_mobile``): signing in with it would have to pick
+    one of them, so each of them signs in with their email instead.
     """
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if "@" in identifier:
+        user = session.scalar(select(User).where(User.email == identifier.strip().lower()))
+        return user, "unknown_email"
+    try:
+        phone = normalize_phone(identifier)
+    except InvalidIdentifier:
+        return None, "unknown_mobile"
+    if phone.kind != MOBILE:
+        return None, "unknown_mobile"
+    users = list(session.scalars(select(User).where(User.mobile == phone.e164).order_by(User.id).limit(2)))
+    if len(users) > 1:
+        return None, "shared_mobile"
+    return (users[0] if users else None), "unknown_mobile"
+
+
+def check_password(
+    session: Session, identifier: str, password: str, lockout: Lockout, origin: Origin
+) -> User:
+    """The user with this email (or mobile, ``find_sign_in_user``) and password; ``SignInRefused`` never tells
+    which of the two was wrong, nor whether the identifier names anybody.
+
+    Every answer costs one password verification (against a dummy hash for an unknown, ambiguous, disabled or
+    locked account), so that its time does not tell either. Failures count against the account found, by
+    whichever identifier it was found: the lockout is the account's, the rate limit the address's.
+    """
+    user, unknown = find_sign_in_user(session, identifier)
     if user is None or not user.is_active:
         verify_password(_DUMMY_HASH, password)
-        record_event(
-            session, "login.failed", origin, user_id=user.id if user else None, reason="unknown_email"
-        )
+        record_event(session, "login.failed", origin, user_id=user.id if user else None, reason=unknown)
         raise SignInRefused("bad_credentials")
     if _is_locked(user):
         verify_password(_DUMMY_HASH, password)

@@ -47,6 +47,22 @@ IBAN = _normalized(normalize_iban, _l("This is not a valid IBAN or account numbe
 REQUIRED = DataRequired(_l("This field is required."))
 
 
+def email_or_mobile(form, field):
+    """An email address (stored lower-case form) or a Spanish mobile number (E.164), for signing in with
+    either; anything else, a fixed number included, is refused naming what the field takes."""
+    raw = field.data or ""
+    try:
+        if "@" in raw:
+            field.data = normalize_email(raw)
+            return
+        phone = normalize_phone(raw)
+    except InvalidIdentifier:
+        phone = None
+    if phone is None or phone.kind != MOBILE:
+        raise ValidationError(_l("Give your email address or your mobile number (6… or 7…)."))
+    field.data = phone.e164
+
+
 def email_address(form, field):
     """One email address, nothing else (no list, no name, no line break), in its stored lower-case form."""
     try:
