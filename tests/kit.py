@@ -25,7 +25,10 @@ def browser(app, agent: str | None = None):
 
 
 def text(response) -> str:
-    return response.get_data(as_text=True)
+    """The body, read to its end; the response is closed (a streamed one holds its request context till then)."""
+    body = response.get_data(as_text=True)
+    response.close()
+    return body
 
 
 def csrf_token(client, path: str = "/") -> str:

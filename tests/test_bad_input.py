@@ -255,6 +255,7 @@ def walk(request, app, acme, companies) -> Walk:
                 for form in forms_of(url, response.get_data(as_text=True)):
                     if form.method == "post" and form not in forms.setdefault(form.action, []):
                         forms[form.action].append(form)
+            response.close()  # a streamed export holds its request context until it is closed
     reached = {
         "registering": "/register/phone",
         "signing_in": "/login/channel",

@@ -126,10 +126,10 @@ def _payload(kind: Kind, form: OrderForm, line: Line | None) -> dict:
     return payload
 
 
-@bp.route(f"/nuevo/<{SLUGS}:slug>", methods=["GET", "POST"])
+@bp.route(f"/nuevo/<{SLUGS}:kind_slug>", methods=["GET", "POST"])
 @requires("place_orders")
-def new(slug: str) -> Response | tuple[str, int]:
-    kind = BY_SLUG[slug]
+def new(kind_slug: str) -> Response | tuple[str, int]:
+    kind = BY_SLUG[kind_slug]
     form_class = FORMS[kind.code]
     if request.method == "GET":
         form = form_class(
