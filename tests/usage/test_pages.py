@@ -123,13 +123,55 @@ def test_filters_narrow_the_records(app, used, query, expected):
     assert len(rows_of(text(ana.get(f"{base(used)}?{query}{dated}")))) == expected
 
 
-def test_unreadable_filters_and_cursors_show_the_first_page(app, used):
+#: A value each filter cannot read, what the error page calls that filter, and what it says it accepts.
+UNREADABLE = [
+    ("from", "2026-13-01", "From", "is not a date between the years 2000 and 2100"),
+    ("from", "0001-01-01", "From", "is not a date between the years 2000 and 2100"),
+    ("to", "9999-12-31", "To", "is not a date between the years 2000 and 2100"),
+    ("to", "²", "To", "is not a date between the years 2000 and 2100, written YYYY-MM-DD."),
+    ("kind", "fax", "Type", "must be one of: voice, sms, mms, data, premium"),
+    ("direction", "sideways", "Direction", "must be one of: out, in"),
+    ("roaming", "yes", "Where", "must be one of: home, roaming"),
+    ("state", "maybe", "Billed or not", "must be one of: unbilled, billed"),
+    ("after", "x", "Older records", "is not a position in this list"),
+    ("after", "1.", "Older records", "is not a position in this list"),
+    ("after", "-5.3", "Older records", "is not a position in this list"),
+]
+FILTERED = ("", "/lineas/{line}", "/exportar.csv", "/exportar.xlsx", "/lineas/{line}/exportar.csv")
+
+
+@pytest.mark.parametrize(("name", "value", "label", "why"), UNREADABLE)
+def test_a_filter_it_cannot_read_is_a_400_that_names_it(app, used, name, value, label, why):
     ana = signed_in_client(app, "ana@acme.es")
-    unreadable = ("after=x", "after=1.", "after=-5.3", "from=2026-13-01", "kind=fax", "state=maybe", "to=²")
-    for query in (*unreadable, "to=9999-12-31", "from=0001-01-01"):
-        response = ana.get(f"{base(used)}?{query}")
-        assert response.status_code == 200, query
-        assert len(rows_of(text(response))) == 5, query
+    pages = FILTERED if name != "after" else FILTERED[:2]  # (the exports have no pages)
+    for page in pages:
+        response = ana.get(f"{base(used)}{page.format(line=used.lines[0])}", query_string={name: value})
+        body = text(response)
+        assert response.status_code == 400, (page, name, value)
+        assert f"The filter “{label}” ({name}=) {why}" in body, (page, name)
+
+
+def test_the_filter_is_named_in_spanish_too(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    speak(ana, "es")
+    body = text(ana.get(f"{base(used)}?kind=fax"))
+    assert "El filtro «Tipo» (kind=)" in body, body
+
+
+def test_empty_filters_are_the_defaults(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    response = ana.get(f"{base(used)}?from=&to=&kind=&direction=&roaming=&state=&after=")
+    assert response.status_code == 200
+    assert len(rows_of(text(response))) == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", "99999999"])
+def test_an_allowance_page_that_is_no_page_is_a_400_that_names_it(app, used, value):
+    ana = signed_in_client(app, "ana@acme.es")
+    response = ana.get(f"{base(used)}/disponible", query_string={"page": value})
+    assert response.status_code == 400
+    assert "The filter “Page” (page=) must be a whole number from 1 to 1000000." in text(response)
+    assert ana.get(f"{base(used)}/disponible?page=7").status_code == 200  # past the last: the last page
 
 
 def next_link(page: str) -> str | None:
