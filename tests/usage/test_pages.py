@@ -140,8 +140,9 @@ UNREADABLE = [
 FILTERED = ("", "/lineas/{line}", "/exportar.csv", "/exportar.xlsx", "/lineas/{line}/exportar.csv")
 
 
-@pytest.mark.parametrize(("name", "value", "label", "why"), UNREADABLE)
-def test_a_filter_it_cannot_read_is_a_400_that_names_it(app, used, name, value, label, why):
+@pytest.mark.parametrize("case", UNREADABLE, ids=lambda case: f"{case[0]}={case[1]}")
+def test_a_filter_it_cannot_read_is_a_400_that_names_it(app, used, case):
+    name, value, label, why = case
     ana = signed_in_client(app, "ana@acme.es")
     pages = FILTERED if name != "after" else FILTERED[:2]  # (the exports have no pages)
     for page in pages:

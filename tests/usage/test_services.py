@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from mgd.db import set_tenant
 from mgd.tenants.models import Line, UsagePool
-from mgd.usage.models import Bundle, LineBundle
-from mgd.usage.records import import_usage
 from mgd.usage.alert_measures import measure
 from mgd.usage.alert_models import UsageAlert
 from mgd.usage.allowances import GB, current_cycle, line_allowances, lines_allowances
+from mgd.usage.models import Bundle, LineBundle
 from mgd.usage.queries import spend_by_cost_centre, top_lines
+from mgd.usage.records import import_usage
 from mgd.usage.services import cycle_for
 from tests.factories import make_company, make_line
 from tests.usage.helpers import record, write_csv
@@ -148,7 +148,10 @@ def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tm
     import_usage(db_session, [write_csv(tmp_path / "usage.csv", rows)])
     today = date(2026, 11, 20)
 
-    found = {item.line_id: item for item in lines_allowances(db_session, every_line(), today, every_line=True).lines}
+    found = {
+        item.line_id: item
+        for item in lines_allowances(db_session, every_line(), today, every_line=True).lines
+    }
     assert (found[first.id].data_used, found[first.id].resets_on) == (4 * GB, date(2026, 12, 1))
     assert (found[second.id].data_used, found[second.id].resets_on) == (GB, date(2026, 12, 15))
     marks = line_allowances(db_session, [first.id, second.id], today)
@@ -157,7 +160,9 @@ def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tm
     }
 
     for line, percent in ((first, 40), (second, 10)):  # the alert measures what the bar shows
-        alert = UsageAlert(tenant_id=company.id, scope="line", line_id=line.id, metric="data_percent", percent=5)
+        alert = UsageAlert(
+            tenant_id=company.id, scope="line", line_id=line.id, metric="data_percent", percent=5
+        )
         assert measure(db_session, alert, today).value == percent == found[line.id].percent
     company_wide = UsageAlert(tenant_id=company.id, scope="company", metric="data_percent", percent=5)
     assert measure(db_session, company_wide, today).value == 25  # 5 GB of 20

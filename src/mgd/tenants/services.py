@@ -69,4 +69,6 @@ def line_counts_query(membership: Membership) -> Select:
     """One row: the lines in service that are fixed and mobile, among those the member may see (the home
     page reads it with its cards' figures, ``tenants.home.home_page``)."""
     visible = visible_lines(membership).where(Line.status != "cancelled").subquery()
-    return select(*(func.count(case((visible.c.kind == kind, 1))).label(kind) for kind in ("fixed", "mobile")))
+    return select(
+        *(func.count(case((visible.c.kind == kind, 1))).label(kind) for kind in ("fixed", "mobile"))
+    )

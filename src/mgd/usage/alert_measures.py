@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from mgd.db import utcnow
 from mgd.tenants.models import BillingAccount, Line
 from mgd.usage.alert_models import UsageAlert
-from mgd.usage.models import UsageDaily
 from mgd.usage.allowances import lines_allowances
+from mgd.usage.models import UsageDaily
 from mgd.usage.services import cycle_for
 
 MADRID = ZoneInfo("Europe/Madrid")

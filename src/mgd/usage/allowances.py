@@ -1,6 +1,6 @@
 """The allowance left in the current billing cycle, for the pages and the alerts alike (one computation):
-per line (its tariff's GB and minutes plus its active bundles) and per shared pool (a line in a pool draws from
-the pool instead), with the day it starts again. Every line's cycle is its own billing account's
+per line (its tariff's GB and minutes plus its active bundles) and per shared pool (a line in a pool draws
+from the pool instead), with the day it starts again. Every line's cycle is its own billing account's
 (``billing_accounts.cycle_day``); a pool's is that of its first line (the lowest id). What counts: every data
 session's bytes and the seconds of the calls made, roaming included (``usage_daily`` keeps roaming as one
 flag, so the zones cannot be told apart; in the EU roaming counts as at home), summed from ``usage_daily``.
@@ -322,7 +322,10 @@ def allowance_columns(today: date) -> tuple:
         aliased(BillingAccount),
     )
     own_start, own_end = cycle_bounds(
-        select(account.cycle_day).where(account.id == Line.billing_account_id).correlate(Line).scalar_subquery(),
+        select(account.cycle_day)
+        .where(account.id == Line.billing_account_id)
+        .correlate(Line)
+        .scalar_subquery(),
         today,
     )
     pool_day = (
@@ -380,7 +383,9 @@ def allowance_columns(today: date) -> tuple:
 def line_allowance_of(line_id: int, number: str, alias: str | None, values) -> LineAllowance:
     """A line's allowance from the values of ``allowance_columns``: a pooled line's figures are its pool's
     (the use of all its lines; bundles are a line's own and do not add to a pool)."""
-    pool, pool_gb, pool_min, gb, minutes, extra_gb, extra_min, data, voice, pool_data, pool_voice = values[:11]
+    pool, pool_gb, pool_min, gb, minutes, extra_gb, extra_min, data, voice, pool_data, pool_voice = values[
+        :11
+    ]
     own_end, pool_end = values[11:13]
     if pool is not None:
         return LineAllowance(
