@@ -18,7 +18,9 @@ from sqlalchemy import select, update
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line, Tariff, UsagePool
+from mgd.usage.filters import MADRID
 from mgd.usage.models import Bundle, LineBundle
+from mgd.usage.services import cycle_for
 from tests.accounts import add_member
 from tests.kit import confirm, signed_in_client, speak, text
 from tests.usage.kit import add_usage, record
@@ -351,3 +353,33 @@ def test_a_pooled_line_shows_its_pools_allowance(app, acme):
     pools = page.split("Shared pools", 1)[1].split('id="lines-heading"', 1)[0]
     assert "Ventas" in pools and "2 lines" in pools and "200.0 MB left" in pools
     assert page.count("Near the allowance") == 2  # both lines of the pool, by the pool's share
+
+
+def test_a_company_with_two_cycle_days_shows_each_line_in_its_own_cycle(app, acme):
+    """Billing accounts that start their cycles on the 1st and on the 28th: each line's bar resets on its own
+    account's day and its page defaults to its own cycle; the company's page holds both cycles."""
+    today = datetime.now(MADRID).date()
+    first, second = acme.lines[0], acme.lines[1]
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        for line_id, day in ((first, 1), (second, 28)):
+            line = session.get(Line, line_id)
+            line.billing_account.cycle_day = day
+        session.commit()
+    add_usage(app, acme, [record(line, ago(minutes=5), "data", bytes=10**9) for line in (first, second)])
+    cycles = {first: cycle_for(1, today), second: cycle_for(28, today)}
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(acme) + "/disponible"))
+    for line, cycle in cycles.items():  # (the portal's English writes days as 31/12/2026)
+        row = page.split(f'id="line-{line}-data-text"', 1)[1].split("</tr>", 1)[0]
+        assert f"<td>{cycle.resets_on:%d/%m/%Y}</td>" in row, (line, row)
+    for line, cycle in cycles.items():
+        own = text(ana.get(f"{base(acme)}/lineas/{line}"))
+        assert f'name="from" type="date" value="{cycle.start}"' in own
+        assert f'name="to" type="date" value="{cycle.end}"' in own
+    company = text(ana.get(base(acme)))
+    start, end = min(c.start for c in cycles.values()), max(c.end for c in cycles.values())
+    assert f'name="from" type="date" value="{start}"' in company
+    assert f'name="to" type="date" value="{end}"' in company
+    assert len(rows_of(company)) == 2
