@@ -166,6 +166,8 @@ def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tm
         assert measure(db_session, alert, today).value == percent == found[line.id].percent
     company_wide = UsageAlert(tenant_id=company.id, scope="company", metric="data_percent", percent=5)
     assert measure(db_session, company_wide, today).value == 25  # 5 GB of 20
+    spend = UsageAlert(tenant_id=company.id, scope="company", metric="spend", amount_cents=1)
+    assert measure(db_session, spend, today).value == 40  # 10 + 30 cents: the 20 of 3 November are not
 
     assert current_cycle(db_session, None, today) == (date(2026, 11, 1), date(2026, 12, 14))
     assert current_cycle(db_session, second, today) == (date(2026, 11, 15), date(2026, 12, 14))

@@ -1,7 +1,7 @@
 """What an alert measures in the current cycle of its lines, read from the daily sums: the share of the data
 or voice allowance used (whole percent, rounded down), as the allowance pages count it
-(``allowances.lines_allowances``: each line in its own billing account's cycle), or the spend not yet invoiced
-(cents).
+(``allowances.lines_allowances``), or the spend not yet invoiced (cents): each line in its own billing
+account's cycle.
 
 A line in a shared pool draws from the pool: the pool's allowance counts once, against the use of every line
 in it (also those outside the alert's cost centre). Lines without an allowance (unlimited) count neither
@@ -12,7 +12,7 @@ line (for a cost centre or the company: of its first line in service).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, select
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from mgd.db import utcnow
 from mgd.tenants.models import BillingAccount, Line
 from mgd.usage.alert_models import UsageAlert
-from mgd.usage.allowances import lines_allowances
+from mgd.usage.allowances import in_own_cycle, lines_allowances
 from mgd.usage.models import UsageDaily
 from mgd.usage.services import cycle_for
 
@@ -63,12 +63,16 @@ def measure(session: Session, alert: UsageAlert, today: date | None = None) -> M
     now = utcnow()
     today = today or now.astimezone(MADRID).date()
     cycle = cycle_for(account, today)
-    if alert.metric == "spend":
+    if alert.metric == "spend":  # each line's spend in its own cycle
         spent = session.scalar(
-            select(func.coalesce(func.sum(UsageDaily.cost_cents), 0)).where(
+            select(func.coalesce(func.sum(UsageDaily.cost_cents), 0))
+            .join(Line, Line.id == UsageDaily.line_id)
+            .join(BillingAccount, BillingAccount.id == Line.billing_account_id)
+            .where(
                 UsageDaily.line_id.in_(watched),
                 UsageDaily.billed.is_(False),
-                UsageDaily.day.between(cycle.start, cycle.end),
+                UsageDaily.day >= today - timedelta(days=31),  # (a plain bound for the index)
+                in_own_cycle(today),
             )
         )
         return Measure(int(spent), cycle.start, now)
