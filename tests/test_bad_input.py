@@ -282,6 +282,9 @@ def _get(walk: Walk, endpoint: str, url: str, data: st.DataObject) -> None:
         assert response.status_code != 500, f"{walk.role}: GET {url}?{name}={value[:40]!r}"
         if response.status_code == 400 and unusable_character(_wire(value)):
             assert f"The parameter “{name}” of the address" in body
+        elif response.status_code == 400 and endpoint.startswith("usage."):  # a filter refused is named
+            named = f"({name}=)" if name != "sep" else "Use sep=comma or sep=semicolon."
+            assert named in body, f"{walk.role}: GET {url}?{name}={value[:40]!r}"
 
 
 def _fill(form: HtmlForm, data: st.DataObject, label: str) -> dict[str, object]:

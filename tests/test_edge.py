@@ -186,14 +186,14 @@ def counting(app) -> Iterator[Counter]:
 #: (There were 11–14 on PostgreSQL before, 4 of them ``set_config`` round trips.) Lists are asked for a
 #: deeper page too (``after``): a keyset page costs what the first one does.
 STATEMENTS = {
-    # line counts by kind, the billing card (billing.queries.home_summary), the consumption card
-    # (usage.allowances.home_summary): one over the target until the cards share a statement
-    "": 6,
-    # the tariff catalogue (the filter; the page's lines find theirs in it), the page and count, the lines
-    # near their allowance (usage.allowances.line_allowances): one over the target
-    "/lineas": 6,
-    "/lineas?sort=-alias&kind=mobile": 6,
-    "/lineas?after=%5B%22%2B34600000003%22%5D": 6,
+    # line counts by kind with the consumption card's sums (tenants.home.home_page), the billing card
+    # (billing.queries.home_summary)
+    "": 5,
+    # the tariff catalogue (the filter; the page's lines find theirs in it), the page and count with each
+    # line's allowance for the "near its allowance" marks (tenants.marks)
+    "/lineas": 5,
+    "/lineas?sort=-alias&kind=mobile": 5,
+    "/lineas?after=%5B%22%2B34600000003%22%5D": 5,
     "/usuarios": 5,  # the page of members with its count and the admins' count; the pending invitations
     "/usuarios?after=%5B%22A%22%2C1%5D": 5,
     "/actividad": 4,  # the page of events with its count

@@ -18,7 +18,9 @@ from sqlalchemy import select, update
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line, Tariff, UsagePool
+from mgd.usage.filters import MADRID
 from mgd.usage.models import Bundle, LineBundle
+from mgd.usage.services import cycle_for
 from tests.accounts import add_member
 from tests.kit import confirm, signed_in_client, speak, text
 from tests.usage.kit import add_usage, record
@@ -123,13 +125,56 @@ def test_filters_narrow_the_records(app, used, query, expected):
     assert len(rows_of(text(ana.get(f"{base(used)}?{query}{dated}")))) == expected
 
 
-def test_unreadable_filters_and_cursors_show_the_first_page(app, used):
+#: A value each filter cannot read, what the error page calls that filter, and what it says it accepts.
+UNREADABLE = [
+    ("from", "2026-13-01", "From", "is not a date between the years 2000 and 2100"),
+    ("from", "0001-01-01", "From", "is not a date between the years 2000 and 2100"),
+    ("to", "9999-12-31", "To", "is not a date between the years 2000 and 2100"),
+    ("to", "²", "To", "is not a date between the years 2000 and 2100, written YYYY-MM-DD."),
+    ("kind", "fax", "Type", "must be one of: voice, sms, mms, data, premium"),
+    ("direction", "sideways", "Direction", "must be one of: out, in"),
+    ("roaming", "yes", "Where", "must be one of: home, roaming"),
+    ("state", "maybe", "Billed or not", "must be one of: unbilled, billed"),
+    ("after", "x", "Older records", "is not a position in this list"),
+    ("after", "1.", "Older records", "is not a position in this list"),
+    ("after", "-5.3", "Older records", "is not a position in this list"),
+]
+FILTERED = ("", "/lineas/{line}", "/exportar.csv", "/exportar.xlsx", "/lineas/{line}/exportar.csv")
+
+
+@pytest.mark.parametrize("case", UNREADABLE, ids=lambda case: f"{case[0]}={case[1]}")
+def test_a_filter_it_cannot_read_is_a_400_that_names_it(app, used, case):
+    name, value, label, why = case
     ana = signed_in_client(app, "ana@acme.es")
-    unreadable = ("after=x", "after=1.", "after=-5.3", "from=2026-13-01", "kind=fax", "state=maybe", "to=²")
-    for query in (*unreadable, "to=9999-12-31", "from=0001-01-01"):
-        response = ana.get(f"{base(used)}?{query}")
-        assert response.status_code == 200, query
-        assert len(rows_of(text(response))) == 5, query
+    pages = FILTERED if name != "after" else FILTERED[:2]  # (the exports have no pages)
+    for page in pages:
+        response = ana.get(f"{base(used)}{page.format(line=used.lines[0])}", query_string={name: value})
+        body = text(response)
+        assert response.status_code == 400, (page, name, value)
+        assert f"The filter “{label}” ({name}=) {why}" in body, (page, name)
+
+
+def test_the_filter_is_named_in_spanish_too(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    speak(ana, "es")
+    body = text(ana.get(f"{base(used)}?kind=fax"))
+    assert "El filtro «Tipo» (kind=)" in body, body
+
+
+def test_empty_filters_are_the_defaults(app, used):
+    ana = signed_in_client(app, "ana@acme.es")
+    response = ana.get(f"{base(used)}?from=&to=&kind=&direction=&roaming=&state=&after=")
+    assert response.status_code == 200
+    assert len(rows_of(text(response))) == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", "99999999"])
+def test_an_allowance_page_that_is_no_page_is_a_400_that_names_it(app, used, value):
+    ana = signed_in_client(app, "ana@acme.es")
+    response = ana.get(f"{base(used)}/disponible", query_string={"page": value})
+    assert response.status_code == 400
+    assert "The filter “Page” (page=) must be a whole number from 1 to 1000000." in text(response)
+    assert ana.get(f"{base(used)}/disponible?page=7").status_code == 200  # past the last: the last page
 
 
 def next_link(page: str) -> str | None:
@@ -308,3 +353,33 @@ def test_a_pooled_line_shows_its_pools_allowance(app, acme):
     pools = page.split("Shared pools", 1)[1].split('id="lines-heading"', 1)[0]
     assert "Ventas" in pools and "2 lines" in pools and "200.0 MB left" in pools
     assert page.count("Near the allowance") == 2  # both lines of the pool, by the pool's share
+
+
+def test_a_company_with_two_cycle_days_shows_each_line_in_its_own_cycle(app, acme):
+    """Billing accounts that start their cycles on the 1st and on the 28th: each line's bar resets on its own
+    account's day and its page defaults to its own cycle; the company's page holds both cycles."""
+    today = datetime.now(MADRID).date()
+    first, second = acme.lines[0], acme.lines[1]
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, acme.id)
+        for line_id, day in ((first, 1), (second, 28)):
+            line = session.get(Line, line_id)
+            line.billing_account.cycle_day = day
+        session.commit()
+    add_usage(app, acme, [record(line, ago(minutes=5), "data", bytes=10**9) for line in (first, second)])
+    cycles = {first: cycle_for(1, today), second: cycle_for(28, today)}
+    ana = signed_in_client(app, "ana@acme.es")
+    page = text(ana.get(base(acme) + "/disponible"))
+    for line, cycle in cycles.items():  # (the portal's English writes days as 31/12/2026)
+        row = page.split(f'id="line-{line}-data-text"', 1)[1].split("</tr>", 1)[0]
+        assert f"<td>{cycle.resets_on:%d/%m/%Y}</td>" in row, (line, row)
+    for line, cycle in cycles.items():
+        own = text(ana.get(f"{base(acme)}/lineas/{line}"))
+        assert f'name="from" type="date" value="{cycle.start}"' in own
+        assert f'name="to" type="date" value="{cycle.end}"' in own
+    company = text(ana.get(base(acme)))
+    start, end = min(c.start for c in cycles.values()), max(c.end for c in cycles.values())
+    assert f'name="from" type="date" value="{start}"' in company
+    assert f'name="to" type="date" value="{end}"' in company
+    assert len(rows_of(company)) == 2

@@ -1,17 +1,25 @@
-"""The billing cycle from the account's cycle day, and the allowance used in it per line and per pool."""
+"""The billing cycle from the account's cycle day, and the allowance used in it per line and per pool: one
+computation for the pages and the alerts, each line in its own billing account's cycle."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from mgd.db import set_tenant
-from mgd.tenants.models import UsagePool
+from mgd.tenants.models import Line, UsagePool
+from mgd.usage.alert_measures import measure
+from mgd.usage.alert_models import UsageAlert
+from mgd.usage.allowances import GB, current_cycle, line_allowances, lines_allowances
 from mgd.usage.models import Bundle, LineBundle
+from mgd.usage.queries import spend_by_cost_centre, top_lines
 from mgd.usage.records import import_usage
-from mgd.usage.services import GB, Cycle, allowance_use, cycle_for
+from mgd.usage.services import cycle_for
 from tests.factories import make_company, make_line
 from tests.usage.helpers import record, write_csv
 
@@ -42,7 +50,11 @@ def test_a_cycle_day_must_be_1_to_28():
         cycle_for(29, date(2026, 11, 1))
 
 
-def test_allowance_use_sums_the_cycle_per_line_and_per_pool(db_session, tmp_path):
+def every_line():
+    return select(Line)
+
+
+def test_the_allowances_sum_the_cycle_per_line_and_per_pool(db_session, tmp_path):
     company = make_company(db_session)
     alone, pooled, other = (make_line(db_session, company) for _ in range(3))
     set_tenant(db_session, company.id)
@@ -79,23 +91,88 @@ def test_allowance_use_sums_the_cycle_per_line_and_per_pool(db_session, tmp_path
         record(f, other.number, 8, duration_s="180", roaming_zone="eu"),
     ]
     import_usage(db_session, [write_csv(tmp_path / "usage.csv", rows)])
-    cycle = Cycle(date(2026, 11, 1), date(2026, 11, 30))
+    today = date(2026, 11, 20)
 
-    use = allowance_use(db_session, company.id, None, cycle)
-    line = use.lines[alone.id]
-    assert (line.data_bytes, line.voice_seconds) == (2 * GB, 600)
-    assert (line.data_allowance_bytes, line.voice_allowance_seconds) == (15 * GB, 6000)
-    assert line.data_ratio == Decimal("0.1333") and line.voice_ratio == Decimal("0.1000")
-    shared = use.pools[pool.id]  # the call roaming in the EU does not count
-    assert (shared.voice_seconds, shared.data_allowance_bytes, sorted(shared.line_ids)) == (
-        120,
+    found = lines_allowances(db_session, every_line(), today, every_line=True)
+    line = next(item for item in found.lines if item.line_id == alone.id)
+    # roaming counts (one flag in the daily sums: the EU's roam like at home); calls received and SMS do not
+    assert (line.data_used, line.voice_used) == (3 * GB, 600)
+    assert (line.data_allowed, line.voice_allowed) == (15 * GB, 6000)
+    assert (line.percent, line.resets_on) == (20, date(2026, 12, 1))
+    (shared,) = found.pools
+    assert (shared.voice_used, shared.voice_allowed, shared.data_allowed, shared.lines) == (
+        300,
+        60_000,
         50 * GB,
-        sorted([pooled.id, other.id]),
+        2,
     )
-    assert set(use.lines) == {alone.id}
+    in_pool = [item for item in found.lines if item.pool == "Ventas"]
+    assert {item.line_id for item in in_pool} == {pooled.id, other.id}
+    assert all(item.data_allowed is None and item.pool_percent == 0 for item in in_pool)
 
-    with_roaming = allowance_use(db_session, company.id, [alone.id, other.id], cycle, roaming=True)
-    assert with_roaming.lines[alone.id].data_bytes == 3 * GB
-    assert with_roaming.pools[pool.id].voice_seconds == 180 and with_roaming.pools[pool.id].line_ids == [
-        other.id
+    some = lines_allowances(db_session, select(Line).where(Line.id == other.id), today, every_line=False)
+    assert [item.line_id for item in some.lines] == [other.id]
+    assert some.pools == found.pools  # a pool's use is all its lines'
+
+    # The same figures one line at a time (a line's page, the lines page's marks)
+    single = line_allowances(db_session, [alone.id, pooled.id], today)
+    assert single[alone.id] == replace(line, pool_percent=None)
+    assert (single[pooled.id].voice_used, single[pooled.id].voice_allowed) == (300, 60_000)
+    assert single[pooled.id].pool == "Ventas" and single[pooled.id].resets_on == shared.resets_on
+
+
+def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tmp_path):
+    """Two billing accounts of cycle days 1 and 15: each line's bars, its alert and the rankings read its own
+    cycle, never the company's first account's."""
+    company = make_company(db_session)
+    first, second = make_line(db_session, company), make_line(db_session, company)
+    set_tenant(db_session, company.id)
+    second.billing_account.cycle_day = 15
+    for line in (first, second):
+        line.tariff.data_gb, line.tariff.voice_minutes = Decimal("10"), None
+    db_session.flush()
+    f = company.fiscal_id
+    rows = [
+        record(f, first.number, 1, kind="data", bytes=str(4 * GB), duration_s="0"),  # 3 Nov: first's cycle
+        record(f, second.number, 2, kind="data", bytes=str(5 * GB), duration_s="0"),  # 3 Nov: before second's
+        record(
+            f,
+            second.number,
+            3,
+            kind="data",
+            bytes=str(GB),
+            duration_s="0",
+            started_at="2026-11-16T10:00:00+01:00",
+        ),
     ]
+    import_usage(db_session, [write_csv(tmp_path / "usage.csv", rows)])
+    today = date(2026, 11, 20)
+
+    found = {
+        item.line_id: item
+        for item in lines_allowances(db_session, every_line(), today, every_line=True).lines
+    }
+    assert (found[first.id].data_used, found[first.id].resets_on) == (4 * GB, date(2026, 12, 1))
+    assert (found[second.id].data_used, found[second.id].resets_on) == (GB, date(2026, 12, 15))
+    marks = line_allowances(db_session, [first.id, second.id], today)
+    assert {line_id: (item.data_used, item.resets_on) for line_id, item in marks.items()} == {
+        line_id: (item.data_used, item.resets_on) for line_id, item in found.items()
+    }
+
+    for line, percent in ((first, 40), (second, 10)):  # the alert measures what the bar shows
+        alert = UsageAlert(
+            tenant_id=company.id, scope="line", line_id=line.id, metric="data_percent", percent=5
+        )
+        assert measure(db_session, alert, today).value == percent == found[line.id].percent
+    company_wide = UsageAlert(tenant_id=company.id, scope="company", metric="data_percent", percent=5)
+    assert measure(db_session, company_wide, today).value == 25  # 5 GB of 20
+    spend = UsageAlert(tenant_id=company.id, scope="company", metric="spend", amount_cents=1)
+    assert measure(db_session, spend, today).value == 40  # 10 + 30 cents: the 20 of 3 November are not
+
+    assert current_cycle(db_session, None, today) == (date(2026, 11, 1), date(2026, 12, 14))
+    assert current_cycle(db_session, second, today) == (date(2026, 11, 15), date(2026, 12, 14))
+    member = SimpleNamespace(limited=False)
+    span = current_cycle(db_session, None, today)
+    top = top_lines(db_session, member, span, "data", today=today)
+    assert [(item.line_id, item.value) for item in top] == [(first.id, 4 * GB), (second.id, GB)]
+    assert spend_by_cost_centre(db_session, member, span, today=today) == [(None, 40)]  # 10 + 30 cents

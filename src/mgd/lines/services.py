@@ -6,8 +6,8 @@ from; it is already scoped to the tenant (the session guard) and to the membersh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
@@ -119,20 +119,26 @@ def list_lines(
     *,
     after: str | None = None,
     before: str | None = None,
-) -> KeysetPage:
+    columns: Sequence = (),
+) -> tuple[KeysetPage, dict[int, tuple]]:
     """One page of the lines the member may see, filtered and sorted, by keyset: the page after the token
     ``after`` (or before ``before``); the count goes up to ``COUNT_LIMIT``. One statement: the page's users
-    are joined; their tariffs come from the catalogue the page reads anyway (``tariffs``)."""
+    are joined; their tariffs come from the catalogue the page reads anyway (``tariffs``); ``columns``
+    (sub-selects correlated to ``Line``, the marks' of ``tenants.marks``) are read with them, their values
+    returned by line id."""
     query = _unordered(tenant.membership, filters, load_related=False).options(joinedload(Line.user))
-    return keyset_page(
+    page = keyset_page(
         session,
-        query,
+        query.add_columns(*columns),
         _sort_keys(filters),
         descending=filters.descending,
         after=after,
         before=before,
         size=PAGE_SIZE,
+        rows=True,
     )
+    values = {row[0].id: tuple(row[1:]) for row in page.items}
+    return replace(page, items=[row[0] for row in page.items]), values
 
 
 def export_lines(session: Session, tenant: Tenant, filters: LineFilters) -> Iterator[tuple]:

@@ -17,7 +17,7 @@ from mgd.lines import services
 from mgd.lines.forms import LineForm, LinesCsvForm
 from mgd.security.audit import Origin
 from mgd.tenants.context import current_tenant, requires, tenant_blueprint
-from mgd.tenants.marks import line_marks
+from mgd.tenants.marks import mark_columns
 from mgd.tenants.models import LINE_KINDS, LINE_STATUSES, PRODUCTS
 from mgd.web.exports import csv_response, own_session, xlsx_response
 from mgd.web.paging import whole_number
@@ -64,11 +64,14 @@ def index() -> str:
     db, tenant, filters = get_session(), current_tenant(), _filters()
     tariffs = services.tariffs(db)  # first: the page's lines find their tariffs among these, with no query
     after, before = request.args.get("after"), request.args.get("before")
-    page = services.list_lines(db, tenant, filters, after=after, before=before)
+    marking = mark_columns(tenant)  # read with the page's lines: no statement of their own
+    page, values = services.list_lines(
+        db, tenant, filters, after=after, before=before, columns=marking.columns
+    )
     return render_template(
         "admin/lines.html",
         page=page,
-        marks=line_marks(tenant, [line.id for line in page.items]),
+        marks=marking.marks(values),
         filters=filters,
         args=_filter_args(filters),
         tariffs=tariffs,

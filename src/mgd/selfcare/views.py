@@ -18,8 +18,8 @@ from mgd.security.codes import CodeCheck
 from mgd.selfcare import services
 from mgd.selfcare.forms import OnboardingForm
 from mgd.tenants.context import current_tenant, tenant_blueprint
-from mgd.tenants.home import home_cards
-from mgd.tenants.services import line_counts
+from mgd.tenants.home import home_page
+from mgd.tenants.services import line_counts_query
 from mgd.web.forms import CodeForm
 
 bp = Blueprint("selfcare", __name__)
@@ -133,9 +133,10 @@ def _choice(companies: list) -> str:
 @company.get("")
 def dashboard() -> str:
     db, tenant = get_session(), current_tenant()
+    (fixed, mobile), cards = home_page(db, tenant, line_counts_query(tenant.membership))
     return render_template(
         "selfcare/company.html",
         company=tenant.company,
-        lines=line_counts(db, tenant.membership),
-        cards=home_cards(tenant),
+        lines={"fixed": fixed, "mobile": mobile},
+        cards=cards,
     )

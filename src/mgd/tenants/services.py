@@ -3,7 +3,7 @@ company's rows. Each getter scopes the session to that company first."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mgd.db import set_tenant
@@ -65,8 +65,10 @@ def visible_lines(membership: Membership, *, load_related: bool = True) -> Selec
     return query
 
 
-def line_counts(session: Session, membership: Membership) -> dict[str, int]:
-    """Lines in service by kind, among those the member may see."""
+def line_counts_query(membership: Membership) -> Select:
+    """One row: the lines in service that are fixed and mobile, among those the member may see (the home
+    page reads it with its cards' figures, ``tenants.home.home_page``)."""
     visible = visible_lines(membership).where(Line.status != "cancelled").subquery()
-    rows = session.execute(select(visible.c.kind, func.count()).group_by(visible.c.kind))
-    return {"fixed": 0, "mobile": 0} | {kind: count for kind, count in rows}
+    return select(
+        *(func.count(case((visible.c.kind == kind, 1))).label(kind) for kind in ("fixed", "mobile"))
+    )

@@ -1,10 +1,17 @@
-"""The allowance left in the current billing cycle, as the pages show it: per line (its tariff's GB and
-minutes plus its active bundles) and per shared pool (a line in a pool draws from the pool instead), with
-the day it starts again. What counts: every data session's bytes and the seconds of the calls made, summed
-from ``usage_daily``. A line is near its allowance from 80 % on, over it past 100 %.
+"""The allowance left in the current billing cycle, for the pages and the alerts alike (one computation):
+per line (its tariff's GB and minutes plus its active bundles) and per shared pool (a line in a pool draws
+from the pool instead), with the day it starts again. Every line's cycle is its own billing account's
+(``billing_accounts.cycle_day``); a pool's is that of its first line (the lowest id). What counts: every data
+session's bytes and the seconds of the calls made, roaming included (``usage_daily`` keeps roaming as one
+flag, so the zones cannot be told apart; in the EU roaming counts as at home), summed from ``usage_daily``.
+Calls received, SMS, MMS and premium services do not count. A line is near its allowance from 80 % on, over
+it past 100 %.
 
-The company's bars read a fixed number of statements whatever its number of lines (lines, bundles, use per
-line, pools): the 5,000 bars of a large company in one page."""
+Two shapes of the same figures: ``lines_allowances`` reads a fixed number of statements whatever the number
+of lines (lines, pools, then per cycle day among them the use per line and the bundles per line, then the
+pools' use): the 5,000 bars of a large company, and the alerts; ``allowance_columns`` are correlated
+sub-selects of one line, read with a statement the page makes anyway (a line's page, the lines page's
+marks)."""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from mgd.tenants.models import BillingAccount, Line, Membership, Tariff, UsagePool
@@ -52,7 +59,7 @@ class Allowance:
 
     @property
     def over(self) -> bool:
-        return self.percent > 100 or any(
+        return any(
             allowed is not None and used > allowed
             for used, allowed in ((self.data_used, self.data_allowed), (self.voice_used, self.voice_allowed))
         )
@@ -63,8 +70,9 @@ class LineAllowance(Allowance):
     line_id: int = 0
     number: str = ""
     alias: str | None = None
-    pool: str | None = None  # the pool it draws from: its own figures then have no allowance
-    pool_percent: int | None = None  # the pool's share used, which makes a pooled line near or over
+    pool: str | None = None  # the pool it draws from
+    pool_percent: int | None = None  # with its own figures (no allowance): the pool's share used …
+    pool_over: bool = False  # … and whether the pool is over, which make the line near or over
 
     @property
     def near(self) -> bool:
@@ -72,7 +80,7 @@ class LineAllowance(Allowance):
 
     @property
     def over(self) -> bool:
-        return super().over if self.pool_percent is None else self.pool_percent > 100
+        return super().over if self.pool_percent is None else self.pool_over
 
 
 @dataclass(frozen=True)
@@ -89,35 +97,75 @@ class CompanyAllowances:
 
 
 def _bytes(gb: Decimal | None) -> int | None:
-    return int(gb * GB) if gb is not None else None
+    return int(Decimal(gb) * GB) if gb is not None else None
 
 
 def _seconds(minutes: int | None) -> int | None:
-    return minutes * 60 if minutes is not None else None
+    return int(minutes) * 60 if minutes is not None else None
+
+
+def _add(included, extra):
+    """A tariff's allowance plus its bundles'; None (none included) when neither gives any."""
+    return None if included is None and not extra else (included or 0) + (extra or 0)
+
+
+def cycle_of_day(cycle_day: int | None, today: date) -> tuple[date, date]:
+    """The cycle that starts on ``cycle_day`` of a month and holds ``today``: (first day, last day)."""
+    cycle = cycle_for(cycle_day or 1, today)
+    return cycle.start, cycle.end
+
+
+def cycle_bounds(cycle_day, today: date) -> tuple:
+    """SQL expressions of the first and last day of the cycle holding ``today`` that starts on the day given
+    by the expression ``cycle_day`` (a column or a sub-select)."""
+    cycles = {day: cycle_of_day(day, today) for day in range(1, 29)}
+    return (
+        case({day: cycle[0] for day, cycle in cycles.items()}, value=cycle_day),
+        case({day: cycle[1] for day, cycle in cycles.items()}, value=cycle_day),
+    )
 
 
 def current_cycle(session: Session, line: Line | None, today: date) -> tuple[date, date]:
-    """The cycle running ``today`` for ``line``'s billing account, or for the company's first account (the
-    company's pages); the calendar month when the company has none."""
-    account = (
-        line.billing_account
-        if line is not None
-        else session.scalar(select(BillingAccount).order_by(BillingAccount.id).limit(1))
+    """The cycle running ``today`` for ``line``'s billing account; for the company's pages (``line`` None),
+    the days from the earliest start to the latest end of its accounts' current cycles, which hold every
+    line's own (the calendar month when the company has no account)."""
+    if line is not None:
+        return cycle_of_day(line.billing_account.cycle_day, today)
+    days = session.scalars(select(BillingAccount.cycle_day).distinct()).all() or [1]
+    cycles = [cycle_of_day(day, today) for day in days]
+    return min(start for start, _end in cycles), max(end for _start, end in cycles)
+
+
+def in_own_cycle(today: date):
+    """A condition on ``usage_daily`` joined to ``lines`` and ``billing_accounts``: the day is in the current
+    cycle of the line's own account."""
+    start, end = cycle_bounds(BillingAccount.cycle_day, today)
+    return (UsageDaily.day >= start) & (UsageDaily.day <= end)
+
+
+# ---- many lines in a few statements ------------------------------------------------------------------------
+
+
+def _counted():
+    """The bytes of data and the seconds of calls made, as sums over ``usage_daily`` rows."""
+    daily = UsageDaily
+    return (
+        case((daily.kind == "data", daily.bytes), else_=0),
+        case(((daily.kind == "voice") & (daily.direction == "out"), daily.duration_s), else_=0),
     )
-    return _cycle_of_day(account.cycle_day if account is not None else 1, today)
 
 
 def _used(session: Session, line_ids, start: date, end: date) -> dict[int, tuple[int, int]]:
-    """Bytes of data and seconds of calls made per line from ``start`` to ``end``, of ``line_ids`` (ids or a
-    query of them; None: every line of the company)."""
-    daily = UsageDaily
-    data = func.sum(case((daily.kind == "data", daily.bytes), else_=0))
-    voice = func.sum(case(((daily.kind == "voice") & (daily.direction == "out"), daily.duration_s), else_=0))
+    """Bytes of data and seconds of calls made per line from ``start`` to ``end``, of ``line_ids`` (a query
+    of ids; None: every line of the company)."""
+    data, voice = (func.sum(measure) for measure in _counted())
     query = (
-        select(daily.line_id, data, voice).where(daily.day >= start, daily.day <= end).group_by(daily.line_id)
+        select(UsageDaily.line_id, data, voice)
+        .where(UsageDaily.day >= start, UsageDaily.day <= end)
+        .group_by(UsageDaily.line_id)
     )
     if line_ids is not None:
-        query = query.where(daily.line_id.in_(line_ids))
+        query = query.where(UsageDaily.line_id.in_(line_ids))
     return {line_id: (int(d or 0), int(v or 0)) for line_id, d, v in session.execute(query)}
 
 
@@ -134,11 +182,12 @@ def _bundles(session: Session, line_ids, start: date, end: date) -> dict[int, tu
     return {line_id: (gb or Decimal(0), int(minutes or 0)) for line_id, gb, minutes in session.execute(query)}
 
 
-def _lines(membership: Membership):
-    """(id, number, alias, pool, tariff GB and minutes, cycle day) of the lines the member may see."""
-    visible = visible_lines(membership).where(Line.status != "cancelled")
+def _rows(lines: Select) -> Select:
+    """(id, number, alias, pool, tariff GB and minutes, cycle day) of the lines in service of ``lines`` (a
+    query of ``Line``)."""
     return (
-        visible.with_only_columns(
+        lines.where(Line.status != "cancelled")
+        .with_only_columns(
             Line.id,
             Line.number,
             Line.alias,
@@ -153,44 +202,32 @@ def _lines(membership: Membership):
     )
 
 
-def _cycle_of_day(cycle_day: int, today: date) -> tuple[date, date]:
-    """The cycle that starts on ``cycle_day`` of a month and holds ``today``: (first day, last day)."""
-    cycle = cycle_for(cycle_day, today)
-    return cycle.start, cycle.end
-
-
 def _line_figures(
-    session: Session, membership: Membership, rows, today: date, pools: dict[int, str]
+    session: Session, lines: Select, rows, today: date, pools: dict[int, str], *, every_line: bool
 ) -> list[LineAllowance]:
-    """The allowance of each of ``rows`` (``_lines``): two statements per cycle day among them (one, mostly),
-    over every line of the company when the member sees them all (no list of ids to send)."""
+    """The allowance of each of ``rows`` (``_rows(lines)``): two statements per cycle day among them (one,
+    mostly), over every line of the company when ``lines`` are all of them (no list of ids to send)."""
     by_day = defaultdict(list)
     for row in rows:
         by_day[row.cycle_day or 1].append(row)
     found = []
     for cycle_day, members in by_day.items():
-        start, end = _cycle_of_day(cycle_day, today)
+        start, end = cycle_of_day(cycle_day, today)
         ids = None
-        if membership.limited or len(by_day) > 1:
-            ids = _lines(membership).where(BillingAccount.cycle_day == cycle_day).with_only_columns(Line.id)
+        if not every_line or len(by_day) > 1:
+            ids = _rows(lines).where(BillingAccount.cycle_day == cycle_day).with_only_columns(Line.id)
         used = _used(session, ids, start, end)
         extra = _bundles(session, ids, start, end)
         for row in members:
             data, voice = used.get(row.id, (0, 0))
             gb, minutes = extra.get(row.id, (Decimal(0), 0))
             pooled = row.pool_id is not None
-            data_gb = None if pooled or (row.data_gb is None and not gb) else (row.data_gb or 0) + gb
-            voice_min = (
-                None
-                if pooled or (row.voice_minutes is None and not minutes)
-                else (row.voice_minutes or 0) + minutes
-            )
             found.append(
                 LineAllowance(
                     data,
-                    _bytes(data_gb),
+                    None if pooled else _bytes(_add(row.data_gb, gb)),
                     voice,
-                    _seconds(voice_min),
+                    None if pooled else _seconds(_add(row.voice_minutes, minutes)),
                     end + timedelta(days=1),
                     line_id=row.id,
                     number=row.number,
@@ -201,94 +238,65 @@ def _line_figures(
     return found
 
 
-def _summed(measure, line_ids, start, end):
-    """A scalar subquery: ``measure`` summed in ``usage_daily`` over ``line_ids``, ``start`` to ``end``."""
-    return (
-        select(func.coalesce(func.sum(measure), 0))
-        .where(UsageDaily.line_id.in_(line_ids), UsageDaily.day >= start, UsageDaily.day <= end)
-        .scalar_subquery()
-    )
-
-
-def line_allowances(session: Session, line_ids: list[int], today: date) -> dict[int, LineAllowance]:
-    """The allowance of each of ``line_ids`` (already among those the member may see) in one statement, its
-    cycle taken from its billing account's day: a pooled line's figures are its pool's (all its lines)."""
-    cycles = {day: _cycle_of_day(day, today) for day in range(1, 29)}
-    start = case({day: cycle[0] for day, cycle in cycles.items()}, value=BillingAccount.cycle_day)
-    end = case({day: cycle[1] for day, cycle in cycles.items()}, value=BillingAccount.cycle_day)
-    data = case((UsageDaily.kind == "data", UsageDaily.bytes), else_=0)
-    voice = case(
-        ((UsageDaily.kind == "voice") & (UsageDaily.direction == "out"), UsageDaily.duration_s), else_=0
-    )
-    pooled = aliased(Line)
-    own, pool = [Line.id], select(pooled.id).where(pooled.pool_id == Line.pool_id)
-    bundles = (
-        select(func.coalesce(func.sum(measure), 0))
-        .select_from(LineBundle)
-        .join(Bundle, Bundle.id == LineBundle.bundle_id)
-        .where(
-            LineBundle.line_id == Line.id,
-            LineBundle.starts_on <= end,
-            LineBundle.ends_on.is_(None) | (LineBundle.ends_on >= start),
-        )
-        .scalar_subquery()
-        for measure in (Bundle.data_gb, Bundle.voice_minutes)
-    )
-    query = (
-        select(
-            Line.id,
-            Line.number,
-            Line.alias,
-            UsagePool.name,
-            func.coalesce(UsagePool.data_gb, Tariff.data_gb),
-            func.coalesce(UsagePool.voice_minutes, Tariff.voice_minutes),
-            *bundles,
-            _summed(data, own, start, end),
-            _summed(voice, own, start, end),
-            _summed(data, pool, start, end),
-            _summed(voice, pool, start, end),
-            end,
-        )
-        .join(Tariff, Tariff.id == Line.tariff_id)
+def _pool_figures(
+    session: Session, pools: dict[int, UsagePool], wanted: set[int], today: date
+) -> list[PoolAllowance]:
+    """Each wanted pool's use: the sum over all its lines (also those the member does not see) in the cycle
+    of its first line. One statement for their lines, then one per cycle day among the pools."""
+    if not wanted:
+        return []
+    members = session.execute(
+        select(Line.id, Line.pool_id, BillingAccount.cycle_day)
         .join(BillingAccount, BillingAccount.id == Line.billing_account_id)
-        .outerjoin(UsagePool, UsagePool.id == Line.pool_id)
-        .where(Line.id.in_(line_ids))
-    )
-    found = {}
-    for row in session.execute(query):
-        line_id, number, alias, pool_name, gb, minutes, extra_gb, extra_min, data_used, voice_used = row[:10]
-        if pool_name is not None:  # the pool's allowance and use; bundles are a line's own
-            data_used, voice_used, extra_gb, extra_min = row[10], row[11], 0, 0
-        found[line_id] = LineAllowance(
-            int(data_used),
-            _bytes(gb + Decimal(extra_gb) if gb is not None else (Decimal(extra_gb) or None)),
-            int(voice_used),
-            _seconds(minutes + int(extra_min) if minutes is not None else (int(extra_min) or None)),
-            row[12] + timedelta(days=1),
-            line_id=line_id,
-            number=number,
-            alias=alias,
-            pool=pool_name,
-        )
-    return found
+        .where(Line.pool_id.in_(sorted(wanted)))
+        .order_by(Line.id)
+    ).all()
+    first_day, pool_of, sizes = {}, {}, defaultdict(int)
+    for line_id, pool_id, cycle_day in members:
+        first_day.setdefault(pool_id, cycle_day)
+        pool_of[line_id] = pool_id
+        sizes[pool_id] += 1
+    by_day = defaultdict(list)
+    for pool_id in sorted(wanted):
+        by_day[first_day.get(pool_id, 1)].append(pool_id)
+    found = []
+    for cycle_day, pool_ids in by_day.items():
+        start, end = cycle_of_day(cycle_day, today)
+        used = _used(session, select(Line.id).where(Line.pool_id.in_(pool_ids)), start, end)
+        for pool_id in pool_ids:
+            pool = pools[pool_id]
+            shares = [figures for line_id, figures in used.items() if pool_of.get(line_id) == pool_id]
+            found.append(
+                PoolAllowance(
+                    sum(d for d, _v in shares),
+                    _bytes(pool.data_gb),
+                    sum(v for _d, v in shares),
+                    _seconds(pool.voice_minutes),
+                    end + timedelta(days=1),
+                    id=pool.id,
+                    name=pool.name,
+                    lines=sizes[pool_id],
+                )
+            )
+    return sorted(found, key=lambda pool: pool.name)
 
 
-def line_allowance(session: Session, line: Line, today: date) -> LineAllowance | None:
-    """The allowance of one line (checked visible by the caller)."""
-    return line_allowances(session, [line.id], today).get(line.id)
-
-
-def company_allowances(session: Session, membership: Membership, today: date) -> CompanyAllowances:
-    """Every visible line's allowance, the most used first, and the company's pools (whole pools: their
-    use is every line's in them; a member limited to some lines sees only the pools of those)."""
-    rows = session.execute(_lines(membership)).all()
+def lines_allowances(session: Session, lines: Select, today: date, *, every_line: bool) -> CompanyAllowances:
+    """The allowance of each line in service of ``lines`` (a query of ``Line``; ``every_line``: it is every
+    line of the company), the most used first, and the pools they draw from (whole pools: their use is every
+    line's in them)."""
+    rows = session.execute(_rows(lines)).all()
     pool_rows = {pool.id: pool for pool in session.scalars(select(UsagePool))}
-    lines = _line_figures(
-        session, membership, rows, today, {pid: pool.name for pid, pool in pool_rows.items()}
-    )
+    names = {pool_id: pool.name for pool_id, pool in pool_rows.items()}
+    items = _line_figures(session, lines, rows, today, names, every_line=every_line)
     pools = _pool_figures(session, pool_rows, {row.pool_id for row in rows if row.pool_id is not None}, today)
-    shares = {pool.name: pool.percent for pool in pools}
-    marked = [replace(item, pool_percent=shares.get(item.pool)) if item.pool else item for item in lines]
+    shares = {pool.name: pool for pool in pools}
+    marked = [
+        replace(item, pool_percent=shares[item.pool].percent, pool_over=shares[item.pool].over)
+        if item.pool
+        else item
+        for item in items
+    ]
     ranked = sorted(
         marked,
         key=lambda item: (-(item.percent if item.pool_percent is None else item.pool_percent), item.number),
@@ -296,34 +304,127 @@ def company_allowances(session: Session, membership: Membership, today: date) ->
     return CompanyAllowances(pools, ranked)
 
 
-def _pool_figures(
-    session: Session, pools: dict[int, UsagePool], wanted: set[int], today: date
-) -> list[PoolAllowance]:
-    """Each wanted pool's use: the sum over all its lines (also those the member does not see)."""
-    found = []
-    for pool_id in sorted(wanted):
-        pool = pools[pool_id]
-        members = (
-            select(Line.id, BillingAccount.cycle_day)
-            .join(BillingAccount, BillingAccount.id == Line.billing_account_id)
-            .where(Line.pool_id == pool_id)
+def company_allowances(session: Session, membership: Membership, today: date) -> CompanyAllowances:
+    """Every line the member may see (a member limited to some lines: only the pools of those)."""
+    return lines_allowances(session, visible_lines(membership), today, every_line=not membership.limited)
+
+
+# ---- one line, with a statement the page makes anyway -----------------------------------------------------
+
+
+def allowance_columns(today: date) -> tuple:
+    """Sub-selects correlated to ``Line`` that give its allowance in its current cycle (``line_allowance``
+    reads them): add them to any statement that reads lines."""
+    account, member, first, first_account = (
+        aliased(BillingAccount),
+        aliased(Line),
+        aliased(Line),
+        aliased(BillingAccount),
+    )
+    own_start, own_end = cycle_bounds(
+        select(account.cycle_day)
+        .where(account.id == Line.billing_account_id)
+        .correlate(Line)
+        .scalar_subquery(),
+        today,
+    )
+    pool_day = (
+        select(first_account.cycle_day)
+        .join(first, first.billing_account_id == first_account.id)
+        .where(first.pool_id == Line.pool_id)
+        .order_by(first.id)
+        .limit(1)
+        .correlate(Line)  # (nested in the sums below too: the outer statement's line)
+        .scalar_subquery()
+    )
+    pool_start, pool_end = cycle_bounds(pool_day, today)
+    data, voice = _counted()
+
+    def summed(measure, line_ids, start, end):
+        return (
+            select(func.coalesce(func.sum(measure), 0))
+            .where(UsageDaily.line_id.in_(line_ids), UsageDaily.day >= start, UsageDaily.day <= end)
+            .scalar_subquery()
         )
-        rows = session.execute(members).all()
-        start, end = _cycle_of_day(rows[0].cycle_day if rows else 1, today)
-        used = _used(session, [row.id for row in rows], start, end)
-        found.append(
-            PoolAllowance(
-                sum(d for d, _v in used.values()),
-                _bytes(pool.data_gb),
-                sum(v for _d, v in used.values()),
-                _seconds(pool.voice_minutes),
-                end + timedelta(days=1),
-                id=pool.id,
-                name=pool.name,
-                lines=len(rows),
-            )
+
+    def of(column, key, value):
+        return select(column).where(key == value).scalar_subquery()
+
+    bundles = (
+        select(func.coalesce(func.sum(measure), 0))
+        .select_from(LineBundle)
+        .join(Bundle, Bundle.id == LineBundle.bundle_id)
+        .where(
+            LineBundle.line_id == Line.id,
+            LineBundle.starts_on <= own_end,
+            LineBundle.ends_on.is_(None) | (LineBundle.ends_on >= own_start),
         )
-    return found
+        .correlate(Line)
+        .scalar_subquery()
+        for measure in (Bundle.data_gb, Bundle.voice_minutes)
+    )
+    own, pool = [Line.id], select(member.id).where(member.pool_id == Line.pool_id).correlate(Line)
+    return (
+        of(UsagePool.name, UsagePool.id, Line.pool_id),
+        of(UsagePool.data_gb, UsagePool.id, Line.pool_id),
+        of(UsagePool.voice_minutes, UsagePool.id, Line.pool_id),
+        of(Tariff.data_gb, Tariff.id, Line.tariff_id),
+        of(Tariff.voice_minutes, Tariff.id, Line.tariff_id),
+        *bundles,
+        summed(data, own, own_start, own_end),
+        summed(voice, own, own_start, own_end),
+        summed(data, pool, pool_start, pool_end),
+        summed(voice, pool, pool_start, pool_end),
+        own_end,
+        pool_end,
+    )
+
+
+def line_allowance_of(line_id: int, number: str, alias: str | None, values) -> LineAllowance:
+    """A line's allowance from the values of ``allowance_columns``: a pooled line's figures are its pool's
+    (the use of all its lines; bundles are a line's own and do not add to a pool)."""
+    pool, pool_gb, pool_min, gb, minutes, extra_gb, extra_min, data, voice, pool_data, pool_voice = values[
+        :11
+    ]
+    own_end, pool_end = values[11:13]
+    if pool is not None:
+        return LineAllowance(
+            int(pool_data),
+            _bytes(pool_gb),
+            int(pool_voice),
+            _seconds(pool_min),
+            _as_date(pool_end) + timedelta(days=1),
+            line_id=line_id,
+            number=number,
+            alias=alias,
+            pool=pool,
+        )
+    return LineAllowance(
+        int(data),
+        _bytes(_add(gb, Decimal(extra_gb))),
+        int(voice),
+        _seconds(_add(minutes, int(extra_min))),
+        _as_date(own_end) + timedelta(days=1),
+        line_id=line_id,
+        number=number,
+        alias=alias,
+    )
+
+
+def _as_date(value) -> date:
+    """A ``CASE`` of dates comes back as text from SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def line_allowances(session: Session, line_ids: list[int], today: date) -> dict[int, LineAllowance]:
+    """The allowance of each of ``line_ids`` (already among those the member may see) in one statement."""
+    query = select(Line.id, Line.number, Line.alias, *allowance_columns(today)).where(Line.id.in_(line_ids))
+    return {row[0]: line_allowance_of(row[0], row[1], row[2], row[3:]) for row in session.execute(query)}
+
+
+def line_allowance(session: Session, line: Line, today: date) -> LineAllowance | None:
+    """The allowance of one line (checked visible by the caller)."""
+    return line_allowances(session, [line.id], today).get(line.id)
 
 
 @dataclass(frozen=True)
@@ -333,17 +434,16 @@ class HomeSummary:
     data_bytes: int
 
 
-def home_summary(session: Session, membership: Membership, today: date) -> HomeSummary:
-    """What the member's lines used and is not billed yet (the last two months at most), in one statement
-    (the home page's statement budget, ``tests/test_edge.py``)."""
+def home_summary_query(membership: Membership, today: date) -> Select:
+    """One row: what the member's lines used and is not billed yet (the last two months at most): cents,
+    seconds of calls made, bytes of data. The home page reads it with its own statement (its statement
+    budget, ``tests/test_edge.py``)."""
     daily = UsageDaily
-    query = select(
-        func.sum(daily.cost_cents),
-        func.sum(case(((daily.kind == "voice") & (daily.direction == "out"), daily.duration_s), else_=0)),
-        func.sum(case((daily.kind == "data", daily.bytes), else_=0)),
-    ).where(daily.billed.is_(False), daily.day >= today - timedelta(days=62))
+    data, voice = _counted()
+    query = select(func.sum(daily.cost_cents), func.sum(voice), func.sum(data)).where(
+        daily.billed.is_(False), daily.day >= today - timedelta(days=62)
+    )
     if membership.limited:
         visible = visible_lines(membership).subquery()
         query = query.where(daily.line_id.in_(select(visible.c.id)))
-    cents, calls, data = session.execute(query).one()
-    return HomeSummary(int(cents or 0), int(calls or 0), int(data or 0))
+    return query

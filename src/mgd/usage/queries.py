@@ -11,8 +11,9 @@ from datetime import date, datetime
 from sqlalchemy import Select, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
-from mgd.tenants.models import Line, Membership
+from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.tenants.services import visible_lines
+from mgd.usage.allowances import in_own_cycle
 from mgd.usage.filters import KINDS, Cursor, UsageFilters
 from mgd.usage.models import UsageDaily, UsageRecord
 
@@ -172,20 +173,34 @@ class Ranked:
     value: int  # seconds of calls, bytes or cents
 
 
+def _in_cycles(query: Select, span: tuple[date, date], today: date) -> Select:
+    """``query`` of ``usage_daily`` kept to each line's current cycle (its own billing account's), within the
+    ``span`` of days that holds them all (a plain bound for the index)."""
+    return (
+        query.join(Line, Line.id == UsageDaily.line_id)
+        .join(BillingAccount, BillingAccount.id == Line.billing_account_id)
+        .where(UsageDaily.day >= span[0], UsageDaily.day <= span[1], in_own_cycle(today))
+    )
+
+
 def top_lines(
-    session: Session, membership: Membership, cycle: tuple[date, date], by: str, *, limit: int = 10
+    session: Session,
+    membership: Membership,
+    span: tuple[date, date],
+    by: str,
+    *,
+    today: date,
+    limit: int = 10,
 ) -> list[Ranked]:
-    """The ``limit`` lines that called (seconds of voice), used data (bytes) or spent (cents) most in the
-    ``cycle`` (first and last day), from ``usage_daily``."""
+    """The ``limit`` lines that called (seconds of voice), used data (bytes) or spent (cents) most in their
+    current cycle (``today``'s; ``span``: the days that hold every line's), from ``usage_daily``."""
     measure = {
         "calls": func.sum(case((UsageDaily.kind == "voice", UsageDaily.duration_s), else_=0)),
         "data": func.sum(case((UsageDaily.kind == "data", UsageDaily.bytes), else_=0)),
         "spend": func.sum(UsageDaily.cost_cents),
     }[by]
-    used = (
-        select(UsageDaily.line_id, measure.label("value"))
-        .where(UsageDaily.day >= cycle[0], UsageDaily.day <= cycle[1])
-        .group_by(UsageDaily.line_id)
+    used = _in_cycles(select(UsageDaily.line_id, measure.label("value")), span, today).group_by(
+        UsageDaily.line_id
     )
     ranked = (
         _lines_of(used, UsageDaily.line_id, membership, None)
@@ -203,15 +218,13 @@ def top_lines(
 
 
 def spend_by_cost_centre(
-    session: Session, membership: Membership, cycle: tuple[date, date], *, limit: int = 12
+    session: Session, membership: Membership, span: tuple[date, date], *, today: date, limit: int = 12
 ) -> list[tuple[str | None, int]]:
-    """The cycle's usage spend (cents) per cost centre of the lines, most first; past ``limit`` cost
-    centres the page says how many more there are (the table lists ``limit``)."""
+    """The usage spend (cents) of each line's current cycle per cost centre of the lines, most first; past
+    ``limit`` cost centres the page says how many more there are (the table lists ``limit``)."""
     spend = func.sum(UsageDaily.cost_cents)
     query = (
-        select(Line.cost_centre, spend)
-        .join(Line, Line.id == UsageDaily.line_id)
-        .where(UsageDaily.day >= cycle[0], UsageDaily.day <= cycle[1])
+        _in_cycles(select(Line.cost_centre, spend).select_from(UsageDaily), span, today)
         .group_by(Line.cost_centre)
         .order_by(spend.desc(), Line.cost_centre)
         .limit(limit)

@@ -35,11 +35,11 @@ from mgd.usage.filters import (
     PLACES,
     UsageFilters,
     cursor_token,
+    page_of,
     parse_cursor,
     read_filters,
 )
 from mgd.web.exports import csv_response, own_session, xlsx_response
-from mgd.web.paging import page_number
 
 bp = tenant_blueprint("usage", __name__, "/consumo")
 
@@ -129,29 +129,37 @@ def _today() -> date:
     return utcnow().astimezone(MADRID).date()
 
 
-def _home_card(tenant: Tenant) -> Markup | None:
+def _home_figures(tenant: Tenant):
+    """The card's sums, read with the home page's own statement (``tenants.home``)."""
     if not tenant.can("view_usage"):
         return None
-    summary = allowances.home_summary(get_session(), tenant.membership, _today())
+    return allowances.home_summary_query(tenant.membership, _today())
+
+
+def _home_card(_tenant: Tenant, row) -> Markup:
+    summary = allowances.HomeSummary(*(int(value or 0) for value in row))
     return Markup(render_template("usage/_home_card.html", summary=summary))  # noqa: S704
 
 
-bp.record_once(lambda state: add_home_card(state.app, _home_card))
+bp.record_once(lambda state: add_home_card(state.app, _home_card, _home_figures))
 
 
-def _line_marks(tenant: Tenant, line_ids: list[int]) -> dict[int, Markup]:
-    """The lines page's mark on its lines near or over their allowance (one statement for the page)."""
-    if not tenant.can("view_usage"):
-        return {}
-    found = allowances.line_allowances(get_session(), line_ids, _today())
+def _mark_columns(tenant: Tenant) -> tuple:
+    """The allowance of each line of the lines page, read with the page's lines (``tenants.marks``)."""
+    return allowances.allowance_columns(_today()) if tenant.can("view_usage") else ()
+
+
+def _line_marks(_tenant: Tenant, values: dict[int, tuple]) -> dict[int, Markup]:
+    """The lines page's mark on its lines near or over their allowance."""
+    found = (allowances.line_allowance_of(line_id, "", None, row) for line_id, row in values.items())
     return {
-        line_id: Markup(render_template("usage/_line_mark.html", item=item))  # noqa: S704
-        for line_id, item in found.items()
+        item.line_id: Markup(render_template("usage/_line_mark.html", item=item))  # noqa: S704
+        for item in found
         if item.near
     }
 
 
-bp.record_once(lambda state: add_line_marker(state.app, _line_marks))
+bp.record_once(lambda state: add_line_marker(state.app, _mark_columns, _line_marks))
 
 
 # ---- records -----------------------------------------------------------------------------------------------
@@ -317,9 +325,8 @@ ALLOWANCE_PAGE = 100
 @bp.get("/disponible")
 @requires("view_usage")
 def allowances_page() -> str:
-    db, tenant = get_session(), current_tenant()
+    db, tenant, number = get_session(), current_tenant(), page_of(request.args)
     found = allowances.company_allowances(db, tenant.membership, _today())
-    number = page_number(request.args)
     pages = max(1, -(-len(found.lines) // ALLOWANCE_PAGE))
     return render_template(
         "usage/allowances.html",
@@ -347,10 +354,10 @@ def _ranking_chart(chart_id: str, title: str, items: list[queries.Ranked], shown
 @bp.get("/ranking")
 @requires("view_usage")
 def ranking() -> str:
-    db, tenant = get_session(), current_tenant()
-    cycle = allowances.current_cycle(db, None, _today())
-    top = {by: queries.top_lines(db, tenant.membership, cycle, by) for by in queries.RANKINGS}
-    centres = queries.spend_by_cost_centre(db, tenant.membership, cycle)
+    db, tenant, today = get_session(), current_tenant(), _today()
+    cycle = allowances.current_cycle(db, None, today)
+    top = {by: queries.top_lines(db, tenant.membership, cycle, by, today=today) for by in queries.RANKINGS}
+    centres = queries.spend_by_cost_centre(db, tenant.membership, cycle, today=today)
     no_centre = _("No cost centre")
     rankings = [
         ("calls", _("Top lines by calls"), _duration),
