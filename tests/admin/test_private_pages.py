@@ -42,5 +42,6 @@ def test_signed_in_pages_and_downloads_are_not_cached_public_pages_may_be(app, a
         response = client.get(f"/empresa/{acme.ref}/lineas/exportar.{export}")
         assert response.headers["Content-Disposition"].startswith("attachment")
         assert response.headers["Cache-Control"] == "no-store"
+        response.close()  # the export streams: closing it ends its request context
     anonymous = app.test_client()
     assert "no-store" not in anonymous.get("/").headers.get("Cache-Control", "")
