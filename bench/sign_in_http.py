@@ -153,8 +153,12 @@ class Browser:
 def sign_in(outbox: Outbox, email: str) -> None:
     browser = Browser()
     try:
-        assert browser.form("/login", {"email": email, "password": PASSWORD})[0] == 302
-        assert browser.form("/login/channel", {"channel": "email"})[0] == 302
+        for path, fields in (
+            ("/login", {"email": email, "password": PASSWORD}),
+            ("/login/channel", {"channel": "email"}),
+        ):
+            status, location = browser.form(path, fields)
+            assert status == 302, (path, status, location)
         _status, location = browser.form("/login/code", {"code": outbox.code(email)})
         assert location.endswith("/mi-area"), location
     finally:
