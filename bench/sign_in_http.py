@@ -218,7 +218,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=3000,
+        help="users (each signs in at most a few times: codes per user are capped)",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the database and roles are dropped still
 
