@@ -262,7 +262,7 @@ def invoice_detail(
     page = InvoiceCharge.line_id.in_([line.id for line in shown])
     if None in groups:
         page = or_(page, InvoiceCharge.line_id.is_(None))
-    charges = select(  # plain rows, not entities: a page of 50 lines has ~1,000 charges
+    charges = select(  # plain rows, not entities: a page of 25 lines has ~500 charges
         InvoiceCharge.id,
         InvoiceCharge.line_id,
         InvoiceCharge.concept,

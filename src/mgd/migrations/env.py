@@ -36,9 +36,13 @@ def _run(connection) -> None:
     try:
         with context.begin_transaction():
             context.run_migrations()
+    except BaseException:
+        if connection.in_transaction():  # nothing of a failed migration is kept
+            connection.rollback()
+        raise
     finally:
         if sqlite:
-            if connection.in_transaction():  # left open by reads after the last migration (autogenerate's)
+            if connection.in_transaction():  # after success only: the reads autogenerate leaves open
                 connection.commit()
             _sqlite_keys(connection, on=True)
     if sqlite:  # what the keys would have refused during the migration, refused now
