@@ -103,6 +103,21 @@ def next_cycle_start(line: Line, on: date | None = None) -> date:
     return date(year, month, day)
 
 
+def order_payload(session: Session, kind: str, payload: dict, line: Line | None) -> dict:
+    """What an order of ``kind`` records beside the form's own values: for a tariff change, the new and the
+    current tariff's names and fees and the day it takes effect (shown before confirming, kept as asked)."""
+    if kind != "tariff_change" or line is None:
+        return payload
+    tariff = session.get(Tariff, payload["tariff_id"])
+    return payload | {
+        "tariff_name": tariff.name,
+        "monthly_fee": str(tariff.monthly_fee_eur),
+        "previous_tariff_name": line.tariff.name,
+        "previous_monthly_fee": str(line.tariff.monthly_fee_eur),
+        "effective_from": next_cycle_start(line).isoformat(),
+    }
+
+
 def _order_query(tenant: Tenant):
     """The company's orders the member may see: all of them, or (a member limited to some lines) those they
     asked for and those about a line they see."""

@@ -19,7 +19,7 @@ from mgd.orders.models import Order
 from mgd.orders.words import money, template_words
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
-from mgd.tenants.models import Line, Tariff
+from mgd.tenants.models import Line
 
 bp = tenant_blueprint("orders", __name__, "/pedidos")
 SLUGS = "any(" + ", ".join(f'"{slug}"' for slug in BY_SLUG) + ")"
@@ -112,20 +112,6 @@ def _prepare(kind: Kind, form: OrderForm) -> Line | None:
     return line
 
 
-def _payload(kind: Kind, form: OrderForm, line: Line | None) -> dict:
-    payload = form.payload()
-    if kind.code == "tariff_change" and line is not None:
-        tariff = get_session().get(Tariff, payload["tariff_id"])
-        payload |= {
-            "tariff_name": tariff.name,
-            "monthly_fee": str(tariff.monthly_fee_eur),
-            "previous_tariff_name": line.tariff.name,
-            "previous_monthly_fee": str(line.tariff.monthly_fee_eur),
-            "effective_from": services.next_cycle_start(line).isoformat(),
-        }
-    return payload
-
-
 @bp.route(f"/nuevo/<{SLUGS}:kind_slug>", methods=["GET", "POST"])
 @requires("place_orders")
 def new(kind_slug: str) -> Response | tuple[str, int]:
@@ -146,7 +132,7 @@ def new(kind_slug: str) -> Response | tuple[str, int]:
     if request.method == "POST":
         if form.validate():
             line = _line_or_404(form)
-            payload = _payload(kind, form, line)
+            payload = services.order_payload(get_session(), kind.code, form.payload(), line)
             if form.confirmed.data == "yes":
                 order, created = services.submit_order(
                     get_session(),
