@@ -9,7 +9,11 @@ a few MMS and premium services, some roaming; the months before the current cycl
 (peak memory measured). Then checks, as the superuser, that ``usage_daily`` is exactly the sum of
 ``usage_records``, and drops the database and both roles.
 
+The file is written once by PostgreSQL (``generate_series``, a fixed seed: the same file for the same
+arguments) and kept when ``--file`` names it, so that a run of 10 million records need not write it again.
+
 Usage: python bench/import_usage.py [--admin-url URL] [--records N] [--big-lines N] [--others N]
+           [--format csv|jsonl] [--file PATH]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -102,6 +107,109 @@ def write_usage(document: dict, path: Path, records: int, big_share: float = 0.9
     return records
 
 
+# The records of ``write_usage``, written by the server: a CSV or JSON lines file of ``:records`` records.
+GENERATE = """
+WITH mine AS (SELECT company, number, ordinality - 1 AS n FROM unnest(CAST(:mine_companies AS text[]),
+        CAST(:mine_numbers AS text[])) WITH ORDINALITY AS m(company, number)),
+    others AS (SELECT company, number, ordinality - 1 AS n FROM unnest(CAST(:other_companies AS text[]),
+        CAST(:other_numbers AS text[])) WITH ORDINALITY AS o(company, number)),
+    kinds AS (SELECT kind, direction, ordinality - 1 AS n FROM unnest(
+        CAST(:kinds AS text[]), CAST(:directions AS text[])) WITH ORDINALITY AS k(kind, direction)),
+    drawn AS (
+        SELECT n, to_timestamp(:start + :span * n / :records + random() * 60) AS at, random() AS big,
+            random() AS pick, floor(random() * :kind_count) AS kind_n, random() AS roam, random() AS eu,
+            random() AS measure, floor(random() * 10000) AS called
+        FROM generate_series(0, :records - 1) AS n
+    ),
+    made AS (
+        SELECT d.*, coalesce(m.company, o.company) AS company, coalesce(m.number, o.number) AS number,
+            k.kind, k.direction,
+            CASE WHEN d.roam < 0.03 THEN CASE WHEN d.eu < 0.8 THEN 'eu' ELSE 'world1' END END AS zone
+        FROM drawn d
+        JOIN kinds k ON k.n = d.kind_n
+        LEFT JOIN mine m ON (d.big < :big_share OR :other_count = 0) AND m.n = floor(d.pick * :mine_count)
+        LEFT JOIN others o ON NOT (d.big < :big_share OR :other_count = 0)
+            AND o.n = floor(d.pick * :other_count)
+    ),
+    measured AS (
+        SELECT made.*,
+            CASE WHEN kind = 'voice' THEN floor(-ln(1 - measure) * 150)::bigint + 1 ELSE 0 END AS duration_s,
+            CASE WHEN kind = 'data' THEN floor(-ln(1 - measure) * 20000000)::bigint ELSE 0 END AS bytes,
+            CASE WHEN kind NOT IN ('voice', 'data') THEN 1 ELSE 0 END AS units
+        FROM made
+    ),
+    rows AS (
+        SELECT company, number AS line, 'C' || lpad(n::text, 10, '0') AS record_id,
+            to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at, kind,
+            CASE
+                WHEN direction = 'in' THEN 0
+                WHEN kind = 'voice' THEN duration_s * CASE WHEN zone = 'world1' THEN 30 ELSE 0 END / 60
+                WHEN kind = 'data' THEN CASE WHEN zone = 'world1' THEN bytes / 10000000 ELSE 0 END
+                ELSE CASE kind WHEN 'sms' THEN 9 WHEN 'mms' THEN 35 ELSE 120 END
+            END AS cost_cents,
+            direction,
+            CASE WHEN kind = 'data' THEN '' ELSE '+3460000' || lpad(called::text, 4, '0') END AS destination,
+            CASE WHEN zone IS NULL THEN 'ES' WHEN zone = 'eu' THEN 'FR' ELSE 'US' END AS country,
+            coalesce(zone, '') AS roaming_zone, duration_s, bytes, units,
+            CASE WHEN at < to_timestamp(:billed_before) THEN 'true' ELSE 'false' END AS billed,
+            CASE WHEN at < to_timestamp(:billed_before)
+                THEN 'FV' || to_char(at AT TIME ZONE 'UTC', 'YYMM') || '-' || company ELSE '' END
+                AS invoice_number
+        FROM measured ORDER BY n
+    )
+"""
+
+
+def generate_usage(  # noqa: PLR0917
+    admin_url: str, document: dict, path: Path, records: int, form: str, big_share: float = 0.9
+) -> None:
+    """Write ``records`` usage records to ``path`` (``form``: csv or jsonl) as ``write_usage`` draws them,
+    by the server (several times faster than Python), seeded: the same file for the same arguments."""
+    big = document["companies"][0]
+    others = [(c["fiscal_id"], line["number"]) for c in document["companies"][1:] for line in c["lines"]]
+    mine = [(big["fiscal_id"], line["number"]) for line in big["lines"]]
+    kinds = [(kind, direction) for kind, direction, share in MIX for _ in range(share)]
+    params = {
+        "mine_companies": [c for c, _ in mine],
+        "mine_numbers": [n for _, n in mine],
+        "other_companies": [c for c, _ in others],
+        "other_numbers": [n for _, n in others],
+        "kinds": [k for k, _ in kinds],
+        "directions": [d for _, d in kinds],
+        "kind_count": len(kinds),
+        "mine_count": len(mine),
+        "other_count": len(others),
+        "big_share": big_share,
+        "records": records,
+        "start": START,
+        "span": END - START,
+        "billed_before": BILLED_BEFORE,
+    }
+    numbers = ("cost_cents", "duration_s", "bytes", "units")
+    # Empty texts as NULL: an empty CSV field, a field left out of a JSON object.
+    fields = [name if name in numbers else f"NULLIF({name}, '') AS {name}" for name in FIELDS]
+    if form == "csv":
+        select = f"SELECT {', '.join(fields)} FROM rows"  # noqa: S608 (names of the module)
+        options = "(FORMAT csv, HEADER)"
+    else:  # JSON lines: numbers as numbers, billed true or false
+        pairs = ", ".join(
+            f"'{name}', {name}" if name in numbers else f"'{name}', NULLIF({name}, '')" for name in FIELDS
+        ).replace("NULLIF(billed, '')", "billed = 'true'")
+        select = f"SELECT json_strip_nulls(json_build_object({pairs}))::text FROM rows"  # noqa: S608
+        options = "(FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+    query = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", GENERATE + select)
+    with psycopg.connect(make_url(admin_url).set(drivername="postgresql").render_as_string(False)) as db:
+        db.execute("SET max_parallel_workers_per_gather = 0")
+        db.execute("SELECT setseed(0.13)")
+        with (
+            db.cursor() as cursor,
+            path.open("wb") as handle,
+            cursor.copy(f"COPY ({query}) TO STDOUT {options}", params) as copy,
+        ):
+            for chunk in copy:
+                handle.write(chunk)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -112,6 +220,10 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=40, help="other companies")
     parser.add_argument("--lines-per-other", type=int, default=100)
     parser.add_argument("--no-reimport", action="store_true", help="time the first import only")
+    parser.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    parser.add_argument(
+        "--file", type=Path, help="the usage file to import: written there when missing, else reused as it is"
+    )
     args = parser.parse_args()
 
     with production_database(args.admin_url, "usage") as run, tempfile.TemporaryDirectory() as workdir:
@@ -132,11 +244,15 @@ def measure(args, env: dict, workdir: Path, app: str, name: str) -> None:
         f"companies: {len(document['companies'])} ({lines} lines; one of {args.big_lines}) in {seconds:.1f} s"
     )
     started = time.perf_counter()
-    path = workdir / "usage.csv"
-    records = write_usage(document, path, args.records)
+    path = args.file or workdir / f"usage.{args.format}"
+    records = args.records
+    if path.exists():
+        print(f"usage file: {path} reused")
+    else:
+        generate_usage(args.admin_url, document, path, records, args.format)
     print(
-        f"usage file: {records:,} records, {path.stat().st_size / 1e6:.0f} MB of CSV, "
-        f"written in {time.perf_counter() - started:.0f} s"
+        f"usage file: {records:,} records, {path.stat().st_size / 1e6:.0f} MB of {args.format.upper()}, "
+        f"ready in {time.perf_counter() - started:.0f} s"
     )
     engine = create_engine(env["MGD_DATABASE_URL"])
     with engine.connect() as connection:

@@ -3,6 +3,8 @@ all or nothing, idempotent by the operator's record id, the daily sums exact aft
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, date, datetime
 
 import pytest
@@ -135,18 +137,93 @@ BAD = [
 ]
 
 
+@pytest.mark.parametrize("writer", [write_csv, write_jsonl], ids=["csv", "jsonl"])
 @pytest.mark.parametrize("case", BAD, ids=[f"{f}={v[:12]}" for f, v, _ in BAD])
-def test_each_field_is_checked_and_a_file_with_an_error_imports_nothing(db_session, lines, tmp_path, case):
+def test_each_field_is_checked_and_a_file_with_an_error_imports_nothing(
+    db_session, lines, tmp_path, case, writer
+):
     field, value, rule = case
     one, _two, (a, _b, _c) = lines
     rows = [record(one.fiscal_id, a.number, 1), record(one.fiscal_id, a.number, 2) | {field: value}]
+    rows += [record(one.fiscal_id, a.number, n) for n in range(3, 6)]
+    name = "usage." + ("csv" if writer is write_csv else "jsonl")
     with pytest.raises(RecordsInvalid) as raised:
-        import_usage(db_session, [write_csv(tmp_path / "usage.csv", rows)])
+        import_usage(db_session, [writer(tmp_path / name, rows)])
+    line = 3 if writer is write_csv else 2  # a CSV file's header is its line 1
     assert [str(e).split(" — ")[0].split(": ")[:2] for e in raised.value.errors] == [
-        ["usage.csv line 3", field]
+        [f"{name} line {line}", field]
     ]
     assert rule in str(raised.value.errors[0])
     assert stored(db_session) == []
+    assert daily_matches_records(db_session)
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_jsonl], ids=["csv", "jsonl"])
+def test_a_valid_file_is_checked_in_one_pass_of_sql_on_postgresql(
+    db_session, lines, tmp_path, writer, caplog
+):
+    """PostgreSQL copies the file as it is and checks it in SQL; the record-by-record checker never runs."""
+    one, _two, (a, _b, _c) = lines
+    rows = [record(one.fiscal_id, a.number, n) for n in range(1, 4)]
+    path = writer(tmp_path / ("usage." + ("csv" if writer is write_csv else "jsonl")), rows)
+    with caplog.at_level(logging.INFO, logger="mgd.usage.records"):
+        counts = import_usage(db_session, [path])["usage_records"]
+    assert counts.created == 3
+    postgres = db_session.get_bind().dialect.name == "postgresql"
+    assert ("checked in SQL" in caplog.text) is postgres
+    assert "refused" not in caplog.text
+
+
+def test_jsonl_values_are_taken_as_the_checker_takes_them(db_session, lines, tmp_path):
+    """Blank lines count as lines, escapes are decoded, numbers and booleans are their texts, null is empty."""
+    one, _two, (a, _b, _c) = lines
+    path = tmp_path / "usage.jsonl"
+    destination = 'caf\u00e9 "7" \\ x'  # in the file: "caf\\u00e9 \\"7\\" \\\\ x"
+    first = record(one.fiscal_id, a.number, 1) | {"destination": destination, "billed": True}
+    second = record(one.fiscal_id, a.number, 2) | {"duration_s": 120, "cost_cents": 0, "country": None}
+    path.write_text("\n".join(["", json.dumps(first), "  ", json.dumps(second), ""]), encoding="utf-8")
+    counts = import_usage(db_session, [path])["usage_records"]
+    assert counts.created == 2
+    one_, two_ = stored(db_session)
+    assert (one_.destination, one_.billed) == (destination, True)
+    assert (two_.duration_s, two_.cost_cents, two_.country) == (120, 0, None)
+    assert daily_matches_records(db_session)
+
+    bad = record(one.fiscal_id, a.number, 3) | {"units": 2.0}
+    path.write_text("\n\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    with pytest.raises(RecordsInvalid) as raised:
+        import_usage(db_session, [path])
+    assert [str(e).split(" — ")[0] for e in raised.value.errors] == ['usage.jsonl line 3: units: "2.0"']
+
+
+def test_a_jsonl_line_that_is_no_object_of_usage_records_is_named(db_session, lines, tmp_path):
+    one, _two, (a, _b, _c) = lines
+    good = json.dumps(record(one.fiscal_id, a.number, 1))
+    path = tmp_path / "usage-bad.jsonl"
+    path.write_text("\n".join([good, "[1, 2]", "{not json", '"text"', good[:-1] + ', "x": 1}']) + "\n")
+    with pytest.raises(RecordsInvalid) as raised:
+        import_usage(db_session, [path])
+    assert [str(e).split(" — ")[0] for e in raised.value.errors] == [
+        "usage-bad.jsonl line 2: null",
+        "usage-bad.jsonl line 3: null",
+        "usage-bad.jsonl line 4: null",
+        "usage-bad.jsonl line 5: x: 1",
+    ]
+    assert stored(db_session) == []
+
+
+def test_new_records_of_days_already_summed_are_added_to_their_sums(db_session, lines, tmp_path):
+    one, _two, (a, b, _c) = lines
+    rows = [record(one.fiscal_id, a.number, n) for n in range(1, 4)]
+    import_usage(db_session, [write_jsonl(tmp_path / "usage.jsonl", rows)])
+    rows += [record(one.fiscal_id, a.number, n) for n in range(4, 6)]
+    rows += [record(one.fiscal_id, b.number, 6, kind="sms", units="1", duration_s="0")]
+    counts = import_usage(db_session, [write_csv(tmp_path / "usage-more.csv", rows)])["usage_records"]
+    assert (counts.created, counts.updated, counts.unchanged) == (3, 0, 3)
+    assert daily_matches_records(db_session)
+    with operator_scope(db_session, "test"):
+        sums = db_session.execute(select(UsageDaily.kind, UsageDaily.records, UsageDaily.duration_s)).all()
+    assert sorted(sums) == [("sms", 1, 0), ("voice", 5, 60 * 15)]
 
 
 def test_data_is_never_incoming_and_jsonl_fields_are_checked_too(db_session, lines, tmp_path):
