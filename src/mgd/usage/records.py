@@ -578,8 +578,6 @@ _CHECKS = " AND ".join(
         "length(line) >= 9 AND left(line, -9) IN ('', '+34', '0034') AND left(right(line, 9), 1) IN"
         f" ('6', '7', '8', '9') AND {_only('right(line, 9)', _DIGITS)}",
         f"length(record_id) <= 64 AND {_only('record_id', _PRINTABLE)}",
-        "left(shape, 19) IN ('9999-99-99T99:99:99', '9999-99-99 99:99:99')"
-        f" AND substr(shape, 20) IN ({', '.join(repr(tail) for tail in _TAIL_SHAPES)})",
         f"kind IN ({', '.join(repr(k) for k in KINDS)})",
         f"coalesce({_blank('direction')}, 'out') IN ('out', 'in')",
         f"NOT (coalesce({_blank('direction')}, 'out') = 'in' AND kind IN ('data', 'premium'))",
@@ -594,6 +592,13 @@ _CHECKS = " AND ".join(
         f"({_blank('invoice_number')} IS NULL OR lower(billed) IN ('true', '1'))",
     ]
 )
+_SHAPED = (
+    "left(shape, 19) IN ('9999-99-99T99:99:99', '9999-99-99 99:99:99')"
+    f" AND substr(shape, 20) IN ({', '.join(repr(tail) for tail in _TAIL_SHAPES)})"
+)
+# Each text computed once (``OFFSET 0`` keeps the planner from folding a subquery's expressions into every
+# condition that names them: the shape and the time were computed two and three times a record); the time is
+# read only from a text of its shape. NULL (refused) when the shape is wrong.
 _TYPED_SELECT = f"""
 INSERT INTO stage_usage (line_no, company, number, record_id, started_at, day, kind, direction, destination,
     country, roaming_zone, duration_s, bytes, units, cost_cents, billed, invoice_number)
@@ -603,9 +608,9 @@ SELECT line_no, company, '+34' || right(line, 9), record_id, at, (at AT TIME ZON
     {_blank("roaming_zone")}, coalesce({_blank("duration_s")}, '0')::integer,
     coalesce({_blank("bytes")}, '0')::bigint, coalesce({_blank("units")}, '0')::integer, cost_cents::integer,
     coalesce(lower(billed) IN ('true', '1'), false), {_blank("invoice_number")}
-FROM (SELECT *, started_at::timestamptz AS at FROM (
-    SELECT *, translate(started_at, '0123456789', '9999999999') AS shape FROM {{source}}
-) shaped WHERE {_CHECKS}) checked
+FROM (SELECT *, CASE WHEN {_SHAPED} THEN started_at::timestamptz END AS at FROM (
+    SELECT *, translate(started_at, '0123456789', '9999999999') AS shape FROM {{source}} OFFSET 0
+) shaped WHERE {_CHECKS} OFFSET 0) checked
 WHERE at >= :earliest AND at <= CAST(:now AS timestamptz) + :future
 """
 _TYPED = _TYPED_SELECT.format(source="stage_usage_raw")
