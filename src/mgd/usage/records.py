@@ -7,10 +7,10 @@ Each file goes to a temporary staging table, is resolved there (company, line, r
 new records inserted, records already stored (same company, record id and start) left as they are but for
 their ``billed`` flag and invoice number, and ``usage_daily`` changed by exactly what was written.
 
-On PostgreSQL a CSV file is copied as it is into a table of texts (``COPY``, no Python per record) and checked
-there in one pass of SQL; only when that pass finds something wrong is the file read again by the checker
-below, which names each problem with its line and field. JSONL files, and every file on SQLite, are read by
-the checker directly.
+On PostgreSQL a file is copied as it is into a table of texts (``COPY``, no Python per record: a CSV file's
+fields as columns, a JSONL file's lines as one text each, read with ``json_to_record``) and checked there in
+one pass of SQL; only when that pass finds something wrong is the file read again by the checker below, which
+names each problem with its line and field. Every file on SQLite is read by the checker directly.
 """
 
 from __future__ import annotations
