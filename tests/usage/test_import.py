@@ -267,3 +267,20 @@ def test_a_csv_header_must_name_known_fields_and_the_required_ones(db_session, l
         'usage.csv line 1: colour: "colour"',
         "usage.csv line 1: cost_cents: null",
     ]
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_jsonl], ids=["csv", "jsonl"])
+def test_a_line_that_would_end_a_copy_is_named_and_nothing_is_left_out(db_session, lines, tmp_path, writer):
+    r"""A line ``\.`` ends the data of PostgreSQL's ``COPY``: the file is never copied with one (the records
+    after it would be left out), and the checker names it."""
+    one, _two, (a, _b, _c) = lines
+    name = "usage." + ("csv" if writer is write_csv else "jsonl")
+    path = writer(tmp_path / name, [record(one.fiscal_id, a.number, n) for n in range(1, 4)])
+    text = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*text[:2], "\\.\n", *text[2:]]), encoding="utf-8")
+    with pytest.raises(RecordsInvalid) as raised:
+        import_usage(db_session, [path])
+    assert [str(e).split(" — ")[0] for e in raised.value.errors] == [
+        f"{name} line 3: 1" if writer is write_csv else f"{name} line 3: null"
+    ]
+    assert stored(db_session) == []

@@ -516,8 +516,12 @@ def _stage_copied(session: Session, source: UsageFile, now: datetime) -> bool:
                 with source.path.open("rb") as handle:
                     if skip:
                         handle.readline()  # the header, read above
+                    before = b"\n"  # the end of what was sent, for a marker across two reads
                     while chunk := handle.read(1 << 20):
+                        if _END_OF_COPY.search(before + chunk):
+                            raise _Refused("a line \\. (COPY would end there)")
                         copy.copy.write(chunk)
+                        before = chunk[-3:]
             except BaseException as exc:
                 copy.close(type(exc), exc, exc.__traceback__)
                 raise
@@ -549,6 +553,10 @@ def _stage_copied(session: Session, source: UsageFile, now: datetime) -> bool:
 
 class _Refused(Exception):
     pass
+
+
+#: A line ``\.`` alone ends the data of a ``COPY`` (the rest would be left out silently): never copied.
+_END_OF_COPY = re.compile(rb"\n\\\.(?:\r?\n|\r|$)")
 
 
 def _blank(name: str) -> str:
