@@ -232,6 +232,7 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
 
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.helpcentre.demo import add_demo_articles  # noqa: PLC0415
+    from mgd.orders.demo import add_sim_cards  # noqa: PLC0415
     from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
     from mgd.tenants.demo_billing import add_billing  # noqa: PLC0415
     from mgd.tenants.services import has_companies  # noqa: PLC0415
@@ -252,6 +253,7 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
             _import(json.dumps(document), [usage])
         session = get_session()
         add_allowances(session, today)
+        add_sim_cards(session, seed)
         articles = add_demo_articles(session)
         session.commit()
     click.echo(f"Loaded {companies} demo companies ({records} usage records) and {articles} help articles.")
