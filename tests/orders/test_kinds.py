@@ -16,7 +16,7 @@ from mgd.orders.services import today
 from mgd.tenants.models import Company, Line
 from mgd.usage.models import Bundle, LineBundle
 from tests.factories import make_line
-from tests.kit import outbox, signed_in_client, text, token
+from tests.kit import outbox, signed_in_client, speak, text, token
 from tests.orders.kit import advisor, load_line, load_order, order_form, order_id, orders_of, place, provision
 
 ADDRESS = {
@@ -84,7 +84,9 @@ def test_a_sim_duplicate_is_shipped_followed_by_the_customer_and_activated(app, 
     assert "seur.com/livetracking/?segOnlineIdentificador=SE-123456" in ana.get(
         f"/empresa/{acme.ref}/pedidos/{number}"
     ).get_data(as_text=True)
-    assert any("SE-123456" in m.body_text for m in mails_to(app, "ana@acme.es"))
+    shipped = [m for m in mails_to(app, "ana@acme.es") if "SIM shipped" in m.subject]
+    assert len(shipped) == 1 and "SEUR, tracking number SE-123456" in shipped[0].body_text
+    assert "segOnlineIdentificador=SE-123456" in shipped[0].body_text
 
     early = staff_post(desk, number, "activate", expected="in_progress", iccid=ICCID)
     assert early.status_code == 409 and load_line(app, acme.id, acme.lines[0]).iccid is None
@@ -104,6 +106,19 @@ def test_a_sim_duplicate_is_shipped_followed_by_the_customer_and_activated(app, 
     assert any("Completed" in m.subject for m in mails_to(app, "ana@acme.es"))
     line_page = text(ana.get(f"/empresa/{acme.ref}/lineas/{acme.lines[0]}"))
     assert ICCID in line_page
+
+
+def test_the_new_kinds_speak_spanish(app, acme):
+    ana = speak(signed_in_client(app, "ana@acme.es"), "es")
+    page = text(
+        ana.get(f"/empresa/{acme.ref}/pedidos/nuevo/duplicado-sim", query_string={"linea": acme.numbers[0]})
+    )
+    assert "Duplicado de SIM" in page and "Dónde enviar la SIM" in page and "Destinatario" in page
+    page = text(ana.get(f"/empresa/{acme.ref}/pedidos/nuevo/suspension-perdida-robo"))
+    assert "Suspender la línea (se ha perdido o la han robado)" in page and "Robo" in page
+    page = text(ana.get(f"/empresa/{acme.ref}/pedidos/nuevo/bonos"))
+    assert "Bonos y opciones" in page and "Añadir un bono" in page
+    assert "Ver el PUK" in text(ana.get(f"/empresa/{acme.ref}/pedidos/puk"))
 
 
 def test_a_sim_duplicate_refuses_a_bad_address_naming_each_field(app, acme):

@@ -96,3 +96,7 @@ def tracking_url(payload: dict) -> str | None:
     if not carrier or not carrier[1] or not payload.get("tracking"):
         return None
     return carrier[1].format(quote(payload["tracking"], safe=""))
+
+
+def carrier_name(code: str | None) -> str:
+    return str(CARRIERS[code][0]) if code in CARRIERS else (code or "")

@@ -26,11 +26,12 @@ from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
 from mgd.orders.kinds import (
-    CARRIERS,
     FIRST_SUB_STATE,
     KINDS,
     SIM_STEP_FROM,
+    SIM_STEPS,
     STATE_NAMES,
+    carrier_name,
     tracking_url,
 )
 from mgd.orders.machine import target_of
@@ -332,6 +333,13 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
             kind=kind,
             state=STATE_NAMES[event.to_state],
         )
+    elif event.sub_state in SIM_STEPS:
+        subject = _l(
+            "Your order %(number)s (%(kind)s): %(state)s",
+            number=order.id,
+            kind=kind,
+            state=SIM_STEPS[event.sub_state],
+        )
     else:
         subject = _l("A message about your order %(number)s (%(kind)s)", number=order.id, kind=kind)
     mail = templated_mail(
@@ -344,6 +352,8 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
         event=event,
         kind=kind,
         state_names=STATE_NAMES,
+        carrier=carrier_name(order.payload.get("carrier")),
+        tracking_url=tracking_url(order.payload),
     )
     queue_mail(session, mail)
 
@@ -461,20 +471,12 @@ def sim_step(
     session.refresh(order)
     if moved is None:
         raise StaleOrder(order.state)
-    if step == "shipped":
-        name = CARRIERS[carrier][0] if carrier in CARRIERS else carrier
-        note = _l("Sent with %(carrier)s, tracking number %(tracking)s.", carrier=name, tracking=tracking)
-        url = tracking_url(order.payload)
-        text = f"{note} {url}" if url else str(note)
-    else:
-        text = str(_l("The SIM has been delivered. It is activated once we complete the order."))
     event = OrderEvent(
         tenant_id=order.tenant_id,
         order_id=order.id,
         sub_state=step,
         actor="advisor",
         user_id=user.id,
-        note=text,
         visible=True,
     )
     session.add(event)

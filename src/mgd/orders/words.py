@@ -10,12 +10,12 @@ from babel import Locale
 from flask_babel import format_currency, format_date, get_locale
 
 from mgd.orders.kinds import (
-    CARRIERS,
     KINDS,
     SIM_STEPS,
     STATE_NAMES,
     SUB_STATES,
     SUSPENSION_REASON_NAMES,
+    carrier_name,
     tracking_url,
 )
 from mgd.tenants.addresses import PROVINCES
@@ -32,10 +32,6 @@ def day(iso: str | None) -> str:
 
 def money(amount: Decimal | str) -> str:
     return format_currency(Decimal(amount), "EUR")
-
-
-def carrier_name(code: str | None) -> str:
-    return str(CARRIERS[code][0]) if code in CARRIERS else (code or "")
 
 
 def template_words() -> dict:
