@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 from mgd.db import get_session, set_tenant
 from mgd.orders.models import Order, OrderAttachment, OrderEvent
 from mgd.orders.services import MAX_ATTACHMENTS
-from mgd.tenants.models import Company, Membership
+from mgd.tenants.models import Membership
 from tests.accounts import add_member, create_company
 from tests.factories import PASSWORD
 from tests.kit import last_code
@@ -75,9 +75,7 @@ def test_parallel_uploads_never_pass_the_enquirys_file_limit(live_app, live_serv
     assert ana.post("/login", {"email": "ana@acme.es", "password": PASSWORD}).status_code == 302
     ana.post("/login/channel", {"channel": "email"})
     assert ana.post("/login/code", {"code": last_code(live_app, "ana@acme.es")}).status_code == 302
-    with live_app.app_context():
-        ref = get_session().get(Company, company.id).ref
-    page = f"/empresa/{ref}/pedidos/{number}"
+    page = f"/empresa/{company.ref}/pedidos/{number}"
     token = ana.token(page)
     tabs = [ana.copy() for _ in range(8)]
     for _ in range(3):
