@@ -119,6 +119,32 @@ def add_order(app, company: Company) -> int:
         return order.id
 
 
+def add_attachment(app, company: Company, order_id: int) -> int:
+    """A small PDF attached to one of the company's orders (its bytes stored as uploads are); its id."""
+    import io  # noqa: PLC0415
+
+    from mgd import attachments  # noqa: PLC0415
+    from mgd.orders.models import OrderAttachment  # noqa: PLC0415
+
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        stored = attachments.store(
+            io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "a.pdf", area="orders", tenant_id=company.id
+        )
+        row = OrderAttachment(
+            tenant_id=company.id,
+            order_id=order_id,
+            filename=stored.filename,
+            content_type=stored.content_type,
+            size=stored.size,
+            storage_key=stored.key,
+        )
+        session.add(row)
+        session.commit()
+        return row.id
+
+
 def create_member(app) -> int:
     """Ana: an onboarded web administrator of a new company, with a verified mobile; her user id."""
     with app.app_context():

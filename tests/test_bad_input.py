@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
-from tests.accounts import add_alert, add_invoices, add_order
+from tests.accounts import add_alert, add_attachment, add_invoices, add_order
 from tests.factories import COMPANIES, PASSWORD
 from tests.help.kit import add_article
 from tests.kit import browser, outbox, post, signed_in_client, token
@@ -64,6 +64,7 @@ QUERY = {
     "activity.export": ("person", "action", "since", "until", "sep"),
     "orders.index": ("after", "before"),
     "orders.new": ("linea", "lq"),
+    "orders.puk": ("linea",),
     "backoffice_orders.index": ("kind", "state", "after", "before"),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
@@ -210,7 +211,8 @@ def _objects(app, acme, companies) -> dict:
         "usage": add_sample_usage(app, acme),
         "account_id": acme.account,
         "alert_id": add_alert(app, acme),
-        "order_id": add_order(app, acme),
+        "order_id": (order := add_order(app, acme)),
+        "attachment_id": add_attachment(app, acme, order),
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

@@ -114,7 +114,7 @@ def secrets_rotate(ctx: click.Context, batch: int) -> None:
     """Encrypt every stored secret again under the first key of MGD_ENCRYPTION_KEYS, one committed batch at a
     time. Safe to run again (after an interruption too); afterwards the older keys can be removed."""
     from mgd.crypto import SecretUnreadable, encrypted_columns, keyring, rotate_batch  # noqa: PLC0415
-    from mgd.db import Base, get_session  # noqa: PLC0415
+    from mgd.db import Base, get_session, operator_scope  # noqa: PLC0415
     from mgd.models import import_all  # noqa: PLC0415
 
     import_all()
@@ -124,7 +124,9 @@ def secrets_rotate(ctx: click.Context, batch: int) -> None:
             after, changed = 0, 0
             try:
                 while after is not None:
-                    after, count = rotate_batch(session, column, keys, after, batch)
+                    # Every company's rows (a tenant table's secrets, the lines' PUKs, are behind RLS).
+                    with operator_scope(session, "secrets rotate"):
+                        after, count = rotate_batch(session, column, keys, after, batch)
                     session.commit()
                     changed += count
             except SecretUnreadable as exc:
@@ -232,6 +234,7 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
 
     from mgd.db import get_session  # noqa: PLC0415
     from mgd.helpcentre.demo import add_demo_articles  # noqa: PLC0415
+    from mgd.orders.demo import add_sim_cards  # noqa: PLC0415
     from mgd.tenants.demo import demo_document, registration_examples  # noqa: PLC0415
     from mgd.tenants.demo_billing import add_billing  # noqa: PLC0415
     from mgd.tenants.services import has_companies  # noqa: PLC0415
@@ -252,6 +255,7 @@ def demo(ctx: click.Context, companies: int, seed: int, if_empty: bool, billing_
             _import(json.dumps(document), [usage])
         session = get_session()
         add_allowances(session, today)
+        add_sim_cards(session, seed)
         articles = add_demo_articles(session)
         session.commit()
     click.echo(f"Loaded {companies} demo companies ({records} usage records) and {articles} help articles.")

@@ -21,7 +21,7 @@ from mgd.identifiers import format_phone
 from mgd.orders.models import Order
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
-from tests.accounts import add_alert, add_invoices, add_order
+from tests.accounts import add_alert, add_attachment, add_invoices, add_order
 from tests.kit import confirm, post, signed_in_client, text, token
 from tests.usage.kit import add_sample_usage
 
@@ -75,6 +75,7 @@ NOT_COMPANY_ROUTES = {
     "backoffice_orders.index": "operator staff only (tests/orders/test_flow.py)",
     "backoffice_orders.detail": "operator staff only",
     "backoffice_orders.act": "operator staff only",
+    "backoffice_orders.attachment": "operator staff only (tests/orders/test_puk_and_files.py)",
     "legal.privacy": "public",
     "legal.accessibility": "public",
     "legal.cookies": "public",
@@ -134,7 +135,8 @@ def beta_objects(app, beta):
         "invoice_id": beta.invoices[0],
         "account_id": beta.account,
         "alert_id": add_alert(app, beta),
-        "order_id": add_order(app, beta),
+        "order_id": (order := add_order(app, beta)),
+        "attachment_id": add_attachment(app, beta, order),
     }
 
 

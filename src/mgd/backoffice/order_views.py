@@ -10,18 +10,27 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from mgd import attachments
 from mgd.backoffice import orders as queue
 from mgd.backoffice.access import staff_required
 from mgd.db import get_session
 from mgd.orders import services
-from mgd.orders.forms import CompleteForm, NoteForm, RejectForm, StaffForm, SubStateForm
+from mgd.orders.forms import (
+    ActivateForm,
+    CompleteForm,
+    NoteForm,
+    RejectForm,
+    ShipForm,
+    StaffForm,
+    SubStateForm,
+)
 from mgd.orders.kinds import KINDS, STATE_NAMES
 from mgd.orders.models import Order
 from mgd.orders.provisioning import ProvisioningError
 from mgd.orders.words import template_words
 
 bp = Blueprint("backoffice_orders", __name__, url_prefix="/backoffice/pedidos")
-ACTIONS = "any(take, move, note, complete, reject)"
+ACTIONS = "any(take, move, note, complete, reject, ship, deliver, activate)"
 
 
 @bp.context_processor
@@ -52,6 +61,9 @@ def _forms(order: Order, *, fresh: bool = False) -> dict:
         "reject_form": RejectForm(prefix="reject"),
         "move_form": SubStateForm(prefix="move"),
         "take_form": StaffForm(prefix="take"),
+        "ship_form": ShipForm(prefix="ship"),
+        "deliver_form": StaffForm(prefix="deliver"),
+        "activate_form": ActivateForm(prefix="activate"),
     }
     for form in forms.values():
         if fresh or not form.expected.data:
@@ -65,7 +77,65 @@ def detail(order_id: int) -> str:
     order = queue.staff_order(get_session(), order_id)
     if order is None:
         abort(404)
-    return render_template("backoffice/order.html", order=order, **_forms(order, fresh=True))
+    return _page(order, **_forms(order, fresh=True))
+
+
+def _page(order: Order, **context) -> str:
+    files = services.order_attachments(get_session(), order)
+    return render_template("backoffice/order.html", order=order, files=files, **context)
+
+
+@bp.get("/<int:order_id>/adjuntos/<int:attachment_id>")
+@staff_required
+def attachment(order_id: int, attachment_id: int) -> Response:
+    order = queue.staff_order(get_session(), order_id)
+    found = services.find_attachment(get_session(), order, attachment_id) if order else None
+    if found is None:
+        abort(404)
+    return attachments.send(
+        services.ATTACHMENT_AREA,
+        order.tenant_id,
+        found.storage_key,
+        content_type=found.content_type,
+        filename=found.filename,
+    )
+
+
+SIM_ACTIONS = ("ship", "deliver", "activate")
+
+
+def _act(db, order: Order, action: str, form) -> None:
+    """Do one action of the order page (its form validated)."""
+    expected = form.expected.data or order.state
+    note = (getattr(form, "note", None) and (form.note.data or "").strip()) or None
+    if action == "take":
+        services.move_order(
+            db, order, "take", expected=expected, actor="advisor", user=current_user, assign=True
+        )
+    elif action == "note":
+        services.add_note(db, order, note, actor="advisor", user=current_user, visible=form.visible.data)
+    elif action == "ship":
+        services.sim_step(
+            db, order, "shipped", user=current_user, carrier=form.carrier.data, tracking=form.tracking.data
+        )
+    elif action == "deliver":
+        services.sim_step(db, order, "delivered", user=current_user)
+    elif action == "activate":
+        services.activate_sim(db, order, form.iccid.data, user=current_user, note=note)
+    elif action == "move":
+        services.set_sub_state(db, order, form.sub_state.data, user=current_user)
+    elif action == "complete":
+        services.complete_order(db, order, expected=expected, actor="advisor", user=current_user, note=note)
+    else:
+        services.move_order(
+            db,
+            order,
+            "reject",
+            expected=expected,
+            actor="advisor",
+            user=current_user,
+            note=form.reason.data.strip(),
+        )
 
 
 @bp.post("/<int:order_id>/<" + ACTIONS + ":action>")
@@ -78,62 +148,29 @@ def act(order_id: int, action: str) -> Response | tuple[str, int]:
     forms = _forms(order)
     form = forms[f"{action}_form"]
     if not form.validate_on_submit():
-        return render_template("backoffice/order.html", order=order, **forms), 422
-    expected = form.expected.data or order.state
+        return _page(order, **forms), 422
+    if (action in SIM_ACTIONS) != (order.kind == "sim_duplicate") and action in (
+        *SIM_ACTIONS,
+        "complete",
+        "move",
+    ):
+        message = _("A SIM duplicate is shipped, delivered and activated; other orders are completed.")
+        return _page(order, message=message, **_forms(order, fresh=True)), 409
     try:
-        if action == "take":
-            services.move_order(
-                db, order, "take", expected=expected, actor="advisor", user=current_user, assign=True
-            )
-        elif action == "note":
-            services.add_note(
-                db,
-                order,
-                form.note.data.strip(),
-                actor="advisor",
-                user=current_user,
-                visible=form.visible.data,
-            )
-        elif action == "move":
-            services.set_sub_state(db, order, form.sub_state.data, user=current_user)
-        elif action == "complete":
-            services.complete_order(
-                db,
-                order,
-                expected=expected,
-                actor="advisor",
-                user=current_user,
-                note=(form.note.data or "").strip() or None,
-            )
-        else:
-            services.move_order(
-                db,
-                order,
-                "reject",
-                expected=expected,
-                actor="advisor",
-                user=current_user,
-                note=form.reason.data.strip(),
-            )
+        _act(db, order, action, form)
     except services.StaleOrder as stale:
         message = _(
             "Someone else changed this order meanwhile: it is now %(state)s. Nothing was done; check it "
             "and try again.",
             state=STATE_NAMES[stale.state],
         )
-        return render_template(
-            "backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)
-        ), 409
+        return _page(order, message=message, **_forms(order, fresh=True)), 409
     except services.NotAllowed:
         message = _("An order that is %(state)s cannot be moved that way.", state=STATE_NAMES[order.state])
-        return render_template(
-            "backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)
-        ), 409
+        return _page(order, message=message, **_forms(order, fresh=True)), 409
     except ProvisioningError as error:
         db.refresh(order)
         message = _("The change could not be applied to the records: %(error)s", error=str(error))
-        return render_template(
-            "backoffice/order.html", order=order, message=message, **_forms(order, fresh=True)
-        ), 409
+        return _page(order, message=message, **_forms(order, fresh=True)), 409
     flash(_("Order %(number)s updated.", number=order.id), "success")
     return redirect(url_for("backoffice_orders.detail", order_id=order.id))

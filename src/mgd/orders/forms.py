@@ -3,17 +3,21 @@ field; a form carries its idempotency key (hidden), so posting it twice makes on
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from mgd.orders.kinds import SUB_STATES
+from mgd.identifiers import InvalidIdentifier
+from mgd.orders.kinds import CARRIERS, SUB_STATES, SUSPENSION_REASON_NAMES
 from mgd.orders.services import today
+from mgd.tenants.addresses import PROVINCES, normalize_postcode
 from mgd.web.forms import Form
 from mgd.web.validators import PHONE, REQUIRED, one_line
 
@@ -41,6 +45,10 @@ class OrderForm(Form):
 
     def payload(self) -> dict:
         return {}
+
+    def check_line(self, line) -> object | None:
+        """Why this order cannot be made for ``line`` (a message for the line's field), or None."""
+        return None
 
 
 class VoicemailForm(OrderForm):
@@ -158,7 +166,178 @@ class EnquiryForm(OrderForm):
         return {"subject": self.subject.data.strip(), "text": self.text.data.strip()}
 
 
+def _postcode(form, field) -> None:
+    if not form.address_required():
+        return
+    try:
+        field.data = normalize_postcode(field.data or "")
+    except InvalidIdentifier:
+        raise ValidationError(
+            _l("This is not a Spanish postcode: five digits, from 01000 to 52999.")
+        ) from None
+    if form.province.data in PROVINCES and field.data[:2] != form.province.data:
+        raise ValidationError(
+            _l(
+                "This postcode belongs to %(province)s, not to the province chosen.",
+                province=PROVINCES[field.data[:2]],
+            )
+        )
+
+
+def _needed(form, field) -> None:
+    """Required when the form ships a SIM (always for a duplicate, when asked with a suspension)."""
+    if form.address_required() and not (field.data or "").strip():
+        raise ValidationError(_l("This field is required."))
+
+
+def _mobile_with_sim(line) -> object | None:
+    if line.kind != "mobile":
+        return _l("This line has no SIM card: only mobile lines do.")
+    return None
+
+
+class ShippingFields:
+    """Where a SIM is sent: validated like the portal's addresses (a Spanish postcode of the province
+    chosen)."""
+
+    recipient = StringField(_l("Recipient (who receives the SIM)"), [_needed, Length(max=100), one_line])
+    address = StringField(_l("Street and number"), [_needed, Length(max=200), one_line])
+    postcode = StringField(_l("Postcode"), [_needed, _postcode], render_kw={"inputmode": "numeric"})
+    city = StringField(_l("Town or city"), [_needed, Length(max=100), one_line])
+    province = SelectField(
+        _l("Province"),
+        [_needed],
+        choices=[
+            SelectChoice("", _l("Choose the province")),
+            *(SelectChoice(code, name) for code, name in PROVINCES.items()),
+        ],
+        validate_choice=False,
+    )
+
+    def address_required(self) -> bool:
+        return True
+
+    def validate_province(self, field) -> None:
+        if self.address_required() and field.data not in PROVINCES:
+            raise ValidationError(_l("Choose the province."))
+
+    def shipping(self) -> dict:
+        return {
+            "recipient": self.recipient.data.strip(),
+            "address": self.address.data.strip(),
+            "postcode": self.postcode.data,
+            "city": self.city.data.strip(),
+            "province": self.province.data,
+        }
+
+
+class SimForm(ShippingFields, OrderForm):
+    def payload(self) -> dict:
+        return self.shipping()
+
+    def check_line(self, line) -> object | None:
+        return _mobile_with_sim(line)
+
+
+class SuspensionForm(ShippingFields, OrderForm):
+    action = RadioField(
+        _l("What to do"),
+        [REQUIRED],
+        choices=[
+            SelectChoice("suspend", _l("Suspend the line (it was lost or stolen)")),
+            SelectChoice("restore", _l("Restore the line (it was found, or has a new SIM)")),
+        ],
+        default="suspend",
+    )
+    reason = RadioField(
+        _l("Why"),
+        choices=[SelectChoice(code, name) for code, name in SUSPENSION_REASON_NAMES.items()],
+        validate_choice=False,
+    )
+    replacement = BooleanField(_l("Also send a replacement SIM (a duplicate) to the address below"))
+
+    def address_required(self) -> bool:
+        return self.action.data == "suspend" and bool(self.replacement.data)
+
+    def validate_reason(self, field) -> None:
+        if self.action.data == "suspend" and field.data not in SUSPENSION_REASON_NAMES:
+            raise ValidationError(_l("Say whether the line was lost or stolen."))
+
+    def validate_replacement(self, field) -> None:
+        if field.data and self.action.data != "suspend":
+            raise ValidationError(_l("A replacement SIM is ordered with a suspension only."))
+
+    def payload(self) -> dict:
+        if self.action.data == "suspend":
+            return {
+                "action": "suspend",
+                "reason": self.reason.data,
+                "replacement": bool(self.replacement.data),
+            }
+        return {"action": "restore"}
+
+    def check_line(self, line) -> object | None:
+        if self.action.data == "suspend" and line.status != "active":
+            return _l("This line is not in service: it cannot be suspended.")
+        if self.action.data == "restore" and line.status != "suspended":
+            return _l("This line is not suspended: there is nothing to restore.")
+        return _mobile_with_sim(line) if self.replacement.data else None
+
+
+class BundleForm(OrderForm):
+    action = RadioField(
+        _l("What to do"),
+        [REQUIRED],
+        choices=[SelectChoice("add", _l("Add a bundle")), SelectChoice("remove", _l("Remove a bundle"))],
+        default="add",
+    )
+    bundle = SelectField(_l("Bundle"), [REQUIRED], choices=[], validate_choice=False)
+
+    def validate_bundle(self, field) -> None:
+        if field.data not in {choice.value for choice in field.choices}:
+            if self.action.data == "add":
+                raise ValidationError(_l("Choose a bundle of the list: one the line does not have."))
+            raise ValidationError(_l("Choose a bundle of the list: one the line has."))
+
+    def payload(self) -> dict:
+        return {"action": self.action.data, "bundle_id": int(self.bundle.data)}
+
+    def check_line(self, line) -> object | None:
+        return _mobile_with_sim(line)
+
+
+class PukForm(Form):
+    line = StringField(_l("Line (its number)"), [REQUIRED, PHONE], render_kw={"inputmode": "tel"})
+
+
+class AttachmentForm(Form):
+    file = FileField(_l("File (PDF, PNG or JPEG, up to 5 MB)"), [FileRequired(_l("Choose a file."))])
+
+
+_ICCID = re.compile(r"89[0-9]{17,18}")
+
+
+def _iccid(form, field) -> None:
+    digits = "".join((field.data or "").split())
+    if not _ICCID.fullmatch(digits) or not luhn_ok(digits):
+        raise ValidationError(
+            _l("This is not an ICCID: 19 or 20 digits starting with 89, the last a check digit.")
+        )
+    field.data = digits
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
 FORMS = {
+    "sim_duplicate": SimForm,
+    "suspension": SuspensionForm,
+    "bundle": BundleForm,
     "tariff_change": TariffForm,
     "voicemail_reset": VoicemailForm,
     "premium_block": PremiumForm,
@@ -190,6 +369,27 @@ class CompleteForm(StaffForm):
 class RejectForm(StaffForm):
     reason = TextAreaField(
         _l("Reason, sent to the customer"), [REQUIRED, Length(max=4000)], render_kw={"rows": 2}
+    )
+
+
+class ShipForm(StaffForm):
+    carrier = SelectField(
+        _l("Carrier"),
+        [REQUIRED],
+        choices=[SelectChoice(code, name) for code, (name, _url) in CARRIERS.items()],
+    )
+    tracking = StringField(_l("Tracking number"), [REQUIRED, Length(max=40), one_line])
+
+    def validate_tracking(self, field) -> None:
+        field.data = field.data.strip()
+        if not re.fullmatch(r"[A-Za-z0-9-]{4,40}", field.data):
+            raise ValidationError(_l("A tracking number has 4 to 40 letters, digits or hyphens."))
+
+
+class ActivateForm(StaffForm):
+    iccid = StringField(_l("ICCID of the new SIM"), [REQUIRED, _iccid], render_kw={"inputmode": "numeric"})
+    note = TextAreaField(
+        _l("Message to the customer (optional)"), [Optional(), Length(max=4000)], render_kw={"rows": 2}
     )
 
 

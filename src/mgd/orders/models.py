@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -29,7 +30,16 @@ if TYPE_CHECKING:
     from mgd.security.models import User
 
 #: What a customer can ask for (the forms of ``forms.py``; names and SLA targets in ``kinds.py``).
-ORDER_KINDS = ("tariff_change", "voicemail_reset", "premium_block", "roaming", "enquiry")
+ORDER_KINDS = (
+    "tariff_change",
+    "voicemail_reset",
+    "premium_block",
+    "roaming",
+    "enquiry",
+    "sim_duplicate",
+    "suspension",
+    "bundle",
+)
 #: The machine's states (``machine.py``); the last three are final.
 STATES = ("submitted", "in_progress", "completed", "rejected", "cancelled")
 #: Who moved an order or wrote a note: the customer, an advisor, or the provisioning job.
@@ -132,3 +142,28 @@ class OrderEvent(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User | None] = relationship()
+
+
+class OrderAttachment(TenantOwned, Base):
+    """A file the customer attached to an order (an enquiry): its bytes are stored outside the web root by
+    ``mgd.attachments`` under ``storage_key``; the row says whose it is, its name, type (sniffed from the
+    bytes) and size."""
+
+    __tablename__ = "order_attachments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_order_attachments_tenant_id_order_id", "tenant_id", "order_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    order_id: Mapped[int] = mapped_column(BigId)
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(80))
+    uploaded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,17 +21,28 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mgd import attachments
 from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
-from mgd.orders.kinds import KINDS, STATE_NAMES
+from mgd.orders.kinds import (
+    FIRST_SUB_STATE,
+    KINDS,
+    SIM_STEP_FROM,
+    SIM_STEPS,
+    STATE_NAMES,
+    carrier_name,
+    tracking_url,
+)
 from mgd.orders.machine import target_of
-from mgd.orders.models import Order, OrderEvent, OrderLine
+from mgd.orders.models import Order, OrderAttachment, OrderEvent, OrderLine
 from mgd.orders.provisioning import ProvisioningAdapter, default_adapter
+from mgd.security.audit import Origin, record_event
 from mgd.security.models import User
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Line, Tariff
 from mgd.tenants.services import visible_lines
+from mgd.usage.models import Bundle, LineBundle
 from mgd.web.paging import KeysetPage, keyset_page
 
 log = logging.getLogger(__name__)
@@ -105,7 +116,10 @@ def next_cycle_start(line: Line, on: date | None = None) -> date:
 
 def order_payload(session: Session, kind: str, payload: dict, line: Line | None) -> dict:
     """What an order of ``kind`` records beside the form's own values: for a tariff change, the new and the
-    current tariff's names and fees and the day it takes effect (shown before confirming, kept as asked)."""
+    current tariff's names and fees and the day it takes effect (shown before confirming, kept as asked); for
+    a bundle, its name and fee."""
+    if kind == "bundle" and line is not None:
+        return bundle_payload(session, payload)
     if kind != "tariff_change" or line is None:
         return payload
     tariff = session.get(Tariff, payload["tariff_id"])
@@ -213,7 +227,7 @@ def move_order(
     if target != "in_progress":
         values["sub_state"] = None
     elif assign:
-        values["sub_state"] = "with_advisor"
+        values["sub_state"] = FIRST_SUB_STATE.get(order.kind, "with_advisor")
     moved = session.scalar(
         update(Order)
         .where(Order.tenant_id == order.tenant_id, Order.id == order.id, Order.state == expected)
@@ -319,6 +333,13 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
             kind=kind,
             state=STATE_NAMES[event.to_state],
         )
+    elif event.sub_state in SIM_STEPS:
+        subject = _l(
+            "Your order %(number)s (%(kind)s): %(state)s",
+            number=order.id,
+            kind=kind,
+            state=SIM_STEPS[event.sub_state],
+        )
     else:
         subject = _l("A message about your order %(number)s (%(kind)s)", number=order.id, kind=kind)
     mail = templated_mail(
@@ -331,6 +352,8 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
         event=event,
         kind=kind,
         state_names=STATE_NAMES,
+        carrier=carrier_name(order.payload.get("carrier")),
+        tracking_url=tracking_url(order.payload),
     )
     queue_mail(session, mail)
 
@@ -353,3 +376,221 @@ def _provision_after_commit(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_TO_PROVISION, None)
+
+
+# --- SIM duplicates, suspensions, bundles, the PUK and attachments
+
+
+def active_bundles(session: Session, line: Line, on: date | None = None) -> list[Bundle]:
+    """The bundles active on a line today (started, and not ended before today)."""
+    on = on or today()
+    return list(
+        session.scalars(
+            select(Bundle)
+            .join(LineBundle, LineBundle.bundle_id == Bundle.id)
+            .where(
+                LineBundle.tenant_id == line.tenant_id,
+                LineBundle.line_id == line.id,
+                LineBundle.starts_on <= on,
+                or_(LineBundle.ends_on.is_(None), LineBundle.ends_on >= on),
+            )
+            .order_by(Bundle.name)
+        )
+    )
+
+
+def addable_bundles(session: Session, line: Line) -> list[Bundle]:
+    """The catalogue's bundles not active on the line."""
+    active = {bundle.id for bundle in active_bundles(session, line)}
+    return [
+        b
+        for b in session.scalars(select(Bundle).order_by(Bundle.monthly_fee_eur, Bundle.name))
+        if b.id not in active
+    ]
+
+
+def bundle_payload(session: Session, payload: dict) -> dict:
+    bundle = session.get(Bundle, payload["bundle_id"])
+    return payload | {"bundle_name": bundle.name, "monthly_fee": str(bundle.monthly_fee_eur)}
+
+
+def submit_with_replacement(
+    session: Session, tenant: Tenant, user: User, request: Request, replacement: dict | None
+) -> tuple[Order, Order | None, bool]:
+    """A suspension and, when ``replacement`` (a shipping address) is given, the SIM duplicate that replaces
+    the lost card, made by one submission as two orders: the suspension is done at once by the provisioning
+    job, the SIM follows its shipping steps, and activating it lifts the suspension (``restore``). The SIM's
+    idempotency key is the suspension's with ``-sim``: posting the form twice makes both once."""
+    order, created = submit_order(session, tenant, user, request)
+    if replacement is None:
+        return order, None, created
+    sim, _created = submit_order(
+        session,
+        tenant,
+        user,
+        Request(
+            "sim_duplicate",
+            request.line,
+            replacement | {"restore": True, "suspension_order": order.id},
+            request.customer_reference,
+            request.idempotency_key[:60] + "-sim",
+        ),
+    )
+    return order, sim, created
+
+
+def sim_step(
+    session: Session,
+    order: Order,
+    step: str,
+    *,
+    user: User,
+    carrier: str | None = None,
+    tracking: str | None = None,
+) -> Order:
+    """Move a SIM duplicate in progress to its next step (``SIM_STEPS``): ``shipped`` from ``preparing``
+    (with the carrier and tracking number, kept in the payload and shown to the customer), ``delivered`` from
+    ``shipped``. One conditional UPDATE on the kind, state and sub-state: a step already made, or made by
+    someone else meanwhile, is ``StaleOrder``. The customer reads the step and is emailed."""
+    values: dict[str, Any] = {"sub_state": step, "updated_at": utcnow()}
+    if step == "shipped":
+        values["payload"] = order.payload | {"carrier": carrier, "tracking": tracking}
+    moved = session.scalar(
+        update(Order)
+        .where(
+            Order.tenant_id == order.tenant_id,
+            Order.id == order.id,
+            Order.kind == "sim_duplicate",
+            Order.state == "in_progress",
+            Order.sub_state == SIM_STEP_FROM[step],
+        )
+        .values(values)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(order)
+    if moved is None:
+        raise StaleOrder(order.state)
+    event = OrderEvent(
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        sub_state=step,
+        actor="advisor",
+        user_id=user.id,
+        visible=True,
+    )
+    session.add(event)
+    session.flush()
+    _notify(session, order, event)
+    return order
+
+
+def activate_sim(session: Session, order: Order, iccid: str, *, user: User, note: str | None = None) -> Order:
+    """Complete a delivered SIM duplicate: the new ICCID goes into its payload and, through the provisioning
+    adapter, onto the line (and a line suspended for the lost card is restored when it was ordered with the
+    suspension). Only from the ``delivered`` step (the same conditional UPDATE), both or neither."""
+    with session.begin_nested():
+        moved = session.scalar(
+            update(Order)
+            .where(
+                Order.tenant_id == order.tenant_id,
+                Order.id == order.id,
+                Order.kind == "sim_duplicate",
+                Order.state == "in_progress",
+                Order.sub_state == "delivered",
+            )
+            .values(payload=order.payload | {"iccid": iccid}, updated_at=utcnow())
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(order)
+        if moved is None:
+            raise StaleOrder(order.state)
+        complete_order(session, order, expected="in_progress", actor="advisor", user=user, note=note)
+    return order
+
+
+def reveal_puk(session: Session, tenant: Tenant, user: User, line: Line, origin: Origin) -> str | None:
+    """A line's PUK, for a member who has just confirmed their password; who saw which line's PUK is kept in
+    the security audit trail (never the PUK itself)."""
+    record_event(
+        session,
+        "line.puk_viewed",
+        origin,
+        user_id=user.id,
+        tenant_id=tenant.company.id,
+        line=line.number,
+        found=line.puk is not None,
+    )
+    return line.puk
+
+
+#: The most files one order may have.
+MAX_ATTACHMENTS = 5
+ATTACHMENT_AREA = "orders"
+
+
+class TooManyAttachments(Exception):
+    pass
+
+
+def attach_file(session: Session, order: Order, stored: attachments.Stored, *, user: User) -> OrderAttachment:
+    """Record a stored file on an order. The order's row is locked first, so two uploads at once count one
+    after the other: never more than ``MAX_ATTACHMENTS`` (``TooManyAttachments``; the caller removes the
+    bytes)."""
+    session.scalar(
+        select(Order.id).where(Order.tenant_id == order.tenant_id, Order.id == order.id).with_for_update()
+    )
+    count = session.scalar(
+        select(func.count()).where(
+            OrderAttachment.tenant_id == order.tenant_id, OrderAttachment.order_id == order.id
+        )
+    )
+    if count >= MAX_ATTACHMENTS:
+        raise TooManyAttachments
+    row = OrderAttachment(
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        filename=stored.filename,
+        content_type=stored.content_type,
+        size=stored.size,
+        storage_key=stored.key,
+        uploaded_by_id=user.id,
+    )
+    session.add(row)
+    session.flush()
+    _record(
+        session,
+        order,
+        None,
+        None,
+        actor="customer",
+        user=user,
+        note=str(_l("Attached the file %(name)s.", name=stored.filename)),
+        visible=False,
+    )
+    return row
+
+
+def order_attachments(session: Session, order: Order) -> list[OrderAttachment]:
+    return list(
+        session.scalars(
+            select(OrderAttachment)
+            .where(OrderAttachment.tenant_id == order.tenant_id, OrderAttachment.order_id == order.id)
+            .order_by(OrderAttachment.id)
+        )
+    )
+
+
+def find_attachment(session: Session, order: Order, attachment_id: int) -> OrderAttachment | None:
+    return session.scalar(
+        select(OrderAttachment).where(
+            OrderAttachment.tenant_id == order.tenant_id,
+            OrderAttachment.order_id == order.id,
+            OrderAttachment.id == attachment_id,
+        )
+    )
+
+
+def yesterday(on: date | None = None) -> date:
+    return (on or today()) - timedelta(days=1)

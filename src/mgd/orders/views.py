@@ -4,19 +4,22 @@ page that shows what will change and what it costs). Admins and managers order; 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from mgd import attachments
 from mgd.db import get_session
 from mgd.orders import services
-from mgd.orders.forms import FORMS, CancelForm, OrderForm, countries
+from mgd.orders.forms import FORMS, AttachmentForm, CancelForm, OrderForm, PukForm, countries
 from mgd.orders.kinds import BY_SLUG, STATE_NAMES, Kind
 from mgd.orders.models import Order
 from mgd.orders.words import money, template_words
+from mgd.security.audit import Origin
+from mgd.security.login import fresh_login_required
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
 from mgd.tenants.models import Line
@@ -55,11 +58,113 @@ def _order_or_404(order_id: int) -> Order:
     return found
 
 
+def _detail(order: Order, **extra) -> str:
+    files = services.order_attachments(get_session(), order)
+    extra.setdefault("attach", AttachmentForm())
+    extra.setdefault("cancel", CancelForm())
+    return render_template(
+        "orders/detail.html",
+        order=order,
+        files=files,
+        can_attach=_can_attach(order, files),
+        **extra,
+    )
+
+
+def _can_attach(order: Order, files: list) -> bool:
+    return (
+        order.kind == "enquiry"
+        and order.state in ("submitted", "in_progress")
+        and len(files) < services.MAX_ATTACHMENTS
+        and current_tenant().can("place_orders")
+    )
+
+
 @bp.get("/<int:order_id>")
 @requires("view_orders")
 def detail(order_id: int) -> str:
+    return _detail(_order_or_404(order_id))
+
+
+@bp.post("/<int:order_id>/adjuntos")
+@requires("place_orders")
+def attach(order_id: int) -> Response | tuple[str, int]:
+    """Attach a file to an open enquiry (PDF, PNG or JPEG up to 5 MB, its type told by its bytes)."""
     order = _order_or_404(order_id)
-    return render_template("orders/detail.html", order=order, cancel=CancelForm())
+    form = AttachmentForm()
+    db = get_session()
+    if not _can_attach(order, services.order_attachments(db, order)):
+        return _detail(order, attach=form, message=_("No more files can be attached to this order.")), 409
+    if not form.validate_on_submit():
+        return _detail(order, attach=form), 422
+    try:
+        stored = attachments.store(
+            form.file.data.stream,
+            form.file.data.filename,
+            area=services.ATTACHMENT_AREA,
+            tenant_id=order.tenant_id,
+        )
+    except attachments.AttachmentRefused as refused:
+        form.file.errors = [refused.reason]
+        return _detail(order, attach=form), 422
+    try:
+        services.attach_file(db, order, stored, user=current_user)
+    except services.TooManyAttachments:
+        attachments.remove(services.ATTACHMENT_AREA, order.tenant_id, stored.key)
+        return _detail(order, attach=form, message=_("No more files can be attached to this order.")), 409
+    flash(_("File %(name)s attached.", name=stored.filename), "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.get("/<int:order_id>/adjuntos/<int:attachment_id>")
+@requires("view_orders")
+def attachment(order_id: int, attachment_id: int) -> Response:
+    order = _order_or_404(order_id)
+    found = services.find_attachment(get_session(), order, attachment_id)
+    if found is None:
+        abort(404)
+    return attachments.send(
+        services.ATTACHMENT_AREA,
+        order.tenant_id,
+        found.storage_key,
+        content_type=found.content_type,
+        filename=found.filename,
+    )
+
+
+def _puk_page() -> str:
+    return url_for("orders.puk")
+
+
+@bp.get("/puk")
+@requires("place_orders")
+def puk() -> tuple[str, int]:
+    """The form that asks which line's PUK to show (shown after the member confirms their password)."""
+    form = PukForm(data={"line": request.args.get("linea", "")})
+    return _no_store(render_template("orders/puk.html", form=form, puk=None, line=None)), 200
+
+
+@bp.post("/puk")
+@requires("place_orders")
+@fresh_login_required(back=_puk_page)
+def show_puk() -> Response | tuple[str, int]:
+    """A line's PUK, to a member who signed in or confirmed their password in the last minutes: kept in the
+    security audit trail, never emailed, and the page is not stored by the browser (``no-store``)."""
+    form = PukForm()
+    if not form.validate_on_submit():
+        return _no_store(render_template("orders/puk.html", form=form, puk=None, line=None)), 422
+    line = services.visible_line(get_session(), current_tenant(), form.line.normalized.e164)
+    if line is None:
+        abort(404)
+    value = services.reveal_puk(get_session(), current_tenant(), current_user, line, Origin.of_request())
+    return _no_store(render_template("orders/puk.html", form=form, puk=value, line=line)), 200
+
+
+def _no_store(body: str) -> Response:
+    response = make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 @bp.post("/<int:order_id>/cancelar")
@@ -78,7 +183,7 @@ def cancel(order_id: int) -> Response | tuple[str, int]:
         )
     except (services.StaleOrder, services.NotAllowed):
         message = _("This order can no longer be cancelled: it is %(state)s.", state=STATE_NAMES[order.state])
-        return render_template("orders/detail.html", order=order, cancel=form, message=message), 409
+        return _detail(order, cancel=form, message=message), 409
     flash(_("Order %(number)s cancelled.", number=order.id), "success")
     return redirect(url_for("orders.detail", order_id=order.id))
 
@@ -109,6 +214,17 @@ def _prepare(kind: Kind, form: OrderForm) -> Line | None:
         ]
     if kind.code == "roaming":
         form.country.choices = countries()
+    if kind.code == "bundle":
+        db = get_session()
+        if line is None:
+            bundles = []
+        elif form.action.data == "remove":
+            bundles = services.active_bundles(db, line)
+        else:
+            bundles = services.addable_bundles(db, line)
+        form.bundle.choices = [
+            SelectChoice(str(b.id), f"{b.name} — {money(b.monthly_fee_eur)}") for b in bundles
+        ]
     return line
 
 
@@ -132,28 +248,44 @@ def new(kind_slug: str) -> Response | tuple[str, int]:
     if request.method == "POST":
         if form.validate():
             line = _line_or_404(form)
+            problem = form.check_line(line) if line is not None else None
+            if problem is not None:
+                form.line.errors = [problem]
+                return render_template(
+                    "orders/new.html", kind=kind, form=form, line=line, search=search, found=found
+                ), 422
             payload = services.order_payload(get_session(), kind.code, form.payload(), line)
             if form.confirmed.data == "yes":
-                order, created = services.submit_order(
-                    get_session(),
-                    current_tenant(),
-                    current_user,
-                    services.Request(
-                        kind.code,
-                        line,
-                        payload,
-                        (form.customer_reference.data or "").strip() or None,
-                        form.idempotency_key.data[:64],
-                    ),
+                asked = services.Request(
+                    kind.code,
+                    line,
+                    payload,
+                    (form.customer_reference.data or "").strip() or None,
+                    form.idempotency_key.data[:64],
                 )
-                if created:
+                replacement = form.shipping() if payload.get("replacement") else None
+                order, sim, created = services.submit_with_replacement(
+                    get_session(), current_tenant(), current_user, asked, replacement
+                )
+                if created and sim is not None:
+                    flash(
+                        _(
+                            "Orders %(number)s (suspension) and %(sim)s (replacement SIM) received. We will "
+                            "email you at each step.",
+                            number=order.id,
+                            sim=sim.id,
+                        ),
+                        "success",
+                    )
+                elif created:
                     flash(
                         _("Order %(number)s received. We will email you at each step.", number=order.id),
                         "success",
                     )
                 return redirect(url_for("orders.detail", order_id=order.id))
+            shipping = form.shipping() if hasattr(form, "shipping") and form.address_required() else None
             return render_template(
-                "orders/confirm.html", kind=kind, form=form, line=line, payload=payload
+                "orders/confirm.html", kind=kind, form=form, line=line, payload=payload, shipping=shipping
             ), 200
         status = 422
     return render_template(

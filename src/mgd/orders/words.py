@@ -9,7 +9,16 @@ from decimal import Decimal
 from babel import Locale
 from flask_babel import format_currency, format_date, get_locale
 
-from mgd.orders.kinds import KINDS, STATE_NAMES, SUB_STATES
+from mgd.orders.kinds import (
+    KINDS,
+    SIM_STEPS,
+    STATE_NAMES,
+    SUB_STATES,
+    SUSPENSION_REASON_NAMES,
+    carrier_name,
+    tracking_url,
+)
+from mgd.tenants.addresses import PROVINCES
 
 
 def country_name(code: str | None) -> str:
@@ -29,7 +38,11 @@ def template_words() -> dict:
     return {
         "kinds": KINDS,
         "state_names": STATE_NAMES,
-        "sub_states": SUB_STATES,
+        "sub_states": SUB_STATES | SIM_STEPS,
+        "suspension_reasons": SUSPENSION_REASON_NAMES,
+        "carrier_name": carrier_name,
+        "tracking_link": tracking_url,
+        "province_name": lambda code: PROVINCES.get(code or "", code or ""),
         "country_name": country_name,
         "day": day,
         "money": money,

@@ -35,6 +35,7 @@ SENTENCES: dict[str, LazyString] = {
     "invitation.revoked": _l("Cancelled the invitation to %(email)s"),
     "invitation.accepted": _l("Accepted the invitation"),
     "line.updated": _l("Changed the line %(line)s"),
+    "line.puk_viewed": _l("Saw the PUK of the SIM of the line %(line)s"),
     "lines.bulk_assigned": _l("Assigned lines from a CSV file (%(lines)s lines)"),
     "login.code_sent": _l("Asked for a sign-in code (%(channel)s)"),
     "login.code_refused": _l("Typed a wrong sign-in code"),

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mgd.crypto import EncryptedText
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ SEGMENTS = ("pyme", "mediana", "grandes_clientes")
 LINE_KINDS = ("fixed", "mobile")
 PRODUCTS = ("fixed", "mobile", "convergent")
 LINE_STATUSES = ("active", "suspended", "cancelled")
+#: Why a line is suspended by an order of the customer.
+SUSPENSION_REASONS = ("lost", "stolen")
 #: A membership's role: admin (everything, users included), manager (lines and service requests), billing
 #: (invoices and payments), viewer (read only).
 ROLES = ("admin", "manager", "billing", "viewer")
@@ -185,6 +188,12 @@ class Line(TenantOwned, Timestamped, Base):
     premium_sms_blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
     roaming_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     voicemail_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a suspended line is (``status`` 'suspended'): lost or stolen (``SUSPENSION_REASONS``), by an order.
+    suspension_reason: Mapped[str | None] = mapped_column(String(10))
+    # The SIM card in the line (mobile lines): its ICCID, set when a duplicate SIM is activated; and its PUK,
+    # stored encrypted (``mgd.crypto``), shown only after a fresh sign-in (``orders.puk``).
+    iccid: Mapped[str | None] = mapped_column(String(22))
+    puk: Mapped[str | None] = mapped_column(EncryptedText)
 
     company: Mapped[Company] = relationship(
         primaryjoin="foreign(Line.tenant_id) == Company.id", viewonly=True
