@@ -17,7 +17,7 @@ from mgd.backoffice.access import staff_required
 from mgd.chat import services
 from mgd.chat.forms import CloseForm, ReplyForm, TransferForm
 from mgd.chat.models import Conversation
-from mgd.chat.words import message_json, state_name, template_words
+from mgd.chat.words import id_arg, message_json, state_name, template_words
 from mgd.db import get_session, utcnow
 from mgd.security.models import User
 from mgd.web.forms import ButtonForm
@@ -86,10 +86,7 @@ def news(conversation_id: int) -> Response:
     db = get_session()
     services.mark_present(db, current_user)
     found = _conversation_or_404(db, conversation_id)
-    raw = request.args.get("after") or "0"
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        abort(400, description="after: a whole number")
-    messages = services.messages_after(db, found, int(raw))
+    messages = services.messages_after(db, found, id_arg("after") or 0)
     return jsonify(
         state=found.state,
         advisor=found.advisor.name if found.advisor else None,

@@ -15,10 +15,11 @@ from werkzeug.wrappers import Response
 from mgd.chat import services
 from mgd.chat.forms import CustomerCloseForm, MessageForm, StartForm, SurveyForm
 from mgd.chat.models import Conversation
-from mgd.chat.words import HelpStatus, message_json, template_words
+from mgd.chat.words import MAX_ID, HelpStatus, id_arg, message_json, template_words
 from mgd.db import get_session
 from mgd.tenants.context import current_tenant, tenant_blueprint
 from mgd.web.links import local_path
+from mgd.web.paging import whole_number
 
 bp = tenant_blueprint("chat", __name__, "/chat")
 
@@ -50,15 +51,6 @@ def _words() -> dict:
     return template_words()
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.values.get(name) or ""
-    if not raw:
-        return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        abort(400, description=f"{name}: a whole number")
-    return int(raw)
-
-
 @bp.get("")
 def index() -> str:
     page = services.company_conversations(
@@ -75,12 +67,12 @@ def start() -> Response | tuple[str, int]:
         form = StartForm(
             data={
                 "page": local_path(request.args.get("desde"), ""),
-                "order": str(_int_arg("pedido") or ""),
+                "order": str(id_arg("pedido") or ""),
             }
         )
     else:
         form = StartForm()
-    order_id = _int_arg("order")
+    order_id = whole_number(form.order.data, 1, MAX_ID)
     if order_id is not None and services.order_of_company(db, tenant.company.id, order_id) is None:
         order_id = None  # another company's order or none: not shown, not kept
         form.order.data = ""
@@ -161,7 +153,7 @@ def write(conversation_id: int) -> Response | tuple[str, int]:
 def news(conversation_id: int) -> Response:
     """The messages after ``after`` (an id) and the conversation's state, for the page's script (every 2 s)."""
     conversation = _conversation_or_404(conversation_id)
-    after = _int_arg("after") or 0
+    after = id_arg("after") or 0
     messages = services.messages_after(get_session(), conversation, after)
     return jsonify(
         state=conversation.state,

@@ -6,12 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
+from flask import request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from mgd.chat.forms import CLOSE_REASON_NAMES
 from mgd.chat.hours import MADRID
 from mgd.chat.models import Conversation, Message
+from mgd.web.paging import whole_number
+from mgd.web.shell import BadParameter
+
+MAX_ID = 10**18 - 1
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,18 @@ def message_json(message: Message, conversation: Conversation) -> dict:
         "body": system_text(message.body) if message.author == "system" else message.body,
         "at": format_datetime(message.created_at.astimezone(MADRID), "short"),
     }
+
+
+def id_arg(name: str) -> int | None:
+    """A query parameter that is a message's or an order's id: empty is None, anything but a whole number a 400
+    naming it."""
+    raw = request.args.get(name) or ""
+    if not raw:
+        return None
+    number = whole_number(raw, 0, MAX_ID)
+    if number is None:
+        raise BadParameter(name, _("The parameter “%(name)s” of the address must be a whole number.", name=name))
+    return number
 
 
 def template_words() -> dict:
