@@ -11,9 +11,9 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
     from mgd import crypto, db, jobs, logs, ops  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd.chat import tasks as chat_tasks  # noqa: F401, PLC0415 (the transcripts' retention)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
-    from mgd.chat import tasks as chat_tasks  # noqa: F401, PLC0415 (the transcripts' retention)
     from mgd.orders import tasks as order_tasks  # noqa: F401, PLC0415 (the provisioning actor)
     from mgd.security import login  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)

@@ -29,7 +29,9 @@ def test_the_help_button_opens_a_conversation_with_its_context(app, acme, chat_o
     order = add_order(app, acme)
     ana = signed_in_client(app, "ana@acme.es")
     page = text(ana.get(f"/empresa/{acme.ref}/pedidos/{order}"))
-    assert f"/empresa/{acme.ref}/chat/nueva?desde=/empresa/{acme.ref}/pedidos/{order}&amp;pedido={order}" in page
+    assert (
+        f"/empresa/{acme.ref}/chat/nueva?desde=/empresa/{acme.ref}/pedidos/{order}&amp;pedido={order}" in page
+    )
     desk = at_desk(app)
     number = open_chat(ana, acme.ref, desde=f"/empresa/{acme.ref}/pedidos/{order}", pedido=order)
     opened = conversation(app, acme.id, number)
@@ -48,13 +50,18 @@ def test_customer_and_advisor_talk_then_close_and_rate_once(app, acme, chat_open
     ana = signed_in_client(app, "ana@acme.es")
     number = open_chat(ana, acme.ref)
     base = f"/backoffice/chat/{number}"
-    assert desk.post(f"{base}/take", data={"take-csrf_token": token(desk)}).status_code == 302
+    assert desk.post(f"{base}/take", data={"csrf_token": token(desk)}).status_code == 302
     assert conversation(app, acme.id, number).state == "active"
     news = ana.get(f"/empresa/{acme.ref}/chat/{number}/novedades?after=0").get_json()
     assert news["state"] == "active" and news["advisor"] == "Advisor"
     seen = news["messages"][-1]["id"]
     # a canned answer, then a written one (asked as JSON, as the page's script does)
-    assert desk.post(f"{base}/reply", data={"reply-canned": "hello", "reply-body": "", "reply-csrf_token": token(desk)}).status_code == 302
+    assert (
+        desk.post(
+            f"{base}/reply", data={"reply-canned": "hello", "reply-body": "", "reply-csrf_token": token(desk)}
+        ).status_code
+        == 302
+    )
     answered = desk.post(
         f"{base}/reply",
         data={"reply-body": "Which invoice?", "reply-csrf_token": token(desk)},
@@ -62,14 +69,27 @@ def test_customer_and_advisor_talk_then_close_and_rate_once(app, acme, chat_open
     )
     assert answered.get_json()["body"] == "Which invoice?"
     news = ana.get(f"/empresa/{acme.ref}/chat/{number}/novedades?after={seen}").get_json()
-    assert [m["body"] for m in news["messages"]] == ["Hello, I am your advisor. How can I help you?", "Which invoice?"]
-    assert ana.post(f"/empresa/{acme.ref}/chat/{number}", data={"body": "October's", "csrf_token": token(ana)}).status_code == 302
+    assert [m["body"] for m in news["messages"]] == [
+        "Hello, I am your advisor. How can I help you?",
+        "Which invoice?",
+    ]
+    assert (
+        ana.post(
+            f"/empresa/{acme.ref}/chat/{number}", data={"body": "October's", "csrf_token": token(ana)}
+        ).status_code
+        == 302
+    )
     desk_news = desk.get(f"{base}/novedades?after={news['messages'][-1]['id']}").get_json()
     assert [m["body"] for m in desk_news["messages"]] == ["October's"]
     # closing needs a reason, and "other" a note
     refused = desk.post(f"{base}/close", data={"close-reason": "other", "close-csrf_token": token(desk)})
     assert refused.status_code == 422 and "Say why the conversation is closed." in text(refused)
-    assert desk.post(f"{base}/close", data={"close-reason": "solved", "close-csrf_token": token(desk)}).status_code == 302
+    assert (
+        desk.post(
+            f"{base}/close", data={"close-reason": "solved", "close-csrf_token": token(desk)}
+        ).status_code
+        == 302
+    )
     closed = conversation(app, acme.id, number)
     assert (closed.state, closed.close_reason) == ("closed", "solved")
     refused = ana.post(f"/empresa/{acme.ref}/chat/{number}", data={"body": "Wait", "csrf_token": token(ana)})
@@ -98,9 +118,11 @@ def test_a_closed_chat_or_no_advisor_makes_a_message_answered_by_email(app, acme
     assert opened.mode == "message" and opened.answer_by is not None
     assert "An advisor will answer by" in text(ana.get(f"/empresa/{acme.ref}/chat/{number}"))
     desk = advisor(app)
-    desk.post(f"/backoffice/chat/{number}/take", data={"take-csrf_token": token(desk)})
+    desk.post(f"/backoffice/chat/{number}/take", data={"csrf_token": token(desk)})
     before = len(outbox(app))
-    desk.post(f"/backoffice/chat/{number}/reply", data={"reply-body": "Called you", "reply-csrf_token": token(desk)})
+    desk.post(
+        f"/backoffice/chat/{number}/reply", data={"reply-body": "Called you", "reply-csrf_token": token(desk)}
+    )
     mails = [m for m in outbox(app)[before:] if m.recipient == "ana@acme.es"]
     assert len(mails) == 1 and "An advisor has answered your message" in mails[0].subject
     assert "Called you" in mails[0].body_text
@@ -129,18 +151,28 @@ def test_hand_on_to_the_queue_or_another_advisor(app, acme, chat_open):
     ana = signed_in_client(app, "ana@acme.es")
     number = open_chat(ana, acme.ref)
     base = f"/backoffice/chat/{number}"
-    uno.post(f"{base}/take", data={"take-csrf_token": token(uno)})
+    uno.post(f"{base}/take", data={"csrf_token": token(uno)})
     page = text(uno.get(base))
     dos_id = int(re.search(r'<option value="(\d+)">Dos</option>', page).group(1))
-    assert uno.post(f"{base}/transfer", data={"transfer-to": str(dos_id), "transfer-csrf_token": token(uno)}).status_code == 302
+    assert (
+        uno.post(
+            f"{base}/transfer", data={"transfer-to": str(dos_id), "transfer-csrf_token": token(uno)}
+        ).status_code
+        == 302
+    )
     assert conversation(app, acme.id, number).advisor_id == dos_id
     # uno no longer has it: his reply is refused, and so is a second hand-on
     late = uno.post(f"{base}/reply", data={"reply-body": "Hi", "reply-csrf_token": token(uno)})
     assert late.status_code == 409 and "Someone else changed this conversation meanwhile" in text(late)
-    assert dos.post(f"{base}/transfer", data={"transfer-to": "queue", "transfer-csrf_token": token(dos)}).status_code == 302
+    assert (
+        dos.post(
+            f"{base}/transfer", data={"transfer-to": "queue", "transfer-csrf_token": token(dos)}
+        ).status_code
+        == 302
+    )
     back = conversation(app, acme.id, number)
     assert (back.state, back.advisor_id) == ("waiting", None)
-    bad = dos.post(f"{base}/take", data={"take-csrf_token": token(dos)})
+    bad = dos.post(f"{base}/take", data={"csrf_token": token(dos)})
     assert bad.status_code == 302
     wrong = dos.post(f"{base}/transfer", data={"transfer-to": "999999", "transfer-csrf_token": token(dos)})
     assert wrong.status_code == 422 and "Choose an advisor of the list" in text(wrong)
@@ -154,7 +186,12 @@ def test_administrators_read_every_transcript_members_their_own(app, acme, chat_
     assert "Bob&#39;s question" in text(ana.get(f"/empresa/{acme.ref}/chat/{number}"))
     assert f"/chat/{number}" in text(ana.get(f"/empresa/{acme.ref}/chat"))
     # the administrator reads but does not write in Bob's conversation
-    assert ana.post(f"/empresa/{acme.ref}/chat/{number}", data={"body": "x", "csrf_token": token(ana)}).status_code == 403
+    assert (
+        ana.post(
+            f"/empresa/{acme.ref}/chat/{number}", data={"body": "x", "csrf_token": token(ana)}
+        ).status_code
+        == 403
+    )
     carla = signed_in_client(app, "carla@acme.es")
     assert carla.get(f"/empresa/{acme.ref}/chat/{number}").status_code == 404
     assert carla.get(f"/empresa/{acme.ref}/chat/{number}/novedades").status_code == 404
@@ -168,7 +205,12 @@ def test_without_javascript_the_page_refreshes_and_the_form_posts(app, acme, cha
     assert '<noscript><meta http-equiv="refresh" content="10"></noscript>' in page
     assert "Refresh the messages" in page
     assert f'<form method="post" action="/empresa/{acme.ref}/chat/{number}"' in page
-    assert ana.post(f"/empresa/{acme.ref}/chat/{number}", data={"body": "", "csrf_token": token(ana)}).status_code == 422
+    assert (
+        ana.post(
+            f"/empresa/{acme.ref}/chat/{number}", data={"body": "", "csrf_token": token(ana)}
+        ).status_code
+        == 422
+    )
 
 
 def test_customer_ends_after_a_confirmation(app, acme, chat_open):
@@ -207,13 +249,17 @@ def test_the_retention_job_deletes_old_closed_transcripts(app, acme, chat_open):
     old, recent, still_open = (open_chat(ana, acme.ref) for _ in range(3))
     for number, days in ((old, 800), (recent, 10)):
         post(ana, f"/empresa/{acme.ref}/chat/{number}", {"body": "bye"})
-        ana.post(f"/empresa/{acme.ref}/chat/{number}/cerrar", data={"csrf_token": token(ana), "confirmed": "yes"})
+        ana.post(
+            f"/empresa/{acme.ref}/chat/{number}/cerrar", data={"csrf_token": token(ana), "confirmed": "yes"}
+        )
         ana.post(f"/empresa/{acme.ref}/chat/{number}/encuesta", data={"score": "4", "csrf_token": token(ana)})
         with app.app_context():
             session = get_session()
             set_tenant(session, acme.id)
             session.execute(
-                update(Conversation).where(Conversation.id == number).values(closed_at=utcnow() - timedelta(days=days))
+                update(Conversation)
+                .where(Conversation.id == number)
+                .values(closed_at=utcnow() - timedelta(days=days))
             )
             session.commit()
     with app.app_context():

@@ -1,6 +1,7 @@
 """The web shell: languages, the help button, security headers, error pages, served assets."""
 
 import re
+
 import pytest
 
 from mgd import create_app

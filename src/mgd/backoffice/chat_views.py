@@ -49,7 +49,7 @@ def _forms(db, conversation: Conversation) -> dict:
         "reply_form": ReplyForm(prefix="reply"),
         "transfer_form": transfer,
         "close_form": CloseForm(prefix="close"),
-        "take_form": ButtonForm(prefix="take"),
+        "take_form": ButtonForm(),
     }
 
 
@@ -118,7 +118,12 @@ def act(conversation_id: int, action: str) -> Response | tuple[str, int]:
             services.transfer(db, found, current_user, to)
         else:
             services.close(
-                db, found, current_user, by="advisor", reason=form.reason.data, note=(form.note.data or "").strip()
+                db,
+                found,
+                current_user,
+                by="advisor",
+                reason=form.reason.data,
+                note=(form.note.data or "").strip(),
             )
     except (services.Stale, services.Closed):
         text = _(

@@ -31,9 +31,7 @@ CLOSE_REASON_NAMES = {
 
 
 class StartForm(Form):
-    body = TextAreaField(
-        _l("Your question"), [REQUIRED, Length(max=MAX_BODY)], render_kw={"rows": 4}
-    )
+    body = TextAreaField(_l("Your question"), [REQUIRED, Length(max=MAX_BODY)], render_kw={"rows": 4})
     page = HiddenField()
     order = HiddenField()
 
@@ -72,7 +70,9 @@ class CloseForm(Form):
         [REQUIRED],
         choices=[SelectChoice(code, name) for code, name in CLOSE_REASON_NAMES.items()],
     )
-    note = TextAreaField(_l("Note (required for Other)"), [Optional(), Length(max=500)], render_kw={"rows": 2})
+    note = TextAreaField(
+        _l("Note (required for Other)"), [Optional(), Length(max=500)], render_kw={"rows": 2}
+    )
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

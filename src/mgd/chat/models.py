@@ -121,7 +121,8 @@ class Survey(TenantOwned, Base):
 
 
 class Presence(Base):
-    """When an advisor's chat pages last asked for news: online while recent (``CHAT_ADVISOR_ONLINE_SECONDS``)."""
+    """When an advisor's chat pages last asked for news: online while recent
+    (``CHAT_ADVISOR_ONLINE_SECONDS``)."""
 
     __tablename__ = "chat_presence"
 

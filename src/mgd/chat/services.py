@@ -79,7 +79,8 @@ def live_now(session: Session, now: datetime | None = None) -> bool:
 def order_of_company(session: Session, tenant_id: int, order_id: int) -> int | None:
     """The order's id if it is the company's (the chat knows orders only by their table, not their code)."""
     return session.scalar(
-        text("SELECT id FROM orders WHERE tenant_id = :tenant AND id = :id"), {"tenant": tenant_id, "id": order_id}
+        text("SELECT id FROM orders WHERE tenant_id = :tenant AND id = :id"),
+        {"tenant": tenant_id, "id": order_id},
     )
 
 
@@ -128,7 +129,12 @@ def company_conversations(
 ) -> KeysetPage:
     query = _visible(tenant).options(selectinload(Conversation.customer), selectinload(Conversation.advisor))
     return keyset_page(
-        session, query, (Conversation.created_at, Conversation.id), descending=True, after=after, before=before
+        session,
+        query,
+        (Conversation.created_at, Conversation.id),
+        descending=True,
+        after=after,
+        before=before,
     )
 
 
@@ -163,9 +169,7 @@ def _add(session: Session, conversation: Conversation, author: str, user: User |
     return message
 
 
-def post_message(
-    session: Session, conversation: Conversation, author: str, user: User, body: str
-) -> Message:
+def post_message(session: Session, conversation: Conversation, author: str, user: User, body: str) -> Message:
     """A message from the customer or the advisor who has the conversation. A closed conversation takes no
     more (``Closed``); an advisor's answer to a message left out of hours is emailed to the customer."""
     if conversation.state == "closed":
@@ -194,9 +198,7 @@ def _mail_answer(session: Session, conversation: Conversation, message: Message)
     queue_mail(session, mail)
 
 
-def submit_survey(
-    session: Session, conversation: Conversation, score: int, comment: str | None
-) -> bool:
+def submit_survey(session: Session, conversation: Conversation, score: int, comment: str | None) -> bool:
     """The customer's rating of a closed conversation; False when it was already rated (the unique key
     decides, even for two posts at once)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -333,7 +335,9 @@ def company_context(session: Session, conversation: Conversation) -> Context:
     company = session.get(Company, conversation.tenant_id)
     lines = session.scalar(select(func.count()).select_from(Line).where(Line.status != "cancelled"))
     orders = session.scalar(
-        text("SELECT count(*) FROM orders WHERE tenant_id = :tenant AND state IN ('submitted', 'in_progress')"),
+        text(
+            "SELECT count(*) FROM orders WHERE tenant_id = :tenant AND state IN ('submitted', 'in_progress')"
+        ),
         {"tenant": conversation.tenant_id},
     )
     since = utcnow() - timedelta(days=REFUSALS_DAYS)
@@ -411,4 +415,3 @@ def purge_transcripts(session: Session, closed_before: datetime, batch: int = 50
             session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
             session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
     return len(ids)
-

@@ -6,6 +6,8 @@ hours on every page (``help``)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -89,9 +91,7 @@ def start() -> Response | tuple[str, int]:
         return redirect(url_for("chat.conversation", conversation_id=conversation.id))
     status = 422 if request.method == "POST" else 200
     live = services.live_now(db)
-    answer_by = (
-        None if live else services.hours().answer_by(current_app.config["CHAT_ANSWER_HOURS"])
-    )
+    answer_by = None if live else services.hours().answer_by(current_app.config["CHAT_ANSWER_HOURS"])
     return render_template(
         "chat/start.html", form=form, order_id=order_id, live=live, answer_by=answer_by
     ), status
@@ -143,7 +143,9 @@ def write(conversation_id: int) -> Response | tuple[str, int]:
     try:
         message = services.post_message(get_session(), conversation, "customer", current_user, form.body.data)
     except services.Closed:
-        return _page(conversation, form, 409, _("This conversation is closed: open a new one to write again."))
+        return _page(
+            conversation, form, 409, _("This conversation is closed: open a new one to write again.")
+        )
     if request.accept_mimetypes.best == "application/json":
         return jsonify(message_json(message, conversation))
     return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="last"))
@@ -151,7 +153,8 @@ def write(conversation_id: int) -> Response | tuple[str, int]:
 
 @bp.get("/<int:conversation_id>/novedades")
 def news(conversation_id: int) -> Response:
-    """The messages after ``after`` (an id) and the conversation's state, for the page's script (every 2 s)."""
+    """The messages after ``after`` (an id) and the conversation's state, for the page's script
+    (every 2 s)."""
     conversation = _conversation_or_404(conversation_id)
     after = id_arg("after") or 0
     messages = services.messages_after(get_session(), conversation, after)
@@ -172,10 +175,8 @@ def close(conversation_id: int) -> Response | tuple[str, int]:
         abort(400)
     if form.confirmed.data != "yes":
         return render_template("chat/close.html", conversation=conversation), 200
-    try:
+    with suppress(services.Stale):  # closed meanwhile by the advisor: the same result
         services.close(get_session(), conversation, current_user, by="customer")
-    except services.Stale:
-        pass  # closed meanwhile by the advisor: the same result
     return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="survey"))
 
 

@@ -42,7 +42,11 @@ def system_text(body: str) -> str:
     if kind == "transferred":
         return _("Handed to %(name)s.", name=name) if name else _("Back in the queue for the next advisor.")
     if kind == "closed":
-        return _("You closed the conversation.") if name == "customer" else _("The advisor closed the conversation.")
+        return (
+            _("You closed the conversation.")
+            if name == "customer"
+            else _("The advisor closed the conversation.")
+        )
     return body
 
 
@@ -65,14 +69,16 @@ def message_json(message: Message, conversation: Conversation) -> dict:
 
 
 def id_arg(name: str) -> int | None:
-    """A query parameter that is a message's or an order's id: empty is None, anything but a whole number a 400
-    naming it."""
+    """A query parameter that is a message's or an order's id: empty is None, anything but a whole number
+    a 400 naming it."""
     raw = request.args.get(name) or ""
     if not raw:
         return None
     number = whole_number(raw, 0, MAX_ID)
     if number is None:
-        raise BadParameter(name, _("The parameter “%(name)s” of the address must be a whole number.", name=name))
+        raise BadParameter(
+            name, _("The parameter “%(name)s” of the address must be a whole number.", name=name)
+        )
     return number
 
 
