@@ -379,8 +379,8 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         return
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
-    from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.chat.tasks import purge_chats  # noqa: PLC0415
+    from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: PLC0415
     from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
@@ -448,8 +448,8 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     if parse_bool(os.environ.get("MGD_METRICS_ENABLED", "")):
         # dramatiq's middleware counts in multiprocess files: prometheus_client must know before its import.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_db()
-    from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
     from mgd.chat.tasks import purge_chats  # noqa: PLC0415
+    from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: PLC0415
     from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
