@@ -271,3 +271,13 @@ def test_the_retention_job_deletes_old_closed_transcripts(app, acme, chat_open):
     assert left == {recent, still_open}
     assert messages(app, acme.id, old) == []
     assert len(surveys(app, acme.id)) == 2  # the scores outlive the transcript
+
+
+def test_the_help_status_renders_in_a_job_without_a_request(app):
+    """Emails rendered by actors (an order completed by the provisioning job) read ``help`` too."""
+    from flask import render_template_string  # noqa: PLC0415
+
+    from mgd.notify.senders import in_language  # noqa: PLC0415
+
+    with app.app_context(), in_language("en"):
+        assert render_template_string("{{ help.phone }} {{ help.chat_url }}") == "1489 None"

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,7 +43,7 @@ def _help_button() -> dict:
     company's chat, with the page and the order it shows)."""
     hours = services.hours()
     start = None
-    tenant = getattr(g, "tenant", None)
+    tenant = getattr(g, "tenant", None) if has_request_context() else None  # (a job's email: no request)
     if tenant is not None and request.blueprint != "chat":
         args = {"desde": request.path}
         if request.blueprint == "orders" and (request.view_args or {}).get("order_id"):
