@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from mgd.chat.models import Conversation, Message
 from mgd.db import get_session, set_tenant
 from mgd.orders.models import Order, OrderEvent, OrderLine
 from mgd.security.models import User, UserSession
@@ -143,6 +144,22 @@ def add_attachment(app, company: Company, order_id: int) -> int:
         session.add(row)
         session.commit()
         return row.id
+
+
+def add_conversation(app, company: Company, state: str = "waiting") -> int:
+    """A chat conversation opened by the company's first member, with its first message; its id."""
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        member = session.get(Membership, min(company.members.values()))
+        conversation = Conversation(tenant_id=company.id, customer_id=member.user_id, state=state)
+        session.add(conversation)
+        session.flush()
+        session.add(
+            Message(tenant_id=company.id, conversation_id=conversation.id, author="customer", body="Hello")
+        )
+        session.commit()
+        return conversation.id
 
 
 def create_member(app) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
-from tests.accounts import add_alert, add_attachment, add_invoices, add_order
+from tests.accounts import add_alert, add_attachment, add_conversation, add_invoices, add_order
 from tests.factories import COMPANIES, PASSWORD
 from tests.help.kit import add_article
 from tests.kit import browser, outbox, post, signed_in_client, token
@@ -66,6 +66,11 @@ QUERY = {
     "orders.new": ("linea", "lq"),
     "orders.puk": ("linea",),
     "backoffice_orders.index": ("kind", "state", "after", "before"),
+    "chat.index": ("after", "before"),
+    "chat.start": ("desde", "pedido"),
+    "chat.news": ("after",),
+    "backoffice_chat.news": ("after",),
+    "backoffice_chat.transcripts": ("q",),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,
@@ -213,6 +218,7 @@ def _objects(app, acme, companies) -> dict:
         "alert_id": add_alert(app, acme),
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
+        "conversation_id": add_conversation(app, acme),
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

@@ -38,6 +38,7 @@ COMMITTING = {
     "usage/tasks.py",
     "usage/alert_tasks.py",
     "orders/tasks.py",
+    "chat/tasks.py",
     "migrations/env.py",  # ends the read transaction autogenerate leaves open, before SQLite's keys go back on
 }
 

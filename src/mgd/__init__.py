@@ -11,6 +11,7 @@ from flask import Flask
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (defaults < ``MGD_*`` environment < ``config``); wires, nothing else."""
     from mgd import crypto, db, jobs, logs, ops  # noqa: PLC0415 (keeps `import mgd` light for the CLI)
+    from mgd.chat import tasks as chat_tasks  # noqa: F401, PLC0415 (the transcripts' retention)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
     from mgd.orders import tasks as order_tasks  # noqa: F401, PLC0415 (the provisioning actor)
@@ -40,10 +41,12 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.admin.audit_views import bp as activity  # noqa: PLC0415
     from mgd.admin.invitation_views import bp as invitations  # noqa: PLC0415
     from mgd.admin.views import bp as admin  # noqa: PLC0415
+    from mgd.backoffice.chat_views import bp as backoffice_chat  # noqa: PLC0415
     from mgd.backoffice.help_views import bp as help_articles  # noqa: PLC0415
     from mgd.backoffice.order_views import bp as backoffice_orders  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
+    from mgd.chat.views import bp as chat  # noqa: PLC0415
     from mgd.helpcentre.views import bp as helpcentre  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
     from mgd.orders.views import bp as orders  # noqa: PLC0415
@@ -75,9 +78,11 @@ def _register_blueprints(app: Flask) -> None:
         usage,
         usage_alerts,
         orders,
+        chat,
         activity,
         backoffice,
         backoffice_orders,
         help_articles,
+        backoffice_chat,
     ):
         app.register_blueprint(blueprint)

@@ -383,6 +383,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         return
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
+    from mgd.chat.tasks import purge_chats  # noqa: PLC0415
     from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: PLC0415
@@ -393,6 +394,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         worker = start_worker(app)
         stop_relay = every(30, relay_outbox.send)
         stop_purge = every(PURGE_EVERY, purge_outbox.send)
+        stop_chats = every(PURGE_EVERY, purge_chats.send)
         stop_partitions = every(usage_tasks.EVERY, usage_tasks.ensure_usage_partitions.send)
         stop_alerts = every(alert_tasks.EVERY, alert_tasks.evaluate_all_alerts.send)
     click.echo(f"MGD portal on http://{host}:{port}/" + ("  (jobs in this process)" if in_process else ""))
@@ -402,6 +404,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         if in_process:
             stop_relay.set()
             stop_purge.set()
+            stop_chats.set()
             stop_partitions.set()
             stop_alerts.set()
             worker.stop()
@@ -449,6 +452,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     if parse_bool(os.environ.get("MGD_METRICS_ENABLED", "")):
         # dramatiq's middleware counts in multiprocess files: prometheus_client must know before its import.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_db()
+    from mgd.chat.tasks import purge_chats  # noqa: PLC0415
     from mgd.jobs import every, serve_worker_metrics, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: PLC0415
@@ -464,6 +468,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     running = start_worker(app, threads)
     stop_relay = every(relay_every, relay_outbox.send)
     stop_purge = every(PURGE_EVERY, purge_outbox.send)
+    stop_chats = every(PURGE_EVERY, purge_chats.send)
     stop_partitions = every(usage_tasks.EVERY, usage_tasks.ensure_usage_partitions.send)
     stop_alerts = every(alert_tasks.EVERY, alert_tasks.evaluate_all_alerts.send)
     click.echo(f"worker: {threads} threads on {app.config['BROKER_URL'].split('@')[-1]}")
@@ -474,6 +479,7 @@ def worker(ctx: click.Context, threads: int, relay_every: int) -> None:
     finally:
         stop_relay.set()
         stop_purge.set()
+        stop_chats.set()
         stop_partitions.set()
         stop_alerts.set()
         running.stop()

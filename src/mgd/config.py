@@ -11,6 +11,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,26 @@ def parse_bool(raw: str) -> bool:
 
 def _parse_int(raw: str) -> int:
     return int(raw.strip())
+
+
+def parse_clock(raw: str) -> time:
+    """A time of day written ``HH:MM`` (24 h)."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", raw)
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError("expected a time of day such as 08:00 or 18:30")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_dates(raw: str) -> tuple[date, ...]:
+    """Comma-separated days written ``YYYY-MM-DD`` (empty: none)."""
+    days = []
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                days.append(date.fromisoformat(part.strip()))
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not a day written YYYY-MM-DD") from None
+    return tuple(sorted(days))
 
 
 @dataclass(frozen=True)
@@ -200,6 +221,45 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_bool,
     ),
     Setting("HELP_PHONE", "1489", "The advisors' phone line shown by the help button."),
+    Setting(
+        "CHAT_OPENS",
+        "08:00",
+        "When the advisors' chat opens, Monday to Friday, Madrid time (`HH:MM`).",
+        parse=parse_clock,
+    ),
+    Setting(
+        "CHAT_CLOSES",
+        "18:00",
+        "When the advisors' chat closes, Monday to Friday, Madrid time (`HH:MM`).",
+        parse=parse_clock,
+    ),
+    Setting(
+        "CHAT_CLOSED_DAYS",
+        "",
+        "Days the chat is closed besides Spain's national holidays (the `holidays` package), comma-separated "
+        "`YYYY-MM-DD`, e.g. `2026-12-24,2026-12-31`.",
+        parse=parse_dates,
+    ),
+    Setting(
+        "CHAT_ANSWER_HOURS",
+        4,
+        "Hours of opening time within which an advisor answers a message left while the chat was closed or "
+        "no advisor was online; the customer is shown the time.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "CHAT_ADVISOR_ONLINE_SECONDS",
+        90,
+        "An advisor counts as online this long after their chat pages last asked for news; with none "
+        "online a new conversation becomes a message answered later.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "CHAT_RETENTION_DAYS",
+        730,
+        "Days a closed conversation's transcript is kept; the hourly purge deletes older ones.",
+        parse=_parse_int,
+    ),
     Setting(
         "OPERATOR_NAME", "MGD Telecomunicaciones, S.A.U.", "The operator's legal name, on every invoice."
     ),
@@ -385,6 +445,10 @@ def _check_policy(values: dict) -> None:
         )
     if values["OUTBOX_RETENTION_DAYS"] < 1:
         raise ConfigError(f"{PREFIX}OUTBOX_RETENTION_DAYS: at least 1 day")
+    if values["CHAT_OPENS"] >= values["CHAT_CLOSES"]:
+        raise ConfigError(f"{PREFIX}CHAT_OPENS / {PREFIX}CHAT_CLOSES: the chat must open before it closes")
+    if values["CHAT_RETENTION_DAYS"] < 1 or values["CHAT_ANSWER_HOURS"] < 1:
+        raise ConfigError(f"{PREFIX}CHAT_RETENTION_DAYS / {PREFIX}CHAT_ANSWER_HOURS: at least 1")
 
 
 def _check_required(values: dict) -> None:

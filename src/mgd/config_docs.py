@@ -6,11 +6,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mgd.config import PREFIX, SETTINGS, Setting, _parse_int, parse_bool, parse_rate
+from mgd.config import PREFIX, SETTINGS, Setting, _parse_int, parse_bool, parse_clock, parse_dates, parse_rate
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 _TABLE = re.compile(r"(<!-- settings:start -->\n)(.*?)(<!-- settings:end -->)", re.DOTALL)
-_TYPES = {_parse_int: "integer", parse_bool: "boolean", str: "text", parse_rate: "rate (`N/period`)"}
+_TYPES = {
+    _parse_int: "integer",
+    parse_bool: "boolean",
+    str: "text",
+    parse_rate: "rate (`N/period`)",
+    parse_clock: "time (`HH:MM`)",
+    parse_dates: "days (`YYYY-MM-DD,…`)",
+}
 
 
 def _doc_default(setting: Setting) -> str:

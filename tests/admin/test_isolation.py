@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from mgd.admin.models import Invitation
 from mgd.billing.models import Invoice
+from mgd.chat.models import Conversation, Message, Survey
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.orders.models import Order
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
-from tests.accounts import add_alert, add_attachment, add_invoices, add_order
+from tests.accounts import add_alert, add_attachment, add_conversation, add_invoices, add_order
 from tests.kit import confirm, post, signed_in_client, text, token
 from tests.usage.kit import add_sample_usage
 
@@ -76,6 +77,12 @@ NOT_COMPANY_ROUTES = {
     "backoffice_orders.detail": "operator staff only",
     "backoffice_orders.act": "operator staff only",
     "backoffice_orders.attachment": "operator staff only (tests/orders/test_puk_and_files.py)",
+    "backoffice_chat.desk": "operator staff only (tests/chat/test_flow.py)",
+    "backoffice_chat.conversation": "operator staff only",
+    "backoffice_chat.news": "operator staff only",
+    "backoffice_chat.act": "operator staff only",
+    "backoffice_chat.transcripts": "operator staff only",
+    "backoffice_chat.surveys": "operator staff only",
     "legal.privacy": "public",
     "legal.accessibility": "public",
     "legal.cookies": "public",
@@ -137,6 +144,7 @@ def beta_objects(app, beta):
         "alert_id": add_alert(app, beta),
         "order_id": (order := add_order(app, beta)),
         "attachment_id": add_attachment(app, beta, order),
+        "conversation_id": add_conversation(app, beta),
     }
 
 
@@ -165,6 +173,9 @@ def beta_state(app, beta):
             select(UsageAlertRecipient.alert_id, UsageAlertRecipient.membership_id)
         ).all()
         orders = session.execute(select(Order.id, Order.state, Order.idempotency_key)).all()
+        chats = session.execute(select(Conversation.id, Conversation.state, Conversation.advisor_id)).all()
+        said = session.execute(select(Message.id, Message.body)).all()
+        rated = session.execute(select(Survey.conversation_id, Survey.score)).all()
         return (
             sorted(lines),
             sorted(members),
@@ -174,6 +185,9 @@ def beta_state(app, beta):
             sorted(alerts),
             sorted(recipients),
             sorted(orders),
+            sorted(chats),
+            sorted(said),
+            sorted(rated),
         )
 
 
@@ -212,6 +226,8 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
                     "idempotency_key": "walk",
                     "subject": "Hola",
                     "text": "Hola",
+                    "body": "Hola",
+                    "score": "5",
                 }
                 response = ana.open(url, method=method, data=data if method == "POST" else None)
                 assert response.status_code == 404, (

@@ -15,7 +15,15 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_alert, add_attachment, add_invoices, add_member, add_order, create_company
+from tests.accounts import (
+    add_alert,
+    add_attachment,
+    add_conversation,
+    add_invoices,
+    add_member,
+    add_order,
+    create_company,
+)
 from tests.browser.live import (
     ARGS,
     CHROMIUM,
@@ -112,6 +120,7 @@ def site(app, tmp_path_factory):
             "alert_id": add_alert(portal, acme),
             "order_id": (order := add_order(portal, acme)),
             "attachment_id": add_attachment(portal, acme, order),
+            "conversation_id": add_conversation(portal, acme),
             "slug": "iniciar-sesion",
             "article_id": add_article(portal, "iniciar-sesion"),
         }

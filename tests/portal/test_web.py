@@ -1,12 +1,10 @@
 """The web shell: languages, the help button, security headers, error pages, served assets."""
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 
 from mgd import create_app
-from mgd.portal.services import help_status
 from tests.environment import settings
 from tests.kit import csrf_token
 
@@ -95,23 +93,6 @@ def test_help_button_on_every_page_shows_line_and_hours(client):
         assert "<strong>1489</strong>" in page
         assert "de lunes a viernes, de 08:00 a 18:00" in page
         assert ("El chat está abierto ahora." in page) != ("El chat está cerrado ahora." in page)
-
-
-@pytest.mark.parametrize(
-    ("utc", "open_now"),
-    [
-        (datetime(2026, 11, 23, 7, 0, tzinfo=UTC), True),  # Monday 08:00 in Madrid (winter, UTC+1)
-        (datetime(2026, 11, 23, 6, 59, tzinfo=UTC), False),  # Monday 07:59
-        (datetime(2026, 11, 27, 16, 59, tzinfo=UTC), True),  # Friday 17:59
-        (datetime(2026, 11, 27, 17, 0, tzinfo=UTC), False),  # Friday 18:00
-        (datetime(2026, 11, 28, 10, 0, tzinfo=UTC), False),  # Saturday
-        (datetime(2026, 11, 29, 10, 0, tzinfo=UTC), False),  # Sunday
-        (datetime(2026, 7, 6, 6, 0, tzinfo=UTC), True),  # Monday 08:00 in summer (UTC+2)
-        (datetime(2026, 7, 6, 16, 0, tzinfo=UTC), False),  # Monday 18:00 in summer
-    ],
-)
-def test_chat_hours_follow_madrid_time(utc, open_now):
-    assert help_status("1489", utc).open_now is open_now
 
 
 def test_security_headers(client):

@@ -1,1 +1,1 @@
-"""The public shell of the portal: home page, language choice and the help button."""
+"""The public shell of the portal: home page and language choice (the help button: ``mgd.chat``)."""

@@ -1,21 +1,15 @@
-"""Home page, language switch, and the help panel's opening hours shown on every page."""
+"""Home page and language switch. (The help button's hours and chat link come from ``mgd.chat.views``.)"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from mgd.portal.services import help_status
 from mgd.security.login import choose_language
 from mgd.web.links import local_path
 from mgd.web.shell import LOCALES
 
 bp = Blueprint("portal", __name__)
-
-
-@bp.app_context_processor
-def _help_hours() -> dict:
-    return {"help": help_status(current_app.config["HELP_PHONE"])}
 
 
 @bp.get("/")

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Orders and service requests (mgd.orders): admins and managers order, billing follows them.
     "view_orders": frozenset({"admin", "manager", "billing"}),
     "place_orders": frozenset({"admin", "manager"}),
+    # The help chat (mgd.chat): every member chats; administrators read every member's transcripts.
+    "view_transcripts": frozenset({"admin"}),
 }
 
 
@@ -69,6 +71,7 @@ PERMISSION_ACTIONS = {
     "manage_alerts": _l("manage the consumption alerts and spend caps"),
     "view_orders": _l("see the company's orders and requests"),
     "place_orders": _l("order changes to the company's lines"),
+    "view_transcripts": _l("read the chat conversations of the company's other members"),
 }
 
 

@@ -1,0 +1,152 @@
+"""The back office's chat desk under ``/backoffice/chat``: the queue of waiting conversations of every company
+with their wait, the advisor's own conversations (several at once), one conversation with its company's
+context (lines, open orders, recent registration refusals of its fiscal ID), where an advisor takes it,
+answers (canned answers too), hands it on or closes it with a reason; the transcripts' search and the surveys'
+results. Two advisors taking the same conversation: the first wins, the other is told (409). Each page the
+desk opens marks the advisor online (``chat.services.mark_present``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from mgd.backoffice.access import staff_required
+from mgd.chat import services
+from mgd.chat.forms import CloseForm, ReplyForm, TransferForm
+from mgd.chat.models import Conversation
+from mgd.chat.words import id_arg, message_json, state_name, template_words
+from mgd.db import get_session, utcnow
+from mgd.security.models import User
+from mgd.web.forms import ButtonForm
+
+bp = Blueprint("backoffice_chat", __name__, url_prefix="/backoffice/chat")
+ACTIONS = "any(take, reply, transfer, close)"
+QUEUE = "queue"
+
+
+@bp.context_processor
+def _words() -> dict:
+    return template_words() | {"now": utcnow()}
+
+
+@bp.get("")
+@staff_required
+def desk() -> str:
+    db = get_session()
+    services.mark_present(db, current_user)
+    return render_template("backoffice/chat.html", desk=services.desk(db, current_user))
+
+
+def _forms(db, conversation: Conversation) -> dict:
+    transfer = TransferForm(prefix="transfer")
+    transfer.to.choices = [SelectChoice(QUEUE, _("Back to the queue"))] + [
+        SelectChoice(str(user.id), user.name) for user in services.advisors(db, current_user)
+    ]
+    return {
+        "reply_form": ReplyForm(prefix="reply"),
+        "transfer_form": transfer,
+        "close_form": CloseForm(prefix="close"),
+        "take_form": ButtonForm(),
+    }
+
+
+def _conversation_or_404(db, conversation_id: int) -> Conversation:
+    conversation = services.staff_conversation(db, conversation_id)
+    if conversation is None:
+        abort(404)
+    return conversation
+
+
+def _page(db, conversation: Conversation, forms: dict, status: int = 200, message: str | None = None):
+    return render_template(
+        "backoffice/chat_conversation.html",
+        conversation=conversation,
+        messages=services.messages_after(db, conversation),
+        context=services.company_context(db, conversation),
+        message=message,
+        **forms,
+    ), status
+
+
+@bp.get("/<int:conversation_id>")
+@staff_required
+def conversation(conversation_id: int) -> tuple[str, int]:
+    db = get_session()
+    services.mark_present(db, current_user)
+    found = _conversation_or_404(db, conversation_id)
+    return _page(db, found, _forms(db, found))
+
+
+@bp.get("/<int:conversation_id>/novedades")
+@staff_required
+def news(conversation_id: int) -> Response:
+    db = get_session()
+    services.mark_present(db, current_user)
+    found = _conversation_or_404(db, conversation_id)
+    messages = services.messages_after(db, found, id_arg("after") or 0)
+    return jsonify(
+        state=found.state,
+        advisor=found.advisor.name if found.advisor else None,
+        messages=[message_json(m, found) for m in messages],
+    )
+
+
+@bp.post("/<int:conversation_id>/<" + ACTIONS + ":action>")
+@staff_required
+def act(conversation_id: int, action: str) -> Response | tuple[str, int]:
+    db = get_session()
+    services.mark_present(db, current_user)
+    found = _conversation_or_404(db, conversation_id)
+    forms = _forms(db, found)
+    form = forms[f"{action}_form"]
+    if not form.validate_on_submit():
+        return _page(db, found, forms, 422)
+    try:
+        if action == "take":
+            services.take(db, found, current_user)
+        elif action == "reply":
+            if found.advisor_id != current_user.id:
+                raise services.Stale(found.state)
+            message = services.post_message(db, found, "advisor", current_user, form.text())
+            if request.accept_mimetypes.best == "application/json":
+                return jsonify(message_json(message, found))
+        elif action == "transfer":
+            to = None if form.to.data == QUEUE else db.get(User, int(form.to.data))
+            services.transfer(db, found, current_user, to)
+        else:
+            services.close(
+                db,
+                found,
+                current_user,
+                by="advisor",
+                reason=form.reason.data,
+                note=(form.note.data or "").strip(),
+            )
+    except (services.Stale, services.Closed):
+        text = _(
+            "Someone else changed this conversation meanwhile: it is now %(state)s%(who)s. Nothing was done.",
+            state=state_name(found.state),
+            who=f" ({found.advisor.name})" if found.advisor else "",
+        )
+        return _page(db, found, _forms(db, found), 409, text)
+    if action in ("transfer", "close"):
+        flash(_("Conversation %(number)s updated.", number=found.id), "success")
+        return redirect(url_for("backoffice_chat.desk"))
+    return redirect(url_for("backoffice_chat.conversation", conversation_id=found.id, _anchor="last"))
+
+
+@bp.get("/transcripciones")
+@staff_required
+def transcripts() -> str:
+    words = (request.args.get("q") or "").strip()[:100]
+    found = services.search_transcripts(get_session(), words) if len(words) >= 3 else []
+    return render_template("backoffice/chat_transcripts.html", words=words, found=found)
+
+
+@bp.get("/encuestas")
+@staff_required
+def surveys() -> str:
+    return render_template("backoffice/chat_surveys.html", results=services.survey_results(get_session()))

@@ -1,0 +1,93 @@
+/* MGD help chat: new messages every 2 s without a reload (the page works without it: it refreshes itself). */
+"use strict";
+
+document.addEventListener("DOMContentLoaded", function () {
+  var list = document.querySelector("[data-chat-news]");
+  var status = document.getElementById("chat-status");
+  var desk = document.querySelector("[data-chat-desk]");
+  if (desk) {
+    // The desk's queue: reloaded every 10 s while the advisor is not in the middle of something.
+    window.setInterval(function () {
+      if (document.activeElement === document.body || !document.activeElement) window.location.reload();
+    }, 10000);
+  }
+  if (!list) return;
+  var last = parseInt(list.getAttribute("data-chat-last"), 10) || 0;
+  var busy = false;
+
+  function add(message) {
+    if (message.id <= last) return;
+    last = message.id;
+    var item = document.createElement("li");
+    item.className = "chat-message chat-" + message.author;
+    item.setAttribute("data-id", message.id);
+    if (message.author === "system") {
+      var note = document.createElement("p");
+      note.className = "hint";
+      note.textContent = message.body + " " + message.at;
+      item.appendChild(note);
+    } else {
+      var meta = document.createElement("p");
+      meta.className = "chat-meta";
+      var name = document.createElement("strong");
+      name.textContent = message.name;
+      meta.appendChild(name);
+      meta.appendChild(document.createTextNode(" " + message.at));
+      var body = document.createElement("p");
+      body.className = "chat-body";
+      body.textContent = message.body;
+      item.appendChild(meta);
+      item.appendChild(body);
+    }
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function poll() {
+    if (busy) return;
+    busy = true;
+    fetch(list.getAttribute("data-chat-news") + "?after=" + last, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (news) {
+        if (!news) return;
+        news.messages.forEach(add);
+        if (news.state !== list.getAttribute("data-chat-state")) window.location.reload();
+      })
+      .catch(function () {})
+      .finally(function () { busy = false; });
+  }
+  window.setInterval(poll, 2000);
+  list.scrollTop = list.scrollHeight;
+
+  // Sending without a reload: the same form, posted asking for JSON; on any failure the form posts as usual.
+  var form = document.querySelector("form.chat-form");
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      var text = form.querySelector("textarea");
+      var canned = form.querySelector("select");
+      if (!text || (!text.value.trim() && !(canned && canned.value))) return;
+      event.preventDefault();
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      })
+        .then(function (response) {
+          if (!response.ok) { form.submit(); return null; }
+          return response.json();
+        })
+        .then(function (message) {
+          if (!message) return;
+          add(message);
+          text.value = "";
+          if (canned) canned.value = "";
+          text.focus();
+        })
+        .catch(function () { form.submit(); });
+    });
+  }
+});
