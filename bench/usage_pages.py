@@ -11,7 +11,7 @@ them, as the import keeps them, and ``VACUUM ANALYZE``. Then times GET over HTTP
 first page and a page 10,000 pages deep, by its keyset cursor), a line's month, the company's month (its
 totals per type), the allowance bars of the 5,000 lines and the cycle's rankings. Prints the median and 95th
 percentile of each with the load average. Drops the database and roles.
-Usage: python bench/usage_pages.py [--admin-url URL] [--records N] [--repeat N]
+Usage: python bench/usage_pages.py [--admin-url URL] [--records N[,N…]] [--repeat N] [--quiet] [--pause]
 """
 
 from __future__ import annotations
@@ -82,13 +82,21 @@ def months(today: date) -> list[tuple[datetime, datetime]]:
     return found[::-1]
 
 
+def cycle_ending(today: date) -> int:
+    """The cycle day (1–28) whose current cycle has run longest by ``today``: the day after it (the 1st when
+    that is past the 28th, a calendar month then, of which at least 28 days have passed)."""
+    following = (today + timedelta(days=1)).day
+    return following if following <= 28 else 1
+
+
 def _instant(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=MADRID).astimezone(UTC)
 
 
-def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
+def write_usage(database_url: str, records: int, batch: int = 0) -> tuple[int, int, int]:
     """The big company's ``records`` and as many again spread over the other companies (by their lines),
-    written as the superuser; the big company's id, its first line's id and the number of daily sums."""
+    written as the superuser (``batch``: a second call adds as many more, with record ids of their own), then
+    every daily sum made again; the big company's id, its first line's id and the number of daily sums."""
     engine = create_engine(database_url)
     now = datetime.now(UTC)
     span = months(now.astimezone(MADRID).date())
@@ -101,6 +109,12 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
             text("SELECT tenant_id, count(*) FROM lines GROUP BY tenant_id ORDER BY count(*) DESC")
         ).all()
     big = companies[0][0]
+    if batch == 0:  # the big company's cycle ends today: its bars and rankings sum a whole month of use
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE billing_accounts SET cycle_day = :day WHERE tenant_id = :tenant"),
+                {"day": cycle_ending(now.astimezone(MADRID).date()), "tenant": big},
+            )
     others = sum(count for _tenant, count in companies[1:])
     for tenant, lines in companies:
         share = records if tenant == big else records * lines // max(others, 1)
@@ -112,7 +126,7 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
                     text(RECORDS),
                     {
                         "tenant": tenant,
-                        "prefix": f"{tenant}-{number}-",
+                        "prefix": f"{tenant}-{number}-{batch}-",
                         "start": start,
                         "span": int((until - start).total_seconds()),
                         "count": max(share // MONTHS, 1),
@@ -122,12 +136,14 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
                 )
         print(f"  company {tenant}: {lines:,} lines, ~{share:,} records", flush=True)
     with engine.begin() as connection:
+        connection.execute(text("SET LOCAL work_mem = '256MB'"))
+        connection.execute(text("TRUNCATE usage_daily"))
         connection.execute(text(DAILY))
         daily = connection.scalar(text("SELECT count(*) FROM usage_daily"))
         total = connection.scalar(text("SELECT count(*) FROM usage_records"))
         first_line = connection.scalar(text("SELECT min(id) FROM lines WHERE tenant_id = :t"), {"t": big})
     print(
-        f"usage: {total:,} records over {MONTHS} months ({records:,} of the big company), {daily:,} daily "
+        f"usage: {total:,} records over {MONTHS} months (+{records:,} of the big company), {daily:,} daily "
         f"sums, written in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
@@ -208,6 +224,28 @@ def measure(
         timed(case, cookie, args.repeat, processes)
 
 
+class QuietLock:
+    """``--quiet``: the machine's quiet lock (``/tmp/mgd-quiet``, the other sessions pause their heavy work
+    while it exists) held around the timed requests only: waits until nobody holds it, takes it, drops it."""
+
+    PATH = Path("/tmp/mgd-quiet")  # noqa: S108
+
+    def __init__(self, wanted: bool) -> None:
+        self.wanted = wanted
+
+    def __enter__(self) -> None:
+        if self.wanted:
+            while self.PATH.exists():
+                time.sleep(15)
+            self.PATH.touch()
+            print(f"quiet lock taken (load average {os.getloadavg()[0]:.1f})", flush=True)
+
+    def __exit__(self, *_exc) -> None:
+        if self.wanted:
+            self.PATH.unlink(missing_ok=True)
+            print("quiet lock dropped", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -215,9 +253,24 @@ def main() -> None:
     )
     parser.add_argument("--big-lines", type=int, default=5_000)
     parser.add_argument("--others", type=int, default=20, help="other companies (2 to 200 lines)")
-    parser.add_argument("--records", type=int, default=1_000_000, help="the big company's records")
+    parser.add_argument(
+        "--records",
+        default="1000000",
+        help="the big company's records; several sizes, growing, comma-separated (1000000,10000000): "
+        "each is measured, then records are added up to the next",
+    )
     parser.add_argument("--repeat", type=int, default=20, help="requests per page")
+    parser.add_argument(
+        "--quiet", action="store_true", help="hold /tmp/mgd-quiet during the timed requests only"
+    )
+    parser.add_argument(
+        "--pause",
+        metavar="FILE",
+        help="before the timed requests of each size, print the database and wait until FILE exists (to "
+        "profile it; FILE is removed)",
+    )
     args = parser.parse_args()
+    sizes = [int(size) for size in args.records.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the database and roles are dropped still
 
     with production_database(args.admin_url, "usage") as run, tempfile.TemporaryDirectory() as folder:
@@ -229,27 +282,37 @@ def main() -> None:
         document = dataset(args.big_lines, args.others, None)
         import_companies(env, workdir, document)
         superuser = make_url(args.admin_url).set(database=run.name).render_as_string(False)
-        big, line_id, _daily = write_usage(superuser, args.records)
-        today = datetime.now(MADRID).date()
-        pages = cursors(superuser, big, months(today)[0][0], _instant(today.replace(day=1)))
         reference, cookie = admin_session(env, document["companies"][0]["fiscal_id"])
-        server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
-        try:
-            from mgd.gunicorn_conf import threads, workers  # noqa: PLC0415
-
-            print(
-                f"gunicorn (mgd.gunicorn_conf, production settings): {workers} workers x {threads} threads; "
-                f"PostgreSQL as {run.app} (Row-Level Security on); {os.cpu_count()} CPUs",
-                flush=True,
-            )
-            processes = Processes(server.pid, args.admin_url, run.app)
+        written = 0
+        for batch, size in enumerate(sizes):
+            big, line_id, _daily = write_usage(superuser, size - written, batch)
+            written = size
+            today = datetime.now(MADRID).date()
+            pages = cursors(superuser, big, months(today)[0][0], _instant(today.replace(day=1)))
+            if args.pause:
+                print(f"database {run.name}, portal role {run.app}: waiting for {args.pause}", flush=True)
+                while not Path(args.pause).exists():
+                    time.sleep(5)
+                Path(args.pause).unlink()
+            print(f"-- {size:,} records of the big company", flush=True)
+            server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
             try:
-                measure(reference, cookie, processes, args, pages=pages, line_id=line_id)
+                from mgd.gunicorn_conf import threads, workers  # noqa: PLC0415
+
+                print(
+                    f"gunicorn (mgd.gunicorn_conf, production settings): {workers} workers x {threads} "
+                    f"threads; PostgreSQL as {run.app} (Row-Level Security on); {os.cpu_count()} CPUs",
+                    flush=True,
+                )
+                processes = Processes(server.pid, args.admin_url, run.app)
+                try:
+                    with QuietLock(args.quiet):
+                        measure(reference, cookie, processes, args, pages=pages, line_id=line_id)
+                finally:
+                    processes.admin.close()
             finally:
-                processes.admin.close()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=150)
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=150)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ from mgd.usage.filters import (
     PLACES,
     UsageFilters,
     cursor_token,
-    page_of,
     parse_cursor,
     read_filters,
 )
@@ -319,23 +318,18 @@ def line_export(line_id: int, extension: str) -> Response:
 
 # ---- allowances and rankings -------------------------------------------------------------------------------
 
-ALLOWANCE_PAGE = 100
-
 
 @bp.get("/disponible")
 @requires("view_usage")
 def allowances_page() -> str:
-    db, tenant, number = get_session(), current_tenant(), page_of(request.args)
-    found = allowances.company_allowances(db, tenant.membership, _today())
-    pages = max(1, -(-len(found.lines) // ALLOWANCE_PAGE))
-    return render_template(
-        "usage/allowances.html",
-        pools=found.pools,
-        lines=found.lines[(number - 1) * ALLOWANCE_PAGE : number * ALLOWANCE_PAGE],
-        near=sum(1 for item in found.lines if item.near),
-        number=min(number, pages),
-        pages=pages,
+    found = allowances.allowance_page(
+        get_session(),
+        current_tenant().membership,
+        _today(),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
+    return render_template("usage/allowances.html", pools=found.pools, page=found.lines)
 
 
 def _ranking_chart(chart_id: str, title: str, items: list[queries.Ranked], shown) -> Markup | None:
