@@ -9,7 +9,10 @@ migration's ``mgd_usage_partition`` and writes the records with one ``INSERT …
 superuser (the records import is timed by its own benchmark), then their daily sums (``usage_daily``) from
 them, as the import keeps them, and ``VACUUM ANALYZE``. Then times GET over HTTP: the company's records (the
 first page and a page 10,000 pages deep, by its keyset cursor), a line's month, the company's month (its
-totals per type), the allowance bars of the 5,000 lines and the cycle's rankings. Prints the median and 95th
+totals per type), the allowance page (its first and last keyset page of 50 lines), the cycle's rankings and
+the lines page (50 lines with their allowance marks). The big company's cycle is set to end today, so that
+its bars sum a whole month. Several sizes (``--records 1000000,10000000``) are measured in one run, records
+added between them. Prints the median and 95th
 percentile of each with the load average. Drops the database and roles.
 Usage: python bench/usage_pages.py [--admin-url URL] [--records N[,N…]] [--repeat N] [--quiet] [--pause]
 """
@@ -25,6 +28,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, make_url, text
@@ -33,10 +37,12 @@ from billing_pages import PORT, Case, Processes, admin_session, timed
 from import_billing import ADMIN_URL, dataset, import_companies, production_database
 from mgd.crypto import derived_key
 from mgd.usage.filters import cursor_token
+from mgd.web.paging import cursor_token as paging_token
 from serve import production_env, start_gunicorn
 
 MADRID = ZoneInfo("Europe/Madrid")
-TARGETS = {"page": 50, "line month": 20, "company month": 300, "allowances": 100}  # ms, issue #13
+# ms: issue #13; the lines page's, issue "Company administration" (a page of 50 lines < 50 ms)
+TARGETS = {"page": 50, "line month": 20, "company month": 300, "allowances": 100, "lines": 50}
 MONTHS = 6
 DEEP = 10_000  # pages of 50 records
 
@@ -93,10 +99,11 @@ def _instant(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=MADRID).astimezone(UTC)
 
 
-def write_usage(database_url: str, records: int, batch: int = 0) -> tuple[int, int, int]:
+def write_usage(database_url: str, records: int, batch: int = 0, pause=lambda: None) -> tuple[int, int, int]:
     """The big company's ``records`` and as many again spread over the other companies (by their lines),
     written as the superuser (``batch``: a second call adds as many more, with record ids of their own), then
-    every daily sum made again; the big company's id, its first line's id and the number of daily sums."""
+    every daily sum made again; the big company's id, its first line's id and the number of daily sums.
+    ``pause()`` is called before each statement (``QuietLock.wait``: another session is timing something)."""
     engine = create_engine(database_url)
     now = datetime.now(UTC)
     span = months(now.astimezone(MADRID).date())
@@ -121,6 +128,7 @@ def write_usage(database_url: str, records: int, batch: int = 0) -> tuple[int, i
         for number, (start, end) in enumerate(span):
             last = number == len(span) - 1
             until = min(end, now) if last else end
+            pause()
             with engine.begin() as connection:
                 connection.execute(
                     text(RECORDS),
@@ -135,6 +143,7 @@ def write_usage(database_url: str, records: int, batch: int = 0) -> tuple[int, i
                     },
                 )
         print(f"  company {tenant}: {lines:,} lines, ~{share:,} records", flush=True)
+    pause()
     with engine.begin() as connection:
         connection.execute(text("SET LOCAL work_mem = '256MB'"))
         connection.execute(text("TRUNCATE usage_daily"))
@@ -147,6 +156,7 @@ def write_usage(database_url: str, records: int, batch: int = 0) -> tuple[int, i
         f"sums, written in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
+    pause()
     with create_engine(database_url, isolation_level="AUTOCOMMIT").connect() as connection:
         started = time.perf_counter()
         connection.execute(text("VACUUM ANALYZE"))
@@ -186,8 +196,31 @@ def cursors(database_url: str, tenant: int, since: datetime, until: datetime) ->
     return found
 
 
+def last_lines_page(database_url: str, tenant: int) -> str:
+    """The keyset token of the big company's last page of lines in service by number (the allowance page's
+    order): the number of the line before its last 50."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        number = connection.scalar(
+            text(
+                "SELECT number FROM lines WHERE tenant_id = :t AND status <> 'cancelled' "
+                "ORDER BY number DESC OFFSET 50 LIMIT 1"
+            ),
+            {"t": tenant},
+        )
+    engine.dispose()
+    return paging_token([number])
+
+
 def measure(
-    reference: str, cookie: str, processes: Processes, args, *, pages: list[tuple[int, str]], line_id: int
+    reference: str,
+    cookie: str,
+    processes: Processes,
+    args,
+    *,
+    pages: list[tuple[int, str]],
+    line_id: int,
+    last_page: str,
 ) -> None:
     base = f"/empresa/{reference}/consumo"
     today = datetime.now(MADRID).date()
@@ -217,7 +250,24 @@ def measure(
             TARGETS["line month"],
             b"data-record",
         ),
-        Case("allowance bars, every line", f"{base}/disponible", TARGETS["allowances"], b"<meter"),
+        Case(
+            "allowance bars, first page (50 lines by number)",
+            f"{base}/disponible",
+            TARGETS["allowances"],
+            b"<meter",
+        ),
+        Case(
+            "allowance bars, last page (keyset)",
+            f"{base}/disponible?{urlencode({'after': last_page})}",
+            TARGETS["allowances"],
+            b"<meter",
+        ),
+        Case(
+            "lines page, first page (50 lines with their allowance marks)",
+            f"/empresa/{reference}/lineas",
+            TARGETS["lines"],
+            b"<table",
+        ),
         Case("the cycle's rankings (4 SVG charts)", f"{base}/ranking", None, b"<svg"),
     ]
     for case in cases:
@@ -233,10 +283,14 @@ class QuietLock:
     def __init__(self, wanted: bool) -> None:
         self.wanted = wanted
 
+    def wait(self) -> None:
+        """Until nobody holds the lock (writing the data does not take it, but leaves others quiet)."""
+        while self.wanted and self.PATH.exists():
+            time.sleep(15)
+
     def __enter__(self) -> None:
         if self.wanted:
-            while self.PATH.exists():
-                time.sleep(15)
+            self.wait()
             self.PATH.touch()
             print(f"quiet lock taken (load average {os.getloadavg()[0]:.1f})", flush=True)
 
@@ -285,10 +339,11 @@ def main() -> None:
         reference, cookie = admin_session(env, document["companies"][0]["fiscal_id"])
         written = 0
         for batch, size in enumerate(sizes):
-            big, line_id, _daily = write_usage(superuser, size - written, batch)
+            big, line_id, _daily = write_usage(superuser, size - written, batch, QuietLock(args.quiet).wait)
             written = size
             today = datetime.now(MADRID).date()
             pages = cursors(superuser, big, months(today)[0][0], _instant(today.replace(day=1)))
+            last_page = last_lines_page(superuser, big)
             if args.pause:
                 print(f"database {run.name}, portal role {run.app}: waiting for {args.pause}", flush=True)
                 while not Path(args.pause).exists():
@@ -307,7 +362,15 @@ def main() -> None:
                 processes = Processes(server.pid, args.admin_url, run.app)
                 try:
                     with QuietLock(args.quiet):
-                        measure(reference, cookie, processes, args, pages=pages, line_id=line_id)
+                        measure(
+                            reference,
+                            cookie,
+                            processes,
+                            args,
+                            pages=pages,
+                            line_id=line_id,
+                            last_page=last_page,
+                        )
                 finally:
                     processes.admin.close()
             finally:
