@@ -17,6 +17,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from mgd.db import get_session, utcnow
@@ -165,7 +166,11 @@ bp.record_once(lambda state: add_line_marker(state.app, _mark_columns, _line_mar
 
 
 def _line_or_404(line_id: int) -> Line:
-    line = get_session().scalar(visible_lines(current_tenant().membership).where(Line.id == line_id))
+    """The line, with its tariff and billing account (its allowance and cycle), in one statement."""
+    query = visible_lines(current_tenant().membership, load_related=False).options(
+        joinedload(Line.tariff), joinedload(Line.billing_account)
+    )
+    line = get_session().scalar(query.where(Line.id == line_id))
     if line is None:
         abort(404)
     return line
