@@ -7,11 +7,11 @@ flag, so the zones cannot be told apart; in the EU roaming counts as at home), s
 Calls received, SMS, MMS and premium services do not count. A line is near its allowance from 80 % on, over
 it past 100 %.
 
-Two shapes of the same figures: ``lines_allowances`` reads a fixed number of statements whatever the number
+Three shapes of the same figures: ``lines_allowances`` reads a fixed number of statements whatever the number
 of lines (lines, pools, then per cycle day among them the use per line and the bundles per line, then the
-pools' use): the 5,000 bars of a large company, and the alerts; ``allowance_columns`` are correlated
-sub-selects of one line, read with a statement the page makes anyway (a line's page, the lines page's
-marks)."""
+pools' use): the alerts, over every line they watch; ``allowance_columns`` are correlated sub-selects of one
+line, read with a statement the page makes anyway (the allowance page's page of lines, the lines page's
+marks); ``line_allowance`` is a line's page, whose cycle is known."""
 
 from __future__ import annotations
 
@@ -333,11 +333,6 @@ def lines_allowances(session: Session, lines: Select, today: date, *, every_line
     return CompanyAllowances(pools, ranked)
 
 
-def company_allowances(session: Session, membership: Membership, today: date) -> CompanyAllowances:
-    """Every line the member may see (a member limited to some lines: only the pools of those)."""
-    return lines_allowances(session, visible_lines(membership), today, every_line=not membership.limited)
-
-
 # ---- the allowance page: a page of lines, by number -------------------------------------------------------
 
 PAGE_SIZE = 50
@@ -361,7 +356,7 @@ def allowance_page(
     """A keyset page of the lines in service the member may see, by number, each with its allowance, and
     the pools they draw from. The page's lines and their figures are one statement (``allowance_columns``,
     each line's own daily sums through its index): a page costs the same in a company of 50 lines or of
-    50,000, where every line's figures (``company_allowances``) grow with the company. A pooled line shows
+    50,000, where every line's figures (``lines_allowances``) grow with the company. A pooled line shows
     its own use, and is near or over by its pool's share (the pools are summed once, not per line)."""
     lines = visible_lines(membership, load_related=False).where(Line.status != "cancelled")
     drawn = lines.with_only_columns(Line.pool_id).where(Line.pool_id.is_not(None)).distinct().order_by(None)
