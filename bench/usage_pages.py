@@ -9,9 +9,12 @@ migration's ``mgd_usage_partition`` and writes the records with one ``INSERT …
 superuser (the records import is timed by its own benchmark), then their daily sums (``usage_daily``) from
 them, as the import keeps them, and ``VACUUM ANALYZE``. Then times GET over HTTP: the company's records (the
 first page and a page 10,000 pages deep, by its keyset cursor), a line's month, the company's month (its
-totals per type), the allowance bars of the 5,000 lines and the cycle's rankings. Prints the median and 95th
+totals per type), the allowance page (its first and last keyset page of 50 lines), the cycle's rankings and
+the lines page (50 lines with their allowance marks). The big company's cycle is set to end today, so that
+its bars sum a whole month. Several sizes (``--records 1000000,10000000``) are measured in one run, records
+added between them. Prints the median and 95th
 percentile of each with the load average. Drops the database and roles.
-Usage: python bench/usage_pages.py [--admin-url URL] [--records N] [--repeat N]
+Usage: python bench/usage_pages.py [--admin-url URL] [--records N[,N…]] [--repeat N] [--quiet] [--pause]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, make_url, text
@@ -33,10 +37,12 @@ from billing_pages import PORT, Case, Processes, admin_session, timed
 from import_billing import ADMIN_URL, dataset, import_companies, production_database
 from mgd.crypto import derived_key
 from mgd.usage.filters import cursor_token
+from mgd.web.paging import cursor_token as paging_token
 from serve import production_env, start_gunicorn
 
 MADRID = ZoneInfo("Europe/Madrid")
-TARGETS = {"page": 50, "line month": 20, "company month": 300, "allowances": 100}  # ms, issue #13
+# ms: issue #13; the lines page's, issue "Company administration" (a page of 50 lines < 50 ms)
+TARGETS = {"page": 50, "line month": 20, "company month": 300, "allowances": 100, "lines": 50}
 MONTHS = 6
 DEEP = 10_000  # pages of 50 records
 
@@ -82,13 +88,22 @@ def months(today: date) -> list[tuple[datetime, datetime]]:
     return found[::-1]
 
 
+def cycle_ending(today: date) -> int:
+    """The cycle day (1–28) whose current cycle has run longest by ``today``: the day after it (the 1st when
+    that is past the 28th, a calendar month then, of which at least 28 days have passed)."""
+    following = (today + timedelta(days=1)).day
+    return following if following <= 28 else 1
+
+
 def _instant(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=MADRID).astimezone(UTC)
 
 
-def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
+def write_usage(database_url: str, records: int, batch: int = 0, pause=lambda: None) -> tuple[int, int, int]:
     """The big company's ``records`` and as many again spread over the other companies (by their lines),
-    written as the superuser; the big company's id, its first line's id and the number of daily sums."""
+    written as the superuser (``batch``: a second call adds as many more, with record ids of their own), then
+    every daily sum made again; the big company's id, its first line's id and the number of daily sums.
+    ``pause()`` is called before each statement (``QuietLock.wait``: another session is timing something)."""
     engine = create_engine(database_url)
     now = datetime.now(UTC)
     span = months(now.astimezone(MADRID).date())
@@ -101,18 +116,25 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
             text("SELECT tenant_id, count(*) FROM lines GROUP BY tenant_id ORDER BY count(*) DESC")
         ).all()
     big = companies[0][0]
+    if batch == 0:  # the big company's cycle ends today: its bars and rankings sum a whole month of use
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE billing_accounts SET cycle_day = :day WHERE tenant_id = :tenant"),
+                {"day": cycle_ending(now.astimezone(MADRID).date()), "tenant": big},
+            )
     others = sum(count for _tenant, count in companies[1:])
     for tenant, lines in companies:
         share = records if tenant == big else records * lines // max(others, 1)
         for number, (start, end) in enumerate(span):
             last = number == len(span) - 1
             until = min(end, now) if last else end
+            pause()
             with engine.begin() as connection:
                 connection.execute(
                     text(RECORDS),
                     {
                         "tenant": tenant,
-                        "prefix": f"{tenant}-{number}-",
+                        "prefix": f"{tenant}-{number}-{batch}-",
                         "start": start,
                         "span": int((until - start).total_seconds()),
                         "count": max(share // MONTHS, 1),
@@ -121,16 +143,20 @@ def write_usage(database_url: str, records: int) -> tuple[int, int, int]:
                     },
                 )
         print(f"  company {tenant}: {lines:,} lines, ~{share:,} records", flush=True)
+    pause()
     with engine.begin() as connection:
+        connection.execute(text("SET LOCAL work_mem = '256MB'"))
+        connection.execute(text("TRUNCATE usage_daily"))
         connection.execute(text(DAILY))
         daily = connection.scalar(text("SELECT count(*) FROM usage_daily"))
         total = connection.scalar(text("SELECT count(*) FROM usage_records"))
         first_line = connection.scalar(text("SELECT min(id) FROM lines WHERE tenant_id = :t"), {"t": big})
     print(
-        f"usage: {total:,} records over {MONTHS} months ({records:,} of the big company), {daily:,} daily "
+        f"usage: {total:,} records over {MONTHS} months (+{records:,} of the big company), {daily:,} daily "
         f"sums, written in {time.perf_counter() - started:.0f} s",
         flush=True,
     )
+    pause()
     with create_engine(database_url, isolation_level="AUTOCOMMIT").connect() as connection:
         started = time.perf_counter()
         connection.execute(text("VACUUM ANALYZE"))
@@ -170,8 +196,31 @@ def cursors(database_url: str, tenant: int, since: datetime, until: datetime) ->
     return found
 
 
+def last_lines_page(database_url: str, tenant: int) -> str:
+    """The keyset token of the big company's last page of lines in service by number (the allowance page's
+    order): the number of the line before its last 50."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        number = connection.scalar(
+            text(
+                "SELECT number FROM lines WHERE tenant_id = :t AND status <> 'cancelled' "
+                "ORDER BY number DESC OFFSET 50 LIMIT 1"
+            ),
+            {"t": tenant},
+        )
+    engine.dispose()
+    return paging_token([number])
+
+
 def measure(
-    reference: str, cookie: str, processes: Processes, args, *, pages: list[tuple[int, str]], line_id: int
+    reference: str,
+    cookie: str,
+    processes: Processes,
+    args,
+    *,
+    pages: list[tuple[int, str]],
+    line_id: int,
+    last_page: str,
 ) -> None:
     base = f"/empresa/{reference}/consumo"
     today = datetime.now(MADRID).date()
@@ -201,11 +250,54 @@ def measure(
             TARGETS["line month"],
             b"data-record",
         ),
-        Case("allowance bars, every line", f"{base}/disponible", TARGETS["allowances"], b"<meter"),
+        Case(
+            "allowance bars, first page (50 lines by number)",
+            f"{base}/disponible",
+            TARGETS["allowances"],
+            b"<meter",
+        ),
+        Case(
+            "allowance bars, last page (keyset)",
+            f"{base}/disponible?{urlencode({'after': last_page})}",
+            TARGETS["allowances"],
+            b"<meter",
+        ),
+        Case(
+            "lines page, first page (50 lines with their allowance marks)",
+            f"/empresa/{reference}/lineas",
+            TARGETS["lines"],
+            b"<table",
+        ),
         Case("the cycle's rankings (4 SVG charts)", f"{base}/ranking", None, b"<svg"),
     ]
     for case in cases:
         timed(case, cookie, args.repeat, processes)
+
+
+class QuietLock:
+    """``--quiet``: the machine's quiet lock (``/tmp/mgd-quiet``, the other sessions pause their heavy work
+    while it exists) held around the timed requests only: waits until nobody holds it, takes it, drops it."""
+
+    PATH = Path("/tmp/mgd-quiet")  # noqa: S108
+
+    def __init__(self, wanted: bool) -> None:
+        self.wanted = wanted
+
+    def wait(self) -> None:
+        """Until nobody holds the lock (writing the data does not take it, but leaves others quiet)."""
+        while self.wanted and self.PATH.exists():
+            time.sleep(15)
+
+    def __enter__(self) -> None:
+        if self.wanted:
+            self.wait()
+            self.PATH.touch()
+            print(f"quiet lock taken (load average {os.getloadavg()[0]:.1f})", flush=True)
+
+    def __exit__(self, *_exc) -> None:
+        if self.wanted:
+            self.PATH.unlink(missing_ok=True)
+            print("quiet lock dropped", flush=True)
 
 
 def main() -> None:
@@ -215,9 +307,24 @@ def main() -> None:
     )
     parser.add_argument("--big-lines", type=int, default=5_000)
     parser.add_argument("--others", type=int, default=20, help="other companies (2 to 200 lines)")
-    parser.add_argument("--records", type=int, default=1_000_000, help="the big company's records")
+    parser.add_argument(
+        "--records",
+        default="1000000",
+        help="the big company's records; several sizes, growing, comma-separated (1000000,10000000): "
+        "each is measured, then records are added up to the next",
+    )
     parser.add_argument("--repeat", type=int, default=20, help="requests per page")
+    parser.add_argument(
+        "--quiet", action="store_true", help="hold /tmp/mgd-quiet during the timed requests only"
+    )
+    parser.add_argument(
+        "--pause",
+        metavar="FILE",
+        help="before the timed requests of each size, print the database and wait until FILE exists (to "
+        "profile it; FILE is removed)",
+    )
     args = parser.parse_args()
+    sizes = [int(size) for size in args.records.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the database and roles are dropped still
 
     with production_database(args.admin_url, "usage") as run, tempfile.TemporaryDirectory() as folder:
@@ -229,27 +336,46 @@ def main() -> None:
         document = dataset(args.big_lines, args.others, None)
         import_companies(env, workdir, document)
         superuser = make_url(args.admin_url).set(database=run.name).render_as_string(False)
-        big, line_id, _daily = write_usage(superuser, args.records)
-        today = datetime.now(MADRID).date()
-        pages = cursors(superuser, big, months(today)[0][0], _instant(today.replace(day=1)))
         reference, cookie = admin_session(env, document["companies"][0]["fiscal_id"])
-        server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
-        try:
-            from mgd.gunicorn_conf import threads, workers  # noqa: PLC0415
-
-            print(
-                f"gunicorn (mgd.gunicorn_conf, production settings): {workers} workers x {threads} threads; "
-                f"PostgreSQL as {run.app} (Row-Level Security on); {os.cpu_count()} CPUs",
-                flush=True,
-            )
-            processes = Processes(server.pid, args.admin_url, run.app)
+        written = 0
+        for batch, size in enumerate(sizes):
+            big, line_id, _daily = write_usage(superuser, size - written, batch, QuietLock(args.quiet).wait)
+            written = size
+            today = datetime.now(MADRID).date()
+            pages = cursors(superuser, big, months(today)[0][0], _instant(today.replace(day=1)))
+            last_page = last_lines_page(superuser, big)
+            if args.pause:
+                print(f"database {run.name}, portal role {run.app}: waiting for {args.pause}", flush=True)
+                while not Path(args.pause).exists():
+                    time.sleep(5)
+                Path(args.pause).unlink()
+            print(f"-- {size:,} records of the big company", flush=True)
+            server = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "gunicorn.log")
             try:
-                measure(reference, cookie, processes, args, pages=pages, line_id=line_id)
+                from mgd.gunicorn_conf import threads, workers  # noqa: PLC0415
+
+                print(
+                    f"gunicorn (mgd.gunicorn_conf, production settings): {workers} workers x {threads} "
+                    f"threads; PostgreSQL as {run.app} (Row-Level Security on); {os.cpu_count()} CPUs",
+                    flush=True,
+                )
+                processes = Processes(server.pid, args.admin_url, run.app)
+                try:
+                    with QuietLock(args.quiet):
+                        measure(
+                            reference,
+                            cookie,
+                            processes,
+                            args,
+                            pages=pages,
+                            line_id=line_id,
+                            last_page=last_page,
+                        )
+                finally:
+                    processes.admin.close()
             finally:
-                processes.admin.close()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=150)
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=150)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ QUERY = {
     "usage.line": (*USAGE, "after"),
     "usage.export": (*USAGE, "sep"),
     "usage.line_export": (*USAGE, "sep"),
-    "usage.allowances_page": ("page",),
+    "usage.allowances_page": ("after", "before"),
     "lines.index": LINES,
     "lines.export": ("q", "kind", "product", "status", "tariff", "sort", "sep"),
     "activity.index": AUDIT,

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line, Tariff, UsagePool
+from mgd.usage import allowances
 from mgd.usage.filters import MADRID
 from mgd.usage.models import Bundle, LineBundle
 from mgd.usage.services import cycle_for
@@ -168,13 +169,25 @@ def test_empty_filters_are_the_defaults(app, used):
     assert len(rows_of(text(response))) == 5
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", "99999999"])
-def test_an_allowance_page_that_is_no_page_is_a_400_that_names_it(app, used, value):
+def test_allowance_pages_walk_every_line_once_by_number(app, used, monkeypatch):
+    """The allowance page is a keyset page of lines by number: "Next" and "Previous" walk them, each line
+    once; a position that is not one (a token made up) is the first page, never an error."""
+    monkeypatch.setattr(allowances, "PAGE_SIZE", 2)
     ana = signed_in_client(app, "ana@acme.es")
-    response = ana.get(f"{base(used)}/disponible", query_string={"page": value})
-    assert response.status_code == 400
-    assert "The filter “Page” (page=) must be a whole number from 1 to 1000000." in text(response)
-    assert ana.get(f"{base(used)}/disponible?page=7").status_code == 200  # past the last: the last page
+    url, seen, pages = f"{base(used)}/disponible", [], []
+    while url:
+        page = text(ana.get(url))
+        pages.append(page)
+        seen += [int(line) for line in re.findall(r'id="line-(\d+)-data-text"', page)]
+        found = re.search(r'<a href="([^"]*after=[^"]*)" rel="next">', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == list(used.lines) and len(pages) == 2  # (the fixture's lines are numbered in order)
+    back = re.search(r'<a href="([^"]*before=[^"]*)" rel="prev">', pages[-1]).group(1).replace("&amp;", "&")
+    assert re.findall(r'id="line-(\d+)-data-text"', text(ana.get(back))) == [str(n) for n in used.lines[:2]]
+    for token in ("x", "[1]", '["+34"]', "%00"):
+        response = ana.get(f"{base(used)}/disponible", query_string={"after": token})
+        assert response.status_code == 200
+        assert re.findall(r'id="line-(\d+)-data-text"', text(response))[:1] == [str(used.lines[0])]
 
 
 def next_link(page: str) -> str | None:
@@ -314,12 +327,11 @@ def test_allowance_bars_show_what_is_left_and_mark_lines_near_or_over(app, acme)
     ana = signed_in_client(app, "ana@acme.es")
     page = text(ana.get(base(acme) + "/disponible"))
     rows = re.findall(r"<tr( class=\"[^\"]*\")?>\s*<th scope=\"row\">(.*?)</tr>", page, re.S)
-    assert [format_phone(n) in row[1] for n, row in zip(acme.numbers[1::-1], rows, strict=False)] == [
-        True,
-        True,
-    ]
-    assert 'class="allowance-over"' in page and "Over the allowance" in rows[0][1]
-    assert "Near the allowance" in rows[1][1] and "85%" in rows[1][1] and "1.50 GB left" in rows[1][1]
+    assert [format_phone(n) in row[1] for n, row in zip(acme.numbers, rows, strict=True)] == [True] * 3
+    assert rows[1][0] == ' class="allowance-over"' and "Over the allowance" in rows[1][1]  # by number
+    assert rows[0][0] == ' class="allowance-near"' and "Near the allowance" in rows[0][1]
+    assert "85%" in rows[0][1] and "1.50 GB left" in rows[0][1]
+    assert not rows[2][0] and "allowance" not in rows[2][1].split("<td>", 1)[0]  # 25 %: not marked
     assert re.search(r'<meter [^>]*value="85" aria-labelledby="line-' + str(first), page)
     line = text(ana.get(f"{base(acme)}/lineas/{first}"))
     assert "Allowance left in this cycle" in line and "1.50 GB left" in line

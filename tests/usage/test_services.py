@@ -9,13 +9,21 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Integer, literal, select
 
 from mgd.db import set_tenant
 from mgd.tenants.models import Line, UsagePool
 from mgd.usage.alert_measures import measure
 from mgd.usage.alert_models import UsageAlert
-from mgd.usage.allowances import GB, current_cycle, line_allowances, lines_allowances
+from mgd.usage.allowances import (
+    GB,
+    _as_date,
+    current_cycle,
+    cycle_bounds,
+    line_allowance,
+    line_allowances,
+    lines_allowances,
+)
 from mgd.usage.models import Bundle, LineBundle
 from mgd.usage.queries import spend_by_cost_centre, top_lines
 from mgd.usage.records import import_usage
@@ -119,6 +127,9 @@ def test_the_allowances_sum_the_cycle_per_line_and_per_pool(db_session, tmp_path
     assert single[alone.id] == replace(line, pool_percent=None)
     assert (single[pooled.id].voice_used, single[pooled.id].voice_allowed) == (300, 60_000)
     assert single[pooled.id].pool == "Ventas" and single[pooled.id].resets_on == shared.resets_on
+    # A line's page: its own cycle known, a statement of its own
+    assert line_allowance(db_session, alone, today) == single[alone.id]
+    assert line_allowance(db_session, pooled, today) == single[pooled.id]
 
 
 def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tmp_path):
@@ -176,3 +187,23 @@ def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tm
     top = top_lines(db_session, member, span, "data", today=today)
     assert [(item.line_id, item.value) for item in top] == [(first.id, 4 * GB), (second.id, GB)]
     assert spend_by_cost_centre(db_session, member, span, today=today) == [(None, 40)]  # 10 + 30 cents
+
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        date(2026, 1, 1),
+        date(2026, 1, 27),
+        date(2026, 2, 28),
+        date(2024, 2, 29),
+        date(2026, 3, 1),
+        date(2026, 12, 31),
+    ],
+)
+def test_the_cycle_bounds_in_sql_are_those_of_every_cycle_day(db_session, today):
+    """``cycle_bounds`` (the first and last day of each line's cycle, in SQL) agree with ``cycle_for`` for
+    every cycle day, across the ends of months and years and a leap day."""
+    for day in range(1, 29):
+        start, end = db_session.execute(select(*cycle_bounds(literal(day, Integer), today))).one()
+        cycle = cycle_for(day, today)
+        assert (_as_date(start), _as_date(end)) == (cycle.start, cycle.end), (day, today)

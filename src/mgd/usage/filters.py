@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from mgd.web.paging import MAX_PAGE, whole_number
+from mgd.web.paging import whole_number
 from mgd.web.shell import BadParameter
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -32,7 +32,6 @@ LABELS = {
     "roaming": _l("Where"),
     "state": _l("Billed or not"),
     "after": _l("Older records"),
-    "page": _l("Page"),
 }
 
 #: A page's position: the start time and id of the last record shown (newest first).
@@ -141,15 +140,3 @@ def parse_cursor(token: str | None) -> Cursor | None:
     if when is None or number is None:
         raise refuse("after", _("is not a position in this list: open its first page again."))
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=when), number
-
-
-def page_of(args) -> int:
-    """The ``page`` query argument: a whole number from 1 (1 without one); anything else raises
-    ``BadParameter`` naming it."""
-    value = args.get("page")
-    if not value:
-        return 1
-    number = whole_number(value, 1, MAX_PAGE)
-    if number is None:
-        raise refuse("page", _("must be a whole number from 1 to %(most)s.", most=MAX_PAGE))
-    return number

@@ -12,11 +12,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, g, render_template, request, url_for
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from mgd.db import get_session, utcnow
@@ -35,7 +36,6 @@ from mgd.usage.filters import (
     PLACES,
     UsageFilters,
     cursor_token,
-    page_of,
     parse_cursor,
     read_filters,
 )
@@ -79,22 +79,35 @@ def _when(value: datetime) -> str:
     return f"{local:%d/%m/%Y %H:%M:%S}" if _locale() == "es" else f"{local:%Y-%m-%d %H:%M:%S}"
 
 
+def _patterns() -> dict[str, str]:
+    """The measures' texts in the request's language, translated once per page (a page shows fifty
+    records: every ``_()`` is a look-up of the request's translations)."""
+    if "usage_patterns" not in g:
+        g.usage_patterns = {
+            "hours": _("%(hours)s h %(minutes)02d min"),
+            "minutes": _("%(minutes)s min %(seconds)02d s"),
+            "GB": _("%(amount)s GB"),
+            "MB": _("%(amount)s MB"),
+        }
+    return g.usage_patterns
+
+
 @bp.app_template_filter("usage_duration")
 def _duration(seconds: int) -> str:
     """``2 min 31 s``; ``1 h 02 min`` from an hour on."""
     hours, rest = divmod(int(seconds), 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
-        return _("%(hours)s h %(minutes)02d min", hours=format_decimal(hours), minutes=minutes)
-    return _("%(minutes)s min %(seconds)02d s", minutes=minutes, seconds=seconds)
+        return _patterns()["hours"] % {"hours": format_decimal(hours), "minutes": minutes}
+    return _patterns()["minutes"] % {"minutes": minutes, "seconds": seconds}
 
 
 @bp.app_template_filter("usage_bytes")
 def _bytes(count: int) -> str:
     """Megabytes below a gigabyte, else gigabytes with two decimals (decimal units, as operators count)."""
     if count >= 10**9:
-        return _("%(amount)s GB", amount=format_decimal(round(count / 10**9, 2), format="#,##0.00"))
-    return _("%(amount)s MB", amount=format_decimal(round(count / 10**6, 1), format="#,##0.0"))
+        return _patterns()["GB"] % {"amount": format_decimal(round(count / 10**9, 2), format="#,##0.00")}
+    return _patterns()["MB"] % {"amount": format_decimal(round(count / 10**6, 1), format="#,##0.0")}
 
 
 @bp.app_template_filter("usage_minutes")
@@ -111,14 +124,19 @@ def _measure(kind: str, duration_s: int, data: int, units: int) -> str:
     return format_decimal(units)
 
 
+def _translated(names: dict) -> dict[str, str]:
+    return {key: str(name) for key, name in names.items()}
+
+
 @bp.context_processor
 def _names() -> dict:
+    # Translated once per page, not at every use (a page shows fifty records, each with its type's name).
     return {
-        "kind_names": KIND_NAMES,
-        "direction_names": DIRECTION_NAMES,
-        "place_names": PLACE_NAMES,
-        "state_names": STATE_NAMES,
-        "zone_names": ZONE_NAMES,
+        "kind_names": _translated(KIND_NAMES),
+        "direction_names": _translated(DIRECTION_NAMES),
+        "place_names": _translated(PLACE_NAMES),
+        "state_names": _translated(STATE_NAMES),
+        "zone_names": _translated(ZONE_NAMES),
         "measure": _measure,
         "data_shown": _bytes,
         "minutes_shown": _minutes,
@@ -166,7 +184,11 @@ bp.record_once(lambda state: add_line_marker(state.app, _mark_columns, _line_mar
 
 
 def _line_or_404(line_id: int) -> Line:
-    line = get_session().scalar(visible_lines(current_tenant().membership).where(Line.id == line_id))
+    """The line, with its tariff and billing account (its allowance and cycle), in one statement."""
+    query = visible_lines(current_tenant().membership, load_related=False).options(
+        joinedload(Line.tariff), joinedload(Line.billing_account)
+    )
+    line = get_session().scalar(query.where(Line.id == line_id))
     if line is None:
         abort(404)
     return line
@@ -319,23 +341,18 @@ def line_export(line_id: int, extension: str) -> Response:
 
 # ---- allowances and rankings -------------------------------------------------------------------------------
 
-ALLOWANCE_PAGE = 100
-
 
 @bp.get("/disponible")
 @requires("view_usage")
 def allowances_page() -> str:
-    db, tenant, number = get_session(), current_tenant(), page_of(request.args)
-    found = allowances.company_allowances(db, tenant.membership, _today())
-    pages = max(1, -(-len(found.lines) // ALLOWANCE_PAGE))
-    return render_template(
-        "usage/allowances.html",
-        pools=found.pools,
-        lines=found.lines[(number - 1) * ALLOWANCE_PAGE : number * ALLOWANCE_PAGE],
-        near=sum(1 for item in found.lines if item.near),
-        number=min(number, pages),
-        pages=pages,
+    found = allowances.allowance_page(
+        get_session(),
+        current_tenant().membership,
+        _today(),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
     )
+    return render_template("usage/allowances.html", pools=found.pools, page=found.lines)
 
 
 def _ranking_chart(chart_id: str, title: str, items: list[queries.Ranked], shown) -> Markup | None:
