@@ -65,6 +65,7 @@ QUERY = {
     "orders.index": ("after", "before"),
     "orders.new": ("linea", "lq"),
     "orders.puk": ("linea",),
+    "orders.send_sms": ("linea", "after", "before"),
     "backoffice_orders.index": ("kind", "state", "after", "before"),
     "chat.index": ("after", "before"),
     "chat.start": ("desde", "pedido"),

@@ -212,6 +212,13 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_rate,
     ),
     Setting(
+        "SMS_DAILY_QUOTA",
+        500,
+        "SMS a company may send from its own lines on the web (Orders, Send SMS) per day, Madrid time; each "
+        "recipient counts one.",
+        parse=_parse_int,
+    ),
+    Setting(
         "DEFAULT_LOCALE", "es", "Language when the visitor has not chosen one.", choices=tuple(LANGUAGES)
     ),
     Setting(

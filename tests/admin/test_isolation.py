@@ -19,7 +19,7 @@ from mgd.billing.models import Invoice
 from mgd.chat.models import Conversation, Message, Survey
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
-from mgd.orders.models import Order
+from mgd.orders.models import Order, SmsBatch, SmsQuota
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
 from tests.accounts import add_alert, add_attachment, add_conversation, add_invoices, add_order
@@ -135,6 +135,11 @@ def beta_objects(app, beta):
         invitation = session.scalar(select(Invitation.id))
     add_invoices(app, beta)
     add_sample_usage(app, beta)
+    sms = {"line": beta.numbers[0], "recipients": "612345678", "text": "Hola", "confirmed": "yes"}
+    assert (
+        dora.post(f"/empresa/{beta.ref}/pedidos/sms", data={**sms, "csrf_token": token(dora)}).status_code
+        == 302
+    )
     return {
         "line_id": beta.lines[0],
         "membership_id": beta.members["dora@beta.es"],
@@ -176,6 +181,8 @@ def beta_state(app, beta):
         chats = session.execute(select(Conversation.id, Conversation.state, Conversation.advisor_id)).all()
         said = session.execute(select(Message.id, Message.body)).all()
         rated = session.execute(select(Survey.conversation_id, Survey.score)).all()
+        sms = session.execute(select(SmsBatch.id, SmsBatch.recipients)).all()
+        quotas = session.execute(select(SmsQuota.day, SmsQuota.sent)).all()
         return (
             sorted(lines),
             sorted(members),
@@ -188,6 +195,8 @@ def beta_state(app, beta):
             sorted(chats),
             sorted(said),
             sorted(rated),
+            sorted(sms),
+            sorted(quotas),
         )
 
 

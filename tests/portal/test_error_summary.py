@@ -32,6 +32,7 @@ MUST_SHOW_ERRORS = {
     "profile.authenticator",
     "backoffice.request_detail",
     "help_articles.new",
+    "orders.send_sms",
     "help_articles.edit",
     "usage_alerts.new",
     "usage_alerts.edit",

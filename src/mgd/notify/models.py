@@ -27,6 +27,8 @@ class OutboxMessage(Timestamped, Base):
         Enum(*CHANNELS, name="channel", native_enum=False, create_constraint=True)
     )
     recipient: Mapped[str] = mapped_column(String(254))
+    # An SMS sent in a company line's name (``mgd.orders.sms``): that number; None: the portal's sender.
+    sender: Mapped[str | None] = mapped_column(String(20))
     subject: Mapped[str | None] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(EncryptedText)  # "" once purged
     body_html: Mapped[str | None] = mapped_column(EncryptedText)

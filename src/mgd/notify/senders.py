@@ -73,7 +73,7 @@ def templated_mail(
 
 
 class SmsSender(Protocol):
-    def send_sms(self, to: str, body: str) -> str: ...
+    def send_sms(self, to: str, body: str, sender: str | None = None) -> str: ...
 
 
 class MailSender(Protocol):
@@ -95,8 +95,9 @@ class ConsoleSender:
         stream.write(text)
         stream.flush()
 
-    def send_sms(self, to: str, body: str) -> str:
-        self._write(f"\n--- SMS to {to} ---\n{body}\n---\n")
+    def send_sms(self, to: str, body: str, sender: str | None = None) -> str:
+        origin = f" from {sender}" if sender else ""
+        self._write(f"\n--- SMS to {to}{origin} ---\n{body}\n---\n")
         return "console"
 
     def send_mail(self, mail: Mail) -> str:
@@ -118,8 +119,11 @@ class FileSender:
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(line)
 
-    def send_sms(self, to: str, body: str) -> str:
-        self._append({"to": to, "body": body, "time": _now()})
+    def send_sms(self, to: str, body: str, sender: str | None = None) -> str:
+        record = {"to": to, "body": body, "time": _now()}
+        if sender:
+            record["from"] = sender
+        self._append(record)
         return "file"
 
     def send_mail(self, mail: Mail) -> str:
@@ -138,9 +142,10 @@ class TwilioSender:
             self.client.api.base_url = base_url.rstrip("/")
         self.from_ = from_
 
-    def send_sms(self, to: str, body: str) -> str:
+    def send_sms(self, to: str, body: str, sender: str | None = None) -> str:
+        """``sender``: a company line's number to send from (Twilio must allow it); else ``TWILIO_FROM``."""
         try:
-            message = self.client.messages.create(to=to, from_=self.from_, body=body)
+            message = self.client.messages.create(to=to, from_=sender or self.from_, body=body)
         except TwilioRestException as exc:
             permanent = 400 <= exc.status < 500 and exc.status != 429
             raise DeliveryError(

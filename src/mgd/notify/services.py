@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 _NEW_IDS = "mgd.outbox_new_ids"
 
 
-def queue_sms(session: Session, to: str, body: str) -> OutboxMessage:
-    """Add an SMS to the outbox; it is delivered after the caller commits."""
-    return _queue(session, OutboxMessage(channel="sms", recipient=to, body_text=body))
+def queue_sms(session: Session, to: str, body: str, *, sender: str | None = None) -> OutboxMessage:
+    """Add an SMS to the outbox; it is delivered after the caller commits. ``sender``: the number it is sent
+    from (a company's line); None: the portal's own sender (``TWILIO_FROM``)."""
+    return _queue(session, OutboxMessage(channel="sms", recipient=to, body_text=body, sender=sender))
 
 
 def queue_mail(session: Session, mail: Mail) -> OutboxMessage:
@@ -111,7 +112,10 @@ def send_claimed(
     message = session.get(OutboxMessage, message_id, populate_existing=True)
     try:
         if message.channel == "sms":
-            ref = sms.send_sms(message.recipient, message.body_text)
+            if message.sender:
+                ref = sms.send_sms(message.recipient, message.body_text, sender=message.sender)
+            else:
+                ref = sms.send_sms(message.recipient, message.body_text)
         else:
             ref = mail.send_mail(
                 Mail(message.recipient, message.subject or "", message.body_text, message.body_html)

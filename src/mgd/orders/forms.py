@@ -17,9 +17,10 @@ from wtforms.validators import Length, Optional, ValidationError
 from mgd.identifiers import InvalidIdentifier
 from mgd.orders.kinds import CARRIERS, SUB_STATES, SUSPENSION_REASON_NAMES
 from mgd.orders.services import today
+from mgd.orders.sms import MAX_LENGTH, MAX_RECIPIENTS, parse_recipients
 from mgd.tenants.addresses import PROVINCES, normalize_postcode
 from mgd.web.forms import Form
-from mgd.web.validators import PHONE, REQUIRED, one_line
+from mgd.web.validators import PHONE, REQUIRED, mobile_only, one_line
 
 
 def _line(form, field) -> None:
@@ -397,3 +398,53 @@ class SubStateForm(StaffForm):
     sub_state = SelectField(
         _l("Where it stands"), choices=[SelectChoice(code, name) for code, name in SUB_STATES.items()]
     )
+
+
+def _recipients(form, field) -> None:
+    found = parse_recipients(field.data or "")
+    field.parsed = found
+    errors = [
+        _l(
+            "Number %(position)s (%(value)s): %(reason)s.",
+            position=r.position,
+            value=r.value,
+            reason=r.reason,
+        )
+        for r in found.refused[:20]
+    ]
+    if len(found.refused) > 20:
+        errors.append(_l("And %(count)s more numbers refused.", count=len(found.refused) - 20))
+    if not errors and not found.numbers:
+        errors.append(_l("Give at least one mobile number."))
+    if len(found.numbers) > MAX_RECIPIENTS:
+        errors.append(
+            _l(
+                "At most %(most)s numbers at a time: you gave %(count)s different ones.",
+                most=MAX_RECIPIENTS,
+                count=len(found.numbers),
+            )
+        )
+    if errors:
+        field.errors[:] = errors[:-1]
+        raise ValidationError(errors[-1])
+
+
+class SmsForm(Form):
+    """An SMS from one of the company's mobile lines to up to 100 numbers."""
+
+    line = StringField(
+        _l("Send from the line (its number)"),
+        [REQUIRED, PHONE, mobile_only],
+        render_kw={"inputmode": "tel", "list": "sender-lines"},
+    )
+    recipients = TextAreaField(
+        _l("To (up to 100 mobile numbers, one a line or separated by commas)"), [_recipients]
+    )
+    text = TextAreaField(
+        _l("Message (up to 480 characters: three SMS)"),
+        [
+            REQUIRED,
+            Length(max=MAX_LENGTH, message=_l("The message is too long: %(max)d characters at most.")),
+        ],
+    )
+    confirmed = HiddenField()

@@ -7,11 +7,13 @@ UPDATE (``services.move_order``): the database, not the page, decides which of t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
+    Date,
     Enum,
     ForeignKey,
     ForeignKeyConstraint,
@@ -167,3 +169,43 @@ class OrderAttachment(TenantOwned, Base):
     storage_key: Mapped[str] = mapped_column(String(80))
     uploaded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsQuota(TenantOwned, Base):
+    """How many SMS the company sent from the web on one day (Madrid): taken by one conditional upsert
+    (``sms.take_quota``), so parallel sends never pass ``SMS_DAILY_QUOTA`` together."""
+
+    __tablename__ = "sms_quotas"
+    __table_args__ = (CheckConstraint("sent >= 0", name="sent_not_negative"),)
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SmsBatch(TenantOwned, Base):
+    """One send of SMS from the web: who sent it, from which of the company's lines, to how many numbers (the
+    text is not kept here: the outbox holds it, encrypted, until it is purged)."""
+
+    __tablename__ = "sms_batches"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        Index("ix_sms_batches_tenant_id_created_at", "tenant_id", "created_at", "id"),
+        ForeignKeyConstraint(["tenant_id", "line_id"], ["lines.tenant_id", "lines.id"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    line_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    recipients: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    line: Mapped[Line] = relationship(
+        primaryjoin="and_(SmsBatch.tenant_id == Line.tenant_id, SmsBatch.line_id == Line.id)",
+        foreign_keys="[SmsBatch.tenant_id, SmsBatch.line_id]",
+        viewonly=True,
+    )
+    user: Mapped[User | None] = relationship()

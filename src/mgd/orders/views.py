@@ -4,7 +4,7 @@ page that shows what will change and what it costs). Admins and managers order; 
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -13,8 +13,8 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd import attachments
 from mgd.db import get_session
-from mgd.orders import services
-from mgd.orders.forms import FORMS, AttachmentForm, CancelForm, OrderForm, PukForm, countries
+from mgd.orders import services, sms
+from mgd.orders.forms import FORMS, AttachmentForm, CancelForm, OrderForm, PukForm, SmsForm, countries
 from mgd.orders.kinds import BY_SLUG, STATE_NAMES, Kind
 from mgd.orders.models import Order
 from mgd.orders.words import money, template_words
@@ -291,3 +291,91 @@ def new(kind_slug: str) -> Response | tuple[str, int]:
     return render_template(
         "orders/new.html", kind=kind, form=form, line=line, search=search, found=found
     ), status
+
+
+def _sms_page(form: SmsForm, status: int = 200, **extra) -> tuple[str, int]:
+    db, tenant = get_session(), current_tenant()
+    page = sms.company_batches(db, tenant, after=request.args.get("after"), before=request.args.get("before"))
+    lines = db.scalars(sms.sender_lines(tenant).order_by(Line.number).limit(100)).all()
+    left = sms.quota_left(db, tenant.company.id, current_app.config["SMS_DAILY_QUOTA"])
+    return render_template(
+        "orders/sms.html",
+        form=form,
+        page=page,
+        lines=lines,
+        left=left,
+        max_recipients=sms.MAX_RECIPIENTS,
+        **extra,
+    ), status
+
+
+def _sender_or_404(form: SmsForm) -> Line | None:
+    """The sending line the form names if it is valid; another company's line, one outside the member's
+    limits or not a mobile in service is a 404."""
+    if not form.line.data:
+        return None
+    form.line.validate(form)
+    number = getattr(form.line, "normalized", None)
+    if form.line.errors or number is None:
+        return None
+    line = sms.sender_line(get_session(), current_tenant(), number.e164)
+    if line is None:
+        abort(404)
+    return line
+
+
+@bp.route("/sms", methods=["GET", "POST"])
+@requires("place_orders")
+def send_sms() -> Response | tuple[str, int]:
+    """Send an SMS from one of the company's mobile lines to up to 100 numbers: the form, a confirmation
+    that shows how many will go and how many the company has left today, then the send (and the company's
+    sends so far, a page at a time)."""
+    if request.method == "GET":
+        return _sms_page(SmsForm(data={"line": request.args.get("linea", "")}))
+    form = SmsForm()
+    _sender_or_404(form)
+    if not form.validate():
+        return _sms_page(form, 422)
+    line = _sender_or_404(form)
+    numbers = form.recipients.parsed.numbers
+    quota = current_app.config["SMS_DAILY_QUOTA"]
+    db = get_session()
+    left = sms.quota_left(db, current_tenant().company.id, quota)
+    if len(numbers) > left:
+        form.recipients.errors = [_quota_message(left, len(numbers))]
+        return _sms_page(form, 422)
+    if form.confirmed.data != "yes":
+        return render_template(
+            "orders/sms_confirm.html",
+            form=form,
+            line=line,
+            numbers=numbers,
+            duplicates=form.recipients.parsed.duplicates,
+            left=left,
+            parts=max(1, -(-len(form.text.data) // 160)),
+        ), 200
+    try:
+        sms.send_batch(
+            db,
+            current_tenant(),
+            current_user,
+            line,
+            numbers=numbers,
+            text=form.text.data,
+            quota=quota,
+            origin=Origin.of_request(),
+        )
+    except sms.QuotaExceeded as refused:  # (nothing was written: the quota is taken first)
+        form.recipients.errors = [_quota_message(refused.left, len(numbers))]
+        return _sms_page(form, 409)
+    flash(_("SMS sent from %(line)s to %(count)s numbers.", line=line.number, count=len(numbers)), "success")
+    return redirect(url_for("orders.send_sms"))
+
+
+def _quota_message(left: int, count: int) -> str:
+    return _(
+        "The company can send %(left)s more SMS today and there are %(count)s numbers: take some out or send "
+        "the rest tomorrow.",
+        left=left,
+        count=count,
+    )

@@ -73,6 +73,7 @@ SENTENCES: dict[str, LazyString] = {
     "usage_cap.recorded": _l(
         "Recorded a request to bar premium-rate and roaming usage of %(target)s (spend cap %(threshold)s)"
     ),
+    "sms.batch_sent": _l("Sent an SMS from the line %(line)s to %(recipients)s numbers"),
     "terms.accepted": _l("Accepted the terms of use"),
     "totp.enrolled": _l("Added an authenticator app"),
     "totp.removed": _l("Removed the authenticator app"),
@@ -94,6 +95,7 @@ KINDS: dict[str, LazyString] = {
     "billing.": _l("Billing"),
     "usage_": _l("Consumption alerts"),
     "help_article.": _l("Help centre"),
+    "sms.": _l("SMS sent from the web"),
 }
 
 METRICS = {
