@@ -48,6 +48,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Orders and service requests (mgd.orders): admins and managers order, billing follows them.
     "view_orders": frozenset({"admin", "manager", "billing"}),
     "place_orders": frozenset({"admin", "manager"}),
+    # Approving an order above the company's monthly-cost threshold, and setting it: administrators (never
+    # the order's own requester: mgd.orders.services.decide_approval).
+    "approve_orders": frozenset({"admin"}),
 }
 
 
@@ -69,6 +72,7 @@ PERMISSION_ACTIONS = {
     "manage_alerts": _l("manage the consumption alerts and spend caps"),
     "view_orders": _l("see the company's orders and requests"),
     "place_orders": _l("order changes to the company's lines"),
+    "approve_orders": _l("approve orders above the company's monthly cost threshold"),
 }
 
 
