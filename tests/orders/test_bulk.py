@@ -31,7 +31,9 @@ def confirm(client, url: str, asked) -> object:
     page = text(asked)
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
     fields["csrf_token"] = token(client)
-    return client.post(url, data={k: v.replace("&#10;", "\n").replace("&#43;", "+") for k, v in fields.items()})
+    return client.post(
+        url, data={k: v.replace("&#10;", "\n").replace("&#43;", "+") for k, v in fields.items()}
+    )
 
 
 def test_a_premium_block_of_several_pasted_lines_is_previewed_then_done_on_every_line(app, acme):

@@ -227,7 +227,7 @@ class DeclineForm(Form):
 class ThresholdForm(Form):
     threshold = StringField(
         _l("Monthly cost above which an order needs approval (euros; empty: no approval)"),
-        [Optional(), Length(max=12)],
+        [Length(max=12)],
         render_kw={"inputmode": "decimal"},
     )
 
