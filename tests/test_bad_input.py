@@ -64,6 +64,7 @@ QUERY = {
     "activity.export": ("person", "action", "since", "until", "sep"),
     "orders.index": ("after", "before"),
     "orders.new": ("linea", "lq"),
+    "orders.bulk": ("lq",),
     "backoffice_orders.index": ("kind", "state", "after", "before"),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),

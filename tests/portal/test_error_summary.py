@@ -35,6 +35,7 @@ MUST_SHOW_ERRORS = {
     "help_articles.edit",
     "usage_alerts.new",
     "usage_alerts.edit",
+    "orders.bulk",
 }
 
 
