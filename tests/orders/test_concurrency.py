@@ -79,7 +79,7 @@ def test_two_administrators_deciding_one_order_at_once_one_wins(live_app, live_s
         in_company(live_app, company.id, update(Order).values(state="awaiting_approval"))
         responses = in_parallel(
             3,
-            lambda i: (admins + [requester])[i].post(
+            lambda i: [*admins, requester][i].post(
                 f"{base}/aprobar" if i != 1 else f"{base}/declinar",
                 {"reason": "No"} if i == 1 else {},
                 token=tokens[i],
