@@ -294,14 +294,11 @@ def decide_approval(
         if stale.state == "awaiting_approval":
             raise OwnOrder from None
         raise
-    record_event(
-        session,
-        "order.approved" if approved else "order.declined",
-        origin or Origin(),
-        user_id=user.id,
-        tenant_id=order.tenant_id,
-        order=order.id,
-    )
+    detail = {"user_id": user.id, "tenant_id": order.tenant_id, "order": order.id}
+    if approved:
+        record_event(session, "order.approved", origin or Origin(), **detail)
+    else:
+        record_event(session, "order.declined", origin or Origin(), **detail)
     if approved and KINDS[order.kind].automatic:
         session.info.setdefault(_TO_PROVISION, []).append((order.tenant_id, order.id))
     return order

@@ -1,10 +1,13 @@
-"""Orders of several lines, approval above a monthly cost, and SMS notices of orders.
+"""Orders of several lines, approval above a monthly cost, SMS notices of orders, and the users of a
+Grandes Clientes request.
 
 ``orders.state`` may now be ``awaiting_approval`` (its check constraint is rewritten: on SQLite the table is
 copied, as batch mode does); ``orders.monthly_cost_eur`` keeps what the order adds to the monthly bill, and
 ``companies.order_approval_threshold_eur`` the cost above which another administrator must approve (NULL: no
 approval). ``users.order_sms``: the person also wants their orders' steps by SMS (existing rows: false). No
-new table, so no new Row-Level Security policy: ``orders`` keeps its own.
+new table, so no new Row-Level Security policy: ``orders`` keeps its own. ``access_requests.users`` lists the
+users a Grandes Clientes request needs; approval prepares them as ``draft`` invitations (a new status: the
+check of ``invitations.status`` is rewritten the same way).
 
 Revision ID: 19d6b9f0937a
 Revises: b02f85736128
@@ -23,13 +26,19 @@ depends_on: str | Sequence[str] | None = None
 
 STATES = ("submitted", "in_progress", "completed", "rejected", "cancelled")
 NEW_STATES = (*STATES, "awaiting_approval")
+INVITATION_STATUSES = ("pending", "accepted", "revoked")
+NEW_INVITATION_STATUSES = (*INVITATION_STATUSES, "draft")
+
+
+def _check(table: str, name: str, column: str, values: tuple[str, ...]) -> None:
+    listed = ", ".join(f"'{value}'" for value in values)
+    with op.batch_alter_table(table, schema=None, recreate="auto") as batch_op:
+        batch_op.drop_constraint(op.f(f"ck_{table}_{name}"), type_="check")
+        batch_op.create_check_constraint(name, sa.text(f"{column} IN ({listed})"))
 
 
 def _states_check(states: tuple[str, ...]) -> None:
-    listed = ", ".join(f"'{state}'" for state in states)
-    with op.batch_alter_table("orders", schema=None, recreate="auto") as batch_op:
-        batch_op.drop_constraint(op.f("ck_orders_order_state"), type_="check")
-        batch_op.create_check_constraint("order_state", sa.text(f"state IN ({listed})"))
+    _check("orders", "order_state", "state", states)
 
 
 def upgrade() -> None:
@@ -42,9 +51,17 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("order_sms", sa.Boolean(), nullable=False, server_default=sa.false()))
     _states_check(NEW_STATES)
+    with op.batch_alter_table("access_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("users", sa.JSON(), nullable=True))
+    _check("invitations", "invitation_status", "status", NEW_INVITATION_STATUSES)
 
 
 def downgrade() -> None:
+    # Draft invitations were never sent: they go with the status.
+    op.execute("DELETE FROM invitations WHERE status = 'draft'")
+    _check("invitations", "invitation_status", "status", INVITATION_STATUSES)
+    with op.batch_alter_table("access_requests", schema=None) as batch_op:
+        batch_op.drop_column("users")
     # An order still awaiting approval cannot be kept in the old states: it is refused (rejected) first.
     op.execute("UPDATE orders SET state = 'rejected' WHERE state = 'awaiting_approval'")
     _states_check(STATES)
