@@ -54,6 +54,8 @@ class Order(TenantOwned, Timestamped, Base):
         Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at", "id"),
         # The back office's queue across companies: a state (and kind), oldest in it first.
         Index("ix_orders_state_state_changed_at", "state", "kind", "state_changed_at", "id"),
+        # … and a state of every kind: without it each page sorts the state's orders (bench/orders_queue.py).
+        Index("ix_orders_state_changed_at_all_kinds", "state", "state_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -4,7 +4,8 @@ Grandes Clientes request.
 ``orders.state`` may now be ``awaiting_approval`` (its check constraint is rewritten: on SQLite the table is
 copied, as batch mode does); ``orders.monthly_cost_eur`` keeps what the order adds to the monthly bill, and
 ``companies.order_approval_threshold_eur`` the cost above which another administrator must approve (NULL: no
-approval). ``users.order_sms``: the person also wants their orders' steps by SMS (existing rows: false). No
+approval); ``ix_orders_state_changed_at_all_kinds`` lets the back office's queue of one state, every kind,
+read a page from its key. ``users.order_sms``: the person also wants their orders' steps by SMS (existing rows: false). No
 new table, so no new Row-Level Security policy: ``orders`` keeps its own. ``access_requests.users`` lists the
 users a Grandes Clientes request needs; approval prepares them as ``draft`` invitations (a new status: the
 check of ``invitations.status`` is rewritten the same way).
@@ -48,6 +49,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("monthly_cost_eur", sa.Numeric(precision=10, scale=2), nullable=True))
+        batch_op.create_index(
+            "ix_orders_state_changed_at_all_kinds", ["state", "state_changed_at", "id"], unique=False
+        )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("order_sms", sa.Boolean(), nullable=False, server_default=sa.false()))
     _states_check(NEW_STATES)
@@ -68,6 +72,7 @@ def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("order_sms")
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_state_changed_at_all_kinds")
         batch_op.drop_column("monthly_cost_eur")
     with op.batch_alter_table("companies", schema=None) as batch_op:
         batch_op.drop_column("order_approval_threshold_eur")
