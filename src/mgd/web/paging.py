@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlalchemy.orm import Session
 
 
@@ -106,6 +107,14 @@ def _key_value(value, kind: type):
     return value if ok else None
 
 
+def _python_type(column_type: TypeEngine) -> type:
+    """The Python type of a column's values; a decorated type's (``UTCDateTime``) is its stored type's, since a
+    TypeDecorator says ``object``, which would let a token's text through as a timestamp."""
+    if isinstance(column_type, TypeDecorator):
+        return column_type.impl_instance.python_type
+    return column_type.python_type
+
+
 def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
     """The sort key a token carries, each value checked against its column's type; None if it is not one."""
     if not token or len(token) > 1000:
@@ -116,7 +125,7 @@ def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
         return None
     if not isinstance(values, list) or len(values) != len(keys):
         return None
-    parsed = tuple(_key_value(value, key.type.python_type) for value, key in zip(values, keys, strict=True))
+    parsed = tuple(_key_value(value, _python_type(key.type)) for value, key in zip(values, keys, strict=True))
     return None if any(value is None for value in parsed) else parsed
 
 
