@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mgd.db import get_session
 from mgd.extensions import limiter
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_alert, add_invoices, add_member, add_order, create_company
+from tests.accounts import add_alert, add_draft, add_invoices, add_member, add_order, create_company
 from tests.browser.live import (
     ARGS,
     CHROMIUM,
@@ -111,6 +111,7 @@ def site(app, tmp_path_factory):
             "account_id": acme.account,
             "alert_id": add_alert(portal, acme),
             "order_id": add_order(portal, acme),
+            "invitation_id": add_draft(portal, acme),
             "slug": "iniciar-sesion",
             "article_id": add_article(portal, "iniciar-sesion"),
         }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_alert, add_invoices, add_order, create_member
+from tests.accounts import add_alert, add_draft, add_invoices, add_order, create_member
 from tests.factories import PASSWORD, make_user
 from tests.help.kit import add_article
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
@@ -36,6 +36,7 @@ MUST_SHOW_ERRORS = {
     "usage_alerts.new",
     "usage_alerts.edit",
     "orders.bulk",
+    "admin.edit_draft",
 }
 
 
@@ -78,6 +79,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "account_id": acme.account,
         "alert_id": add_alert(app, acme),
         "order_id": add_order(app, acme),
+        "invitation_id": add_draft(app, acme),
         "slug": "iniciar-sesion",
         "article_id": add_article(app, "iniciar-sesion"),
     }
