@@ -206,6 +206,7 @@ class SubStateForm(StaffForm):
 class LinesListFields:
     line_required = False
 
+    lq = StringField(_l("Find lines (number, alias or cost centre)"), [Optional(), Length(max=60), one_line])
     numbers = TextAreaField(
         _l("Numbers of the lines (one a line)"), [Length(max=40_000)], render_kw={"rows": 8}
     )

@@ -31,6 +31,7 @@ from mgd.security.audit import Origin
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
 from mgd.tenants.models import Line
+from mgd.web.forms import unusable_character
 from mgd.web.uploads import file_text
 
 bp = tenant_blueprint("orders", __name__, "/pedidos")
@@ -312,8 +313,9 @@ def bulk(kind_slug: str) -> Response | tuple[str, int]:
         ]
     if kind.code == "roaming":
         form.country.choices = countries()
-    search = (request.values.get("lq") or "").strip()[:60]
-    found = services.find_lines(db, tenant, search, limit=50) if search else []
+    search = (form.lq.data or "").strip()[:60]
+    usable = search and not unusable_character(search)  # (a NUL is refused on the field, never searched)
+    found = services.find_lines(db, tenant, search, limit=50) if usable else []
     page = {"kind": kind, "form": form, "search": search, "found": found, "rows": None}
     if request.method == "GET" or request.form.get("action") == "search":
         if request.method == "POST":
