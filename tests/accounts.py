@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from mgd.admin.models import Invitation
 from mgd.chat.models import Conversation, Message
 from mgd.db import get_session, set_tenant
 from mgd.orders.models import Order, OrderEvent, OrderLine
@@ -209,3 +210,22 @@ def user_sessions(app, user_id) -> list[UserSession]:
 def user_id_of(app, email: str) -> int:
     with app.app_context():
         return get_session().scalar(select(User.id).where(User.email == email))
+
+
+def add_draft(app, company: Company, email: str = "nueva@example.es") -> int:
+    """A draft invitation (as a Grandes Clientes approval prepares them) on behalf of the company's first
+    member; its id."""
+    from mgd.admin.invitations import prepare_drafts  # noqa: PLC0415
+
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, company.id)
+        member = session.get(Membership, min(company.members.values()))
+        admin = session.get(User, member.user_id)
+        prepare_drafts(
+            session, session.get(CompanyRow, company.id), [{"name": "Nueva", "email": email}], admin=admin
+        )
+        session.commit()
+        return session.scalar(
+            select(Invitation.id).where(Invitation.email == email, Invitation.status == "draft")
+        )

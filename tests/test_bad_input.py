@@ -66,6 +66,7 @@ QUERY = {
     "orders.new": ("linea", "lq"),
     "orders.puk": ("linea",),
     "orders.send_sms": ("linea", "after", "before"),
+    "orders.bulk": ("lq",),
     "backoffice_orders.index": ("kind", "state", "after", "before"),
     "chat.index": ("after", "before"),
     "chat.start": ("desde", "pedido"),

@@ -14,6 +14,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mgd.chat import tasks as chat_tasks  # noqa: F401, PLC0415 (the transcripts' retention)
     from mgd.config import load_settings  # noqa: PLC0415
     from mgd.notify import senders, tasks  # noqa: F401, PLC0415 (tasks: the actors that jobs binds)
+    from mgd.orders import caps  # noqa: F401, PLC0415 (orders the bars of spend caps reached)
     from mgd.orders import tasks as order_tasks  # noqa: F401, PLC0415 (the provisioning actor)
     from mgd.security import login  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: F401, PLC0415 (the alerts' actor, bound by jobs too)

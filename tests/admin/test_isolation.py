@@ -237,6 +237,10 @@ def test_every_company_route_answers_404_for_another_companys_reference_and_ids(
                     "text": "Hola",
                     "body": "Hola",
                     "score": "5",
+                    "reason": "No",
+                    "threshold": "1",
+                    "numbers": beta.numbers[0],
+                    "sms": "y",
                 }
                 response = ana.open(url, method=method, data=data if method == "POST" else None)
                 assert response.status_code == 404, (

@@ -19,6 +19,7 @@ from tests.accounts import (
     add_alert,
     add_attachment,
     add_conversation,
+    add_draft,
     add_invoices,
     add_member,
     add_order,
@@ -121,6 +122,7 @@ def site(app, tmp_path_factory):
             "order_id": (order := add_order(portal, acme)),
             "attachment_id": add_attachment(portal, acme, order),
             "conversation_id": add_conversation(portal, acme),
+            "invitation_id": add_draft(portal, acme),
             "slug": "iniciar-sesion",
             "article_id": add_article(portal, "iniciar-sesion"),
         }

@@ -60,3 +60,33 @@ def test_two_advisors_taking_one_order_at_once_one_wins(live_app, live_server):
         )
     taken = select(func.count()).select_from(OrderEvent).where(OrderEvent.to_state == "in_progress")
     assert in_company(live_app, company.id, taken) == [(ROUNDS,)]
+
+
+def test_two_administrators_deciding_one_order_at_once_one_wins(live_app, live_server):
+    """Approve and decline posted at the same moment by two administrators other than the requester: one
+    decision is made, the other is told (409); the requester's own approval is never the one made."""
+    from tests.admin.test_concurrency import signed_in  # noqa: PLC0415
+
+    company = create_company(live_app, "Acme S.L.", 1)
+    for email in ("ana@acme.es", "bea@acme.es", "eva@acme.es"):
+        add_member(live_app, company, email, "admin")
+    number = add_order(live_app, company)  # asked for by Ana (the first member)
+    admins = [signed_in(live_app, live_server, email) for email in ("bea@acme.es", "eva@acme.es")]
+    requester = signed_in(live_app, live_server, "ana@acme.es")
+    base = f"/empresa/{company.ref}/pedidos/{number}"
+    tokens = [browser.token(base) for browser in (*admins, requester)]
+    for _ in range(ROUNDS):
+        in_company(live_app, company.id, update(Order).values(state="awaiting_approval"))
+        responses = in_parallel(
+            3,
+            lambda i: [*admins, requester][i].post(
+                f"{base}/aprobar" if i != 1 else f"{base}/declinar",
+                {"reason": "No"} if i == 1 else {},
+                token=tokens[i],
+            ),
+        )
+        # The requester is refused: 403 while it still awaits approval, 409 once another decided it.
+        assert responses[2].status_code in (403, 409)
+        assert sorted(r.status_code for r in responses[:2]) == [302, 409]
+    decided = select(func.count()).select_from(OrderEvent).where(OrderEvent.from_state == "awaiting_approval")
+    assert in_company(live_app, company.id, decided) == [(ROUNDS,)]

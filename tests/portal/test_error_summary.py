@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from mgd.db import get_session
 from mgd.registration.models import AccessRequest
-from tests.accounts import add_alert, add_attachment, add_conversation, add_invoices, add_order, create_member
+from tests.accounts import (
+    add_alert,
+    add_attachment,
+    add_conversation,
+    add_draft,
+    add_invoices,
+    add_order,
+    create_member,
+)
 from tests.factories import PASSWORD, make_user
 from tests.help.kit import add_article
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
@@ -36,6 +44,8 @@ MUST_SHOW_ERRORS = {
     "help_articles.edit",
     "usage_alerts.new",
     "usage_alerts.edit",
+    "orders.bulk",
+    "admin.edit_draft",
 }
 
 
@@ -80,6 +90,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
         "conversation_id": add_conversation(app, acme),
+        "invitation_id": add_draft(app, acme),
         "slug": "iniciar-sesion",
         "article_id": add_article(app, "iniciar-sesion"),
     }

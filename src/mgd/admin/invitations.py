@@ -328,3 +328,101 @@ def refusal_message(reason: str) -> str:
         "sends": _("This invitation has been sent too many times. Revoke it and invite again."),
         "not_pending": _("This invitation is no longer pending."),
     }[reason]
+
+
+# ---- drafts: the users a Grandes Clientes request listed -----------------------------------------------
+
+
+def prepare_drafts(session: Session, company: Company, users: list[dict], *, admin: User) -> int:
+    """Draft invitations (not sent) for the users an approved Grandes Clientes request listed, on behalf of
+    its new administrator, who edits and sends them. Skips the administrator and anyone who already belongs
+    to the company or has an invitation waiting. Returns how many were prepared. Written in the company's
+    scope (the caller's session works for the back office)."""
+    set_tenant(session, company.id)
+    members = set(session.scalars(select(User.email).join(Membership, Membership.user_id == User.id)))
+    waiting = set(
+        session.scalars(select(Invitation.email).where(Invitation.status.in_(("pending", "draft"))))
+    )
+    made = 0
+    for entry in users:
+        email = entry.get("email", "")
+        if not email or email == admin.email or email in members or email in waiting:
+            continue
+        waiting.add(email)
+        invitation = Invitation(
+            tenant_id=company.id,
+            email=email,
+            name=entry.get("name") or email,
+            role=entry.get("role") if entry.get("role") in ROLES else "viewer",
+            invited_by_id=admin.id,
+            status="draft",
+            sent_count=0,
+        )
+        _new_link(invitation)  # a link nobody is told of: sending makes a new one
+        session.add(invitation)
+        made += 1
+    session.flush()
+    return made
+
+
+def draft_invitations(session: Session, tenant: Tenant) -> list[Invitation]:
+    """The company's draft invitations (prepared from its access request), oldest first."""
+    query = select(Invitation).where(Invitation.status == "draft").order_by(Invitation.id)
+    return list(session.scalars(query))
+
+
+def find_draft(session: Session, tenant: Tenant, invitation_id: int) -> Invitation | None:
+    """A draft invitation of the tenant's company, or None (404)."""
+    return session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id, Invitation.status == "draft")
+    )
+
+
+def update_draft(
+    session: Session, tenant: Tenant, invitation: Invitation, *, email: str, name: str, role: str
+) -> None:
+    """Correct a draft before it goes out (the domain and membership rules of any invitation apply)."""
+    if email != invitation.email:
+        check_invitee(session, tenant, email)
+    invitation.email, invitation.name, invitation.role = email, name, role
+    session.flush()
+
+
+def send_drafts(
+    session: Session, tenant: Tenant, drafts: list[Invitation], *, actor: User, origin: Origin
+) -> int:
+    """Send draft invitations, all or none: each moves draft → pending by a conditional UPDATE (a draft sent
+    by another request meanwhile is skipped), gets its link and email, and is audited. Raises
+    InvitationRefused (someone else invited that person meanwhile, or they joined) or SendLimited."""
+    sent = 0
+    with session.begin_nested():
+        for invitation in drafts:
+            check_invitee(session, tenant, invitation.email)
+            try:
+                with session.begin_nested():
+                    moved = session.scalar(
+                        update(Invitation)
+                        .where(Invitation.id == invitation.id, Invitation.status == "draft")
+                        .values(status="pending", sent_count=1, invited_by_id=actor.id)
+                        .returning(Invitation.id)
+                        .execution_options(synchronize_session=False)
+                    )
+            except IntegrityError:
+                raise InvitationRefused("pending") from None
+            if moved is None:
+                continue
+            session.refresh(invitation)
+            token = _new_link(invitation)
+            session.flush()
+            _send(session, tenant, invitation, token=token, actor=actor)
+            record_event(
+                session,
+                "invitation.sent",
+                origin,
+                user_id=actor.id,
+                tenant_id=tenant.company.id,
+                email=invitation.email,
+                role=invitation.role,
+            )
+            sent += 1
+    return sent

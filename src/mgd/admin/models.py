@@ -17,7 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mgd.db import Base, BigId, TenantOwned, Timestamped, UTCDateTime
 from mgd.tenants.models import ROLES, Company
 
-INVITATION_STATUSES = ("pending", "accepted", "revoked")
+#: ``draft``: prepared (from a Grandes Clientes request's list of users), not sent; an administrator edits
+#: and sends it (then ``pending``).
+INVITATION_STATUSES = ("pending", "accepted", "revoked", "draft")
 
 
 class Invitation(TenantOwned, Timestamped, Base):

@@ -62,6 +62,7 @@ def members() -> str:
         page=page,
         args={name: value for name, value in (("q", q), ("role", role), ("status", status)) if value},
         invitations=invitations.pending_invitations(db, tenant),
+        drafts=invitations.draft_invitations(db, tenant),
         admins=page.values[0],
         role_names=ROLE_NAMES,
         domains_form=DomainsForm(data={"domains": tenant.company.invite_domains or ""}),
@@ -131,6 +132,57 @@ def invite_csv() -> Response | str:
         flash(send_refusal(limited), "error")
         return redirect(url_for("admin.invite_csv"))
     flash(_("%(count)s invitations sent.", count=len(upload.rows)), "success")
+    return redirect(url_for("admin.members"))
+
+
+@bp.route("/invitaciones/<int:invitation_id>/corregir", methods=["GET", "POST"])
+@requires("manage_users")
+def edit_draft(invitation_id: int) -> Response | tuple[str, int]:
+    """Correct an invitation prepared from the company's access request before it is sent."""
+    db, tenant = get_session(), current_tenant()
+    draft = invitations.find_draft(db, tenant, invitation_id)
+    if draft is None:
+        raise NotFound()
+    form = InviteForm(obj=draft) if request.method == "GET" else InviteForm()
+    if form.validate_on_submit():
+        try:
+            invitations.update_draft(
+                db,
+                tenant,
+                draft,
+                email=form.email.data.strip().lower(),
+                name=form.name.data.strip(),
+                role=form.role.data,
+            )
+        except invitations.InvitationRefused as refused:
+            form.email.errors.append(invitations.refusal_message(refused.reason))
+        else:
+            flash(_("Invitation corrected; it has not been sent yet."), "success")
+            return redirect(url_for("admin.members"))
+    return render_template("admin/draft.html", form=form, draft=draft), 422 if form.errors else 200
+
+
+@bp.post("/invitaciones/enviar-preparadas")
+@requires("manage_users")
+@limiter.limit("20 per hour")
+def send_drafts() -> Response | str:
+    """Send every prepared invitation, after a confirmation page listing them."""
+    db, tenant = get_session(), current_tenant()
+    drafts = invitations.draft_invitations(db, tenant)
+    if not drafts:
+        flash(_("There are no prepared invitations to send."), "error")
+        return redirect(url_for("admin.members"))
+    if request.form.get("confirmed") != "yes":
+        return render_template("admin/drafts_confirm.html", drafts=drafts, role_names=ROLE_NAMES)
+    try:
+        sent = invitations.send_drafts(db, tenant, drafts, actor=current_user, origin=Origin.of_request())
+    except invitations.InvitationRefused as refused:
+        flash(invitations.refusal_message(refused.reason), "error")
+        return redirect(url_for("admin.members"))
+    except SendLimited as limited:
+        flash(send_refusal(limited), "error")
+        return redirect(url_for("admin.members"))
+    flash(_("%(count)s invitations sent.", count=sent), "success")
     return redirect(url_for("admin.members"))
 
 

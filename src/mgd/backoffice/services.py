@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
+from mgd.admin.invitations import prepare_drafts
 from mgd.db import utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
@@ -61,7 +62,8 @@ def _decide(session: Session, request: AccessRequest, status: str, advisor: User
 
 
 def approve_request(session: Session, request: AccessRequest, advisor: User, origin: Origin) -> User:
-    """Make the requester web administrator of the company, creating the interlocutor and user if needed."""
+    """Make the requester web administrator of the company, creating the interlocutor and user if needed,
+    and prepare the users the request listed as draft invitations (sent when the administrator says)."""
     company = find_company(session, request.fiscal_id)
     if company is None:
         raise DecisionRefused("unknown_company")
@@ -81,6 +83,8 @@ def approve_request(session: Session, request: AccessRequest, advisor: User, ori
     if session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is None:
         session.add(Membership(tenant_id=company.id, user_id=user.id, role="admin"))
     session.flush()
+    # The users the request listed: draft invitations the new administrator corrects and sends.
+    drafts = prepare_drafts(session, company, request.users or [], admin=user) if request.users else 0
     subject = _l("Your access to MGD is ready")
     queue_mail(
         session,
@@ -93,6 +97,7 @@ def approve_request(session: Session, request: AccessRequest, advisor: User, ori
             company=company,
             password=password,
             access=request,
+            drafts=drafts,
         ),
     )
     record_event(
@@ -104,6 +109,7 @@ def approve_request(session: Session, request: AccessRequest, advisor: User, ori
         fiscal_id=request.fiscal_id,
         reference=request.reference,
         administrator=user.id,
+        drafts=drafts,
     )
     return user
 

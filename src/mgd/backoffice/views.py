@@ -16,6 +16,7 @@ from mgd.db import get_session
 from mgd.registration.models import REQUEST_STATUSES
 from mgd.security import activity as audit
 from mgd.security.audit import Origin
+from mgd.tenants.context import ROLE_NAMES
 from mgd.web.exports import csv_response, own_session
 from mgd.web.forms import Form
 from mgd.web.paging import page_number
@@ -84,7 +85,12 @@ def request_detail(reference: str) -> Response | str:
     elif form is not None:
         status = 422
     return render_template(
-        "backoffice/request.html", access=access, approve=approve, reject=reject, message=message
+        "backoffice/request.html",
+        access=access,
+        approve=approve,
+        reject=reject,
+        message=message,
+        role_names=ROLE_NAMES,
     ), status
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from flask_babel import get_locale
@@ -448,3 +449,54 @@ class SmsForm(Form):
         ],
     )
     confirmed = HiddenField()
+
+
+# An order of several lines (a bulk change): the list of numbers (typed or pasted, or a CSV file read into
+# it), then the kind's own fields. The list is checked row by row on a preview before anything is ordered.
+class LinesListFields:
+    line_required = False
+
+    lq = StringField(_l("Find lines (number, alias or cost centre)"), [Optional(), Length(max=60), one_line])
+    numbers = TextAreaField(
+        _l("Numbers of the lines (one a line)"), [Length(max=40_000)], render_kw={"rows": 8}
+    )
+    file = FileField(_l("Or a CSV file whose first column (or a column “number”) holds the numbers"))
+
+
+BULK_FORMS = {
+    code: type(f"Bulk{FORMS[code].__name__}", (LinesListFields, FORMS[code]), {})
+    for code in ("tariff_change", "premium_block", "roaming", "voicemail_reset")
+}
+
+
+class DeclineForm(Form):
+    reason = TextAreaField(
+        _l("Why it is declined (the requester reads it)"), [REQUIRED, Length(max=4000)], render_kw={"rows": 2}
+    )
+
+
+class ThresholdForm(Form):
+    threshold = StringField(
+        _l("Monthly cost above which an order needs approval (euros; empty: no approval)"),
+        [Length(max=12)],
+        render_kw={"inputmode": "decimal"},
+    )
+
+    def validate_threshold(self, field) -> None:
+        field.amount = None
+        text = (field.data or "").strip().replace(" ", "")
+        if not text:
+            return
+        if "," in text:
+            text = text.replace(".", "").replace(",", ".")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(_l("Give an amount in euros, such as 150 or 150,50.")) from None
+        if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
+            raise ValidationError(_l("Give an amount in euros between 0 and 99.999.999,99.")) from None
+        field.amount = amount.quantize(Decimal("0.01"))
+
+
+class NoticesForm(Form):
+    sms = BooleanField(_l("Also by SMS to my confirmed mobile"))

@@ -55,6 +55,7 @@ STATE_NAMES = {
     "completed": lazy_pgettext("order", "Completed"),
     "rejected": lazy_pgettext("order", "Rejected"),
     "cancelled": lazy_pgettext("order", "Cancelled"),
+    "awaiting_approval": lazy_pgettext("order", "Awaiting approval"),
 }
 
 #: Where an order in progress stands, as an advisor moves it.

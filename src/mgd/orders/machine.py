@@ -8,9 +8,12 @@ from statemachine import State, StateMachine
 
 class OrderMachine(StateMachine):
     """submitted → in progress → completed; rejected from either open state; cancelled by the customer
-    while nobody has taken it."""
+    while nobody has taken it. An order above the company's approval threshold is held when placed
+    (``hold``, → awaiting approval): another administrator of the company approves it (→ submitted, the
+    operator's queue) or declines it (→ rejected); its requester may cancel it meanwhile."""
 
     submitted = State("Submitted", initial=True)
+    awaiting_approval = State("Awaiting approval")
     in_progress = State("In progress")
     completed = State("Completed", final=True)
     rejected = State("Rejected", final=True)
@@ -19,10 +22,14 @@ class OrderMachine(StateMachine):
     take = submitted.to(in_progress)
     complete = in_progress.to(completed)
     reject = submitted.to(rejected) | in_progress.to(rejected)
-    cancel = submitted.to(cancelled)
+    cancel = submitted.to(cancelled) | awaiting_approval.to(cancelled)
+    hold = submitted.to(awaiting_approval)
+    approve = awaiting_approval.to(submitted)
+    decline = awaiting_approval.to(rejected)
 
 
-#: Events an advisor or the provisioning job may send (``cancel`` is the customer's).
+#: Events an advisor or the provisioning job may send (``cancel``, ``approve`` and ``decline`` are the
+#: customer's).
 STAFF_EVENTS = ("take", "complete", "reject")
 
 

@@ -8,6 +8,7 @@ UPDATE (``services.move_order``): the database, not the page, decides which of t
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -42,8 +44,9 @@ ORDER_KINDS = (
     "suspension",
     "bundle",
 )
-#: The machine's states (``machine.py``); the last three are final.
-STATES = ("submitted", "in_progress", "completed", "rejected", "cancelled")
+#: The machine's states (``machine.py``): completed, rejected and cancelled are final; an order above the
+#: company's approval threshold starts in ``awaiting_approval`` (added last: the stored check lists them so).
+STATES = ("submitted", "in_progress", "completed", "rejected", "cancelled", "awaiting_approval")
 #: Who moved an order or wrote a note: the customer, an advisor, or the provisioning job.
 ACTORS = ("customer", "advisor", "system")
 
@@ -63,6 +66,8 @@ class Order(TenantOwned, Timestamped, Base):
         Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at", "id"),
         # The back office's queue across companies: a state (and kind), oldest in it first.
         Index("ix_orders_state_state_changed_at", "state", "kind", "state_changed_at", "id"),
+        # … and a state of every kind: without it each page sorts the state's orders (bench/orders_queue.py).
+        Index("ix_orders_state_changed_at_all_kinds", "state", "state_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -75,6 +80,9 @@ class Order(TenantOwned, Timestamped, Base):
     customer_reference: Mapped[str | None] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(64))
+    # What the order adds to the company's monthly bill (``services.monthly_cost``): above the company's
+    # approval threshold it waits for another administrator. None: an order from before approvals existed.
+    monthly_cost_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
 
     requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
     assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])

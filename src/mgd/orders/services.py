@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event as sa_event
 from sqlalchemy import exists, func, or_, select, update
@@ -23,8 +25,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from mgd import attachments
 from mgd.db import utcnow
-from mgd.notify.senders import templated_mail
-from mgd.notify.services import queue_mail
+from mgd.identifiers import InvalidIdentifier, normalize_phone
+from mgd.notify.senders import in_language, templated_mail
+from mgd.notify.services import queue_mail, queue_sms
 from mgd.orders.kinds import (
     FIRST_SUB_STATE,
     KINDS,
@@ -37,13 +40,15 @@ from mgd.orders.kinds import (
 from mgd.orders.machine import target_of
 from mgd.orders.models import Order, OrderAttachment, OrderEvent, OrderLine
 from mgd.orders.provisioning import ProvisioningAdapter, default_adapter
+from mgd.orders.words import money
 from mgd.security.audit import Origin, record_event
 from mgd.security.models import User
-from mgd.tenants.context import Tenant
-from mgd.tenants.models import Line, Tariff
+from mgd.tenants.context import PERMISSIONS, Tenant
+from mgd.tenants.models import Company, Line, Membership, Tariff
 from mgd.tenants.services import visible_lines
 from mgd.usage.models import Bundle, LineBundle
 from mgd.web.paging import KeysetPage, keyset_page
+from mgd.web.uploads import csv_rows, folded
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,23 @@ class StaleOrder(Exception):
 
 class NotAllowed(Exception):
     """The machine allows no such event from the order's state."""
+
+
+class OwnOrder(Exception):
+    """The requester of an order awaiting approval tried to approve (or decline) it: another administrator
+    must."""
+
+
+class TooManyLines(ValueError):
+    """More lines than one order may concern (``MAX_LINES``)."""
+
+
+#: The most lines one order (a bulk change) may concern.
+MAX_LINES = 500
+#: The kinds an order of several lines (a bulk change) can be.
+BULK_KINDS = ("tariff_change", "premium_block", "roaming", "voicemail_reset")
+#: How a header of a list of numbers may name its column (in either language).
+NUMBER_COLUMNS = {"number": ("numero", "linea", "line", "phone", "telefono", "movil", "mobile")}
 
 
 def today() -> date:
@@ -160,29 +182,69 @@ def find_order(session: Session, tenant: Tenant, order_id: int) -> Order | None:
 
 @dataclass(frozen=True)
 class Request:
-    """What a customer's form asks for."""
+    """What a customer's form asks for: one line (``line``), or several (``lines``, a bulk change)."""
 
     kind: str
     line: Line | None
     payload: dict[str, Any]
     customer_reference: str | None
     idempotency_key: str
+    lines: tuple[Line, ...] = ()
+
+    @property
+    def all_lines(self) -> list[Line]:
+        return list(self.lines) or ([self.line] if self.line is not None else [])
 
 
-def submit_order(session: Session, tenant: Tenant, user: User, request: Request) -> tuple[Order, bool]:
-    """Record the order as ``submitted`` with its first event and the requester's email, and hand an
-    automatic kind to the provisioning job after the commit. The same idempotency key again finds the order
-    made the first time: ``(order, False)``; even two posts at once make one (the unique key decides)."""
+def monthly_cost(kind: str, payload: dict, lines: int) -> Decimal:
+    """What an order adds to the company's monthly bill: the monthly fee it sets up (a tariff's, or any kind
+    whose payload names a ``monthly_fee``) times its lines; nothing for the others."""
+    fee = payload.get("monthly_fee")
+    return (Decimal(str(fee)) * max(lines, 1)).quantize(Decimal("0.01")) if fee else Decimal("0.00")
+
+
+def needs_approval(company: Company, cost: Decimal) -> bool:
+    """Whether an order of this monthly cost waits for another administrator (the company's threshold)."""
+    threshold = company.order_approval_threshold_eur
+    return threshold is not None and cost > threshold
+
+
+def submit_order(
+    session: Session, tenant: Tenant, user: User, request: Request, *, origin: Origin | None = None
+) -> tuple[Order, bool]:
+    """A member's order: ``place_order`` for the member's company."""
+    return place_order(session, tenant.company, user, request, origin=origin)
+
+
+def place_order(
+    session: Session,
+    company: Company,
+    user: User | None,
+    request: Request,
+    *,
+    origin: Origin | None = None,
+    actor: str = "customer",
+) -> tuple[Order, bool]:
+    """Record the order as ``submitted`` with its first event, the requester's notice and the audit event,
+    and hand an automatic kind to the provisioning job after the commit. An order above the company's
+    approval threshold is then held (``awaiting_approval``) and the company's other administrators are told.
+    The same idempotency key again finds the order made the first time: ``(order, False)``; even two posts
+    at once make one (the unique key decides). ``user`` None: the system orders (a spend cap)."""
     found = session.scalar(select(Order).where(Order.idempotency_key == request.idempotency_key))
     if found is not None:
         return found, False
+    lines = request.all_lines
+    if len(lines) > MAX_LINES:
+        raise TooManyLines(len(lines))
+    cost = monthly_cost(request.kind, request.payload, len(lines))
     order = Order(
-        tenant_id=tenant.company.id,
+        tenant_id=company.id,
         kind=request.kind,
-        requester_id=user.id,
+        requester_id=user.id if user else None,
         customer_reference=request.customer_reference,
         payload=request.payload,
         idempotency_key=request.idempotency_key,
+        monthly_cost_eur=cost,
     )
     try:
         with session.begin_nested():
@@ -193,12 +255,244 @@ def submit_order(session: Session, tenant: Tenant, user: User, request: Request)
         if found is None:
             raise
         return found, False
-    if request.line is not None:
-        session.add(OrderLine(tenant_id=order.tenant_id, order_id=order.id, line_id=request.line.id))
-    _record(session, order, None, "submitted", actor="customer", user=user)
-    if KINDS[order.kind].automatic:
+    session.add_all(
+        OrderLine(tenant_id=order.tenant_id, order_id=order.id, line_id=line.id)
+        for line in {line.id: line for line in lines}.values()
+    )
+    held = user is not None and needs_approval(company, cost)
+    _record(session, order, None, "submitted", actor=actor, user=user, notify=not held)
+    record_event(
+        session,
+        "order.placed",
+        origin or Origin(),
+        user_id=user.id if user else None,
+        tenant_id=company.id,
+        order=order.id,
+        lines=len(lines),
+    )
+    if held:
+        move_order(session, order, "hold", expected="submitted", actor="system")
+        _ask_for_approval(session, order, company)
+    elif KINDS[order.kind].automatic:
         session.info.setdefault(_TO_PROVISION, []).append((order.tenant_id, order.id))
     return order, True
+
+
+def decide_approval(
+    session: Session,
+    order: Order,
+    approved: bool,
+    *,
+    user: User,
+    note: str | None = None,
+    origin: Origin | None = None,
+) -> Order:
+    """Another administrator approves (→ submitted: the operator's queue, the provisioning job for an
+    automatic kind) or declines (→ rejected, ``note`` the reason) an order awaiting approval. The database
+    decides: one conditional UPDATE on ``awaiting_approval`` and a requester other than ``user``.
+    ``OwnOrder``: ``user`` asked for it; ``StaleOrder``: someone decided it (or it was cancelled) first."""
+    event = "approve" if approved else "decline"
+    try:
+        move_order(
+            session,
+            order,
+            event,
+            expected="awaiting_approval",
+            actor="customer",
+            user=user,
+            note=note,
+            not_requester=True,
+        )
+    except StaleOrder as stale:
+        if stale.state == "awaiting_approval":
+            raise OwnOrder from None
+        raise
+    detail = {"user_id": user.id, "tenant_id": order.tenant_id, "order": order.id}
+    if approved:
+        record_event(session, "order.approved", origin or Origin(), **detail)
+    else:
+        record_event(session, "order.declined", origin or Origin(), **detail)
+    if approved and KINDS[order.kind].automatic:
+        session.info.setdefault(_TO_PROVISION, []).append((order.tenant_id, order.id))
+    return order
+
+
+def cancel_order(session: Session, order: Order, *, user: User, origin: Origin | None = None) -> Order:
+    """The customer cancels an order nobody has taken (submitted, or still awaiting approval); audited."""
+    expected = order.state if order.state in ("submitted", "awaiting_approval") else "submitted"
+    move_order(session, order, "cancel", expected=expected, actor="customer", user=user)
+    record_event(
+        session,
+        "order.cancelled",
+        origin or Origin(),
+        user_id=user.id,
+        tenant_id=order.tenant_id,
+        order=order.id,
+    )
+    return order
+
+
+def approvers(session: Session, company_id: int, order: Order) -> list[User]:
+    """The company's active administrators other than the requester: those who may approve ``order``."""
+    roles = [role for role in PERMISSIONS["approve_orders"]]
+    query = (
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.tenant_id == company_id,
+            Membership.role.in_(roles),
+            Membership.is_active.is_(True),
+            User.is_active.is_(True),
+        )
+        .order_by(User.id)
+    )
+    if order.requester_id is not None:
+        query = query.where(User.id != order.requester_id)
+    return list(session.scalars(query))
+
+
+def _ask_for_approval(session: Session, order: Order, company: Company) -> None:
+    kind = KINDS[order.kind].name
+    for admin in approvers(session, company.id, order):
+        locale = admin.locale or "es"
+        with in_language(locale):
+            cost, threshold = (
+                money(order.monthly_cost_eur or 0),
+                money(company.order_approval_threshold_eur or 0),
+            )
+        mail = templated_mail(
+            admin.email,
+            _l("Order %(number)s (%(kind)s) awaits your approval", number=order.id, kind=kind),
+            "order_approval",
+            locale=locale,
+            user=admin,
+            order=order,
+            kind=kind,
+            company=company,
+            cost=cost,
+            threshold=threshold,
+        )
+        queue_mail(session, mail)
+
+
+def set_approval_threshold(
+    session: Session, tenant: Tenant, threshold: Decimal | None, *, user: User, origin: Origin | None = None
+) -> None:
+    """The monthly cost above which the company's orders wait for another administrator (None: none wait)."""
+    company = tenant.company
+    previous = company.order_approval_threshold_eur
+    company.order_approval_threshold_eur = threshold
+    session.flush()
+    record_event(
+        session,
+        "order.approval_threshold",
+        origin or Origin(),
+        user_id=user.id,
+        tenant_id=company.id,
+        previous=None if previous is None else str(previous),
+        threshold=None if threshold is None else str(threshold),
+    )
+
+
+def pending_approval(session: Session, tenant: Tenant) -> int:
+    """How many of the orders the member sees await approval (the list says it to administrators)."""
+    query = _order_query(tenant).where(Order.state == "awaiting_approval")
+    return session.scalar(query.with_only_columns(func.count(Order.id))) or 0
+
+
+@dataclass
+class LineRow:
+    """A row of a list of numbers for an order of several lines, with the problems that would stop it."""
+
+    line: int  # the row's line in the list (or file)
+    number: str
+    problems: list[str] = field(default_factory=list)
+    found: Line | None = None
+
+
+def read_line_list(session: Session, tenant: Tenant, kind: str, payload: dict, text: str) -> list[LineRow]:
+    """The rows of a list of numbers (one a line, or a CSV whose first or ``number`` column holds them),
+    each with the problems that would stop the order: not a number, not a line the member may order for,
+    cancelled, repeated, or (a tariff change) a tariff of another family or the line's own. Nothing is
+    written. ``TooManyLines`` over ``MAX_LINES`` rows; ValueError for an unusable list."""
+    rows = [LineRow(line, number) for line, number in _numbers_of(text)]
+    if len(rows) > MAX_LINES:
+        raise TooManyLines(len(rows))
+    if not rows:
+        raise ValueError(_("The list has no numbers."))
+    for row in rows:
+        try:
+            row.number = normalize_phone(row.number).e164
+        except InvalidIdentifier:
+            row.problems.append(_("The number is not a phone number."))
+    numbers = [row.number for row in rows if not row.problems]
+    found = {
+        line.number: line
+        for line in session.scalars(visible_lines(tenant.membership).where(Line.number.in_(numbers)))
+    }
+    tariff = session.get(Tariff, payload["tariff_id"]) if kind == "tariff_change" else None
+    seen: set[str] = set()
+    for row in rows:
+        if row.problems:
+            continue
+        row.found = found.get(row.number)
+        problem = _line_problem(row.found, tariff)
+        if problem:
+            row.problems.append(problem)
+        if row.number in seen:
+            row.problems.append(_("This number is repeated in the list."))
+        seen.add(row.number)
+    return rows
+
+
+def _numbers_of(text: str) -> list[tuple[int, str]]:
+    """The numbers of a list, with the line each is on: the first column, or the one a header row names
+    (``NUMBER_COLUMNS``, either language; its other columns are left aside). Empty rows are skipped."""
+    names = {folded(name) for spellings in NUMBER_COLUMNS.items() for name in (spellings[0], *spellings[1])}
+    column: int | None = None
+    numbers = []
+    for line, values in csv_rows(text):
+        cells = [value.strip() for value in values]
+        if not any(cells):
+            continue
+        if column is None:
+            named = [index for index, cell in enumerate(cells) if folded(cell) in names]
+            column = named[0] if named else 0
+            if named:
+                continue
+        if column < len(cells) and cells[column]:
+            numbers.append((line, cells[column]))
+    return numbers
+
+
+def _line_problem(line: Line | None, tariff: Tariff | None) -> str | None:
+    if line is None:
+        return _("This number is not one of the lines you may order for.")
+    if line.status == "cancelled":
+        return _("The line is cancelled.")
+    if tariff is not None and line.tariff_id == tariff.id:
+        return _("The line already has this tariff.")
+    if tariff is not None and line.tariff.family != tariff.family:
+        return _("The tariff %(tariff)s is not of this line's family of tariffs.", tariff=tariff.name)
+    return None
+
+
+def bulk_payload(session: Session, kind: str, payload: dict) -> dict:
+    """What an order of several lines records beside the form's values: for a tariff change, the tariff's
+    name and fee (each line's change takes effect at the start of its own next billing cycle)."""
+    if kind != "tariff_change":
+        return payload
+    tariff = session.get(Tariff, payload["tariff_id"])
+    return payload | {
+        "tariff_name": tariff.name,
+        "monthly_fee": str(tariff.monthly_fee_eur),
+        "effective": "next_cycle",
+    }
+
+
+def all_tariffs(session: Session) -> list[Tariff]:
+    """The catalogue, for a tariff change of several lines (each line is checked against its family)."""
+    return list(session.scalars(select(Tariff).order_by(Tariff.family, Tariff.monthly_fee_eur, Tariff.name)))
 
 
 def move_order(
@@ -212,11 +506,13 @@ def move_order(
     note: str | None = None,
     visible: bool = True,
     assign: bool = False,
+    not_requester: bool = False,
 ) -> Order:
     """Send ``event`` to an order that the mover saw in state ``expected``. One conditional UPDATE
     (``… WHERE id = :id AND state = :expected``): when it changes no row, someone else moved the order first
     and ``StaleOrder`` says its state now. ``NotAllowed``: the machine has no such move from ``expected``.
-    ``assign``: the mover (an advisor taking the order) becomes its advisor."""
+    ``assign``: the mover (an advisor taking the order) becomes its advisor. ``not_requester``: the UPDATE
+    also requires that ``user`` is not the order's requester (an approval)."""
     target = target_of(expected, event)
     if target is None:
         raise NotAllowed(event)
@@ -228,17 +524,29 @@ def move_order(
         values["sub_state"] = None
     elif assign:
         values["sub_state"] = FIRST_SUB_STATE.get(order.kind, "with_advisor")
+    statement = update(Order).where(
+        Order.tenant_id == order.tenant_id, Order.id == order.id, Order.state == expected
+    )
+    if not_requester:
+        if user is None:
+            raise NotAllowed(event)
+        statement = statement.where(or_(Order.requester_id.is_(None), Order.requester_id != user.id))
     moved = session.scalar(
-        update(Order)
-        .where(Order.tenant_id == order.tenant_id, Order.id == order.id, Order.state == expected)
-        .values(values)
-        .returning(Order.id)
-        .execution_options(synchronize_session=False)
+        statement.values(values).returning(Order.id).execution_options(synchronize_session=False)
     )
     session.refresh(order)
     if moved is None:
         raise StaleOrder(order.state)
     _record(session, order, expected, target, actor=actor, user=user, note=note, visible=visible)
+    if target == "completed":
+        record_event(
+            session,
+            "order.completed",
+            Origin(),
+            user_id=user.id if user else None,
+            tenant_id=order.tenant_id,
+            order=order.id,
+        )
     return order
 
 
@@ -303,6 +611,7 @@ def _record(
     user: User | None,
     note: str | None = None,
     visible: bool = True,
+    notify: bool = True,
 ) -> None:
     event = OrderEvent(
         tenant_id=order.tenant_id,
@@ -316,7 +625,7 @@ def _record(
     )
     session.add(event)
     session.flush()
-    if visible and (to_state or note):
+    if notify and visible and (to_state or note):
         _notify(session, order, event)
 
 
@@ -356,6 +665,20 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
         tracking_url=tracking_url(order.payload),
     )
     queue_mail(session, mail)
+    if requester.order_sms and requester.mobile:
+        with in_language(locale):
+            if event.to_state:
+                sms = _(
+                    "MGD: your order %(number)s (%(kind)s) is now %(state)s.",
+                    number=order.id,
+                    kind=kind,
+                    state=STATE_NAMES[event.to_state],
+                )
+            else:
+                sms = _(
+                    "MGD: a new message about your order %(number)s (%(kind)s).", number=order.id, kind=kind
+                )
+        queue_sms(session, requester.mobile, sms)
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -415,13 +738,19 @@ def bundle_payload(session: Session, payload: dict) -> dict:
 
 
 def submit_with_replacement(
-    session: Session, tenant: Tenant, user: User, request: Request, replacement: dict | None
+    session: Session,
+    tenant: Tenant,
+    user: User,
+    request: Request,
+    replacement: dict | None,
+    *,
+    origin: Origin | None = None,
 ) -> tuple[Order, Order | None, bool]:
     """A suspension and, when ``replacement`` (a shipping address) is given, the SIM duplicate that replaces
     the lost card, made by one submission as two orders: the suspension is done at once by the provisioning
     job, the SIM follows its shipping steps, and activating it lifts the suspension (``restore``). The SIM's
     idempotency key is the suspension's with ``-sim``: posting the form twice makes both once."""
-    order, created = submit_order(session, tenant, user, request)
+    order, created = submit_order(session, tenant, user, request, origin=origin)
     if replacement is None:
         return order, None, created
     sim, _created = submit_order(
@@ -435,6 +764,7 @@ def submit_with_replacement(
             request.customer_reference,
             request.idempotency_key[:60] + "-sim",
         ),
+        origin=origin,
     )
     return order, sim, created
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -14,7 +15,19 @@ from wtforms.fields.choices import SelectChoice
 from mgd import attachments
 from mgd.db import get_session
 from mgd.orders import services, sms
-from mgd.orders.forms import FORMS, AttachmentForm, CancelForm, OrderForm, PukForm, SmsForm, countries
+from mgd.orders.forms import (
+    BULK_FORMS,
+    FORMS,
+    AttachmentForm,
+    CancelForm,
+    DeclineForm,
+    NoticesForm,
+    OrderForm,
+    PukForm,
+    SmsForm,
+    ThresholdForm,
+    countries,
+)
 from mgd.orders.kinds import BY_SLUG, STATE_NAMES, Kind
 from mgd.orders.models import Order
 from mgd.orders.words import money, template_words
@@ -23,9 +36,15 @@ from mgd.security.login import fresh_login_required
 from mgd.tenants.context import Tenant, current_tenant, requires, tenant_blueprint
 from mgd.tenants.home import add_home_card
 from mgd.tenants.models import Line
+from mgd.web.forms import unusable_character
+from mgd.web.uploads import file_text
 
 bp = tenant_blueprint("orders", __name__, "/pedidos")
 SLUGS = "any(" + ", ".join(f'"{slug}"' for slug in BY_SLUG) + ")"
+BULK_SLUGS = "any(" + ", ".join(f'"{k.slug}"' for k in BY_SLUG.values() if k.code in BULK_FORMS) + ")"
+FAMILIES = {"fixed": _l("fixed"), "mobile": _l("mobile"), "convergent": _l("convergent")}
+#: The largest CSV file of numbers read (500 numbers with a few columns fit many times over).
+FILE_LIMIT = 200_000
 
 
 @bp.context_processor
@@ -48,7 +67,60 @@ def index() -> str:
     page = services.company_orders(
         get_session(), current_tenant(), after=request.args.get("after"), before=request.args.get("before")
     )
-    return render_template("orders/index.html", page=page)
+    tenant = current_tenant()
+    pending = services.pending_approval(get_session(), tenant) if tenant.can("approve_orders") else 0
+    notices = NoticesForm(data={"sms": current_user.order_sms})
+    return render_template(
+        "orders/index.html", page=page, pending=pending, notices=notices, bulk_kinds=BULK_FORMS
+    )
+
+
+@bp.post("/avisos")
+@requires("view_orders")
+def notices() -> Response | tuple[str, int]:
+    """The member's choice: their orders' steps by email only, or by SMS too (to their confirmed mobile)."""
+    form = NoticesForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.sms.data and not current_user.mobile:
+        flash(_("You have no confirmed mobile: add one in your profile first."), "error")
+        return redirect(url_for("orders.index"))
+    current_user.order_sms = bool(form.sms.data)
+    flash(
+        _("We will tell you of your orders by email and SMS.")
+        if current_user.order_sms
+        else _("We will tell you of your orders by email only."),
+        "success",
+    )
+    return redirect(url_for("orders.index"))
+
+
+@bp.route("/aprobacion", methods=["GET", "POST"])
+@requires("approve_orders")
+def threshold() -> Response | tuple[str, int]:
+    """The monthly cost above which the company's orders wait for another administrator's approval."""
+    tenant = current_tenant()
+    current = tenant.company.order_approval_threshold_eur
+    form = ThresholdForm(
+        data={"threshold": "" if current is None else money(current).replace("€", "").strip()}
+    )
+    if form.validate_on_submit():
+        services.set_approval_threshold(
+            get_session(), tenant, form.threshold.amount, user=current_user, origin=Origin.of_request()
+        )
+        if form.threshold.amount is None:
+            flash(_("Orders no longer need approval."), "success")
+        else:
+            flash(
+                _(
+                    "Orders that cost more than %(amount)s a month now need another administrator's "
+                    "approval.",
+                    amount=money(form.threshold.amount),
+                ),
+                "success",
+            )
+        return redirect(url_for("orders.index"))
+    return render_template("orders/threshold.html", form=form), 422 if form.errors else 200
 
 
 def _order_or_404(order_id: int) -> Order:
@@ -62,6 +134,7 @@ def _detail(order: Order, **extra) -> str:
     files = services.order_attachments(get_session(), order)
     extra.setdefault("attach", AttachmentForm())
     extra.setdefault("cancel", CancelForm())
+    extra.setdefault("decline", DeclineForm())
     return render_template(
         "orders/detail.html",
         order=order,
@@ -167,6 +240,49 @@ def _no_store(body: str) -> Response:
     return response
 
 
+@bp.post("/<int:order_id>/aprobar")
+@requires("approve_orders")
+def approve(order_id: int) -> Response | tuple[str, int]:
+    """Another administrator approves an order awaiting approval: it goes to the operator."""
+    return _decide(order_id, approved=True)
+
+
+@bp.post("/<int:order_id>/declinar")
+@requires("approve_orders")
+def decline(order_id: int) -> Response | tuple[str, int]:
+    """Another administrator declines an order awaiting approval, with a reason the requester reads."""
+    return _decide(order_id, approved=False)
+
+
+def _decide(order_id: int, *, approved: bool) -> Response | tuple[str, int]:
+    order = _order_or_404(order_id)
+    form = CancelForm() if approved else DeclineForm()
+    if not form.validate_on_submit():
+        if approved or set(form.errors) != {"reason"}:
+            abort(400)
+        return _detail(order, decline=form), 422
+    try:
+        services.decide_approval(
+            get_session(),
+            order,
+            approved,
+            user=current_user,
+            note=None if approved else form.reason.data.strip(),
+            origin=Origin.of_request(),
+        )
+    except services.OwnOrder:
+        message = _("You asked for this order: another administrator of the company must approve it.")
+        return _detail(order, message=message), 403
+    except (services.StaleOrder, services.NotAllowed):
+        message = _("This order no longer awaits approval: it is %(state)s.", state=STATE_NAMES[order.state])
+        return _detail(order, message=message), 409
+    if approved:
+        flash(_("Order %(number)s approved: it goes to the operator.", number=order.id), "success")
+    else:
+        flash(_("Order %(number)s declined.", number=order.id), "success")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
 @bp.post("/<int:order_id>/cancelar")
 @requires("place_orders")
 def cancel(order_id: int) -> Response | tuple[str, int]:
@@ -178,9 +294,7 @@ def cancel(order_id: int) -> Response | tuple[str, int]:
     if form.confirmed.data != "yes":
         return render_template("orders/cancel.html", order=order, form=form), 200
     try:
-        services.move_order(
-            get_session(), order, "cancel", expected="submitted", actor="customer", user=current_user
-        )
+        services.cancel_order(get_session(), order, user=current_user, origin=Origin.of_request())
     except (services.StaleOrder, services.NotAllowed):
         message = _("This order can no longer be cancelled: it is %(state)s.", state=STATE_NAMES[order.state])
         return _detail(order, cancel=form, message=message), 409
@@ -265,7 +379,12 @@ def new(kind_slug: str) -> Response | tuple[str, int]:
                 )
                 replacement = form.shipping() if payload.get("replacement") else None
                 order, sim, created = services.submit_with_replacement(
-                    get_session(), current_tenant(), current_user, asked, replacement
+                    get_session(),
+                    current_tenant(),
+                    current_user,
+                    asked,
+                    replacement,
+                    origin=Origin.of_request(),
                 )
                 if created and sim is not None:
                     flash(
@@ -379,3 +498,97 @@ def _quota_message(left: int, count: int) -> str:
         left=left,
         count=count,
     )
+
+
+def _list_text(form: OrderForm) -> str:
+    """The list of numbers: the text typed or pasted, the numbers ticked in a search, and a CSV file's rows
+    (each appended, so the preview shows and carries one list); a file that cannot be read is a ValueError."""
+    parts = [(form.numbers.data or "").strip("\r\n")]
+    parts += [number for number in request.form.getlist("pick") if number.strip()]
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", None):
+        try:
+            parts.append(file_text(upload.read(FILE_LIMIT + 1), FILE_LIMIT).strip("\r\n"))
+        except ValueError as problem:
+            form.file.errors = [f"{upload.filename}: {problem}"]
+    return "\n".join(part for part in parts if part)
+
+
+@bp.route(f"/nuevo/<{BULK_SLUGS}:kind_slug>/varias-lineas", methods=["GET", "POST"])
+@requires("place_orders")
+def bulk(kind_slug: str) -> Response | tuple[str, int]:
+    """An order of several lines (up to ``services.MAX_LINES``): numbers typed, pasted, ticked in a search
+    or read from a CSV file; a preview names each row's problems; only a list without any can be ordered."""
+    kind, db, tenant = BY_SLUG[kind_slug], get_session(), current_tenant()
+    form_class = BULK_FORMS[kind.code]
+    if request.method == "GET":
+        form = form_class(data={"idempotency_key": services.new_idempotency_key()})
+    else:
+        form = form_class()
+        if not form.idempotency_key.data:
+            form.idempotency_key.data = services.new_idempotency_key()
+    if kind.code == "tariff_change":
+        form.tariff.choices = [
+            SelectChoice(str(t.id), f"{t.name} — {money(t.monthly_fee_eur)}")
+            for t in services.all_tariffs(db)
+        ]
+    if kind.code == "roaming":
+        form.country.choices = countries()
+    search = (form.lq.data or "").strip()[:60]
+    usable = search and not unusable_character(search)  # (a NUL is refused on the field, never searched)
+    found = services.find_lines(db, tenant, search, limit=50) if usable else []
+    page = {"kind": kind, "form": form, "search": search, "found": found, "rows": None}
+    if request.method == "GET" or request.form.get("action") == "search":
+        if request.method == "POST":
+            form.numbers.data = _list_text(form)
+        return render_template("orders/bulk.html", **page), 200
+    text = _list_text(form)
+    form.numbers.data = text
+    valid = form.validate() and not form.file.errors
+    payload = services.bulk_payload(db, kind.code, form.payload()) if valid else {}
+    rows = None
+    try:
+        rows = services.read_line_list(db, tenant, kind.code if valid else "", payload, text)
+    except services.TooManyLines as many:
+        form.numbers.errors = [
+            _(
+                "At most %(max)s lines in one order: the list has %(count)s. Split it into several orders.",
+                max=services.MAX_LINES,
+                count=many.args[0],
+            )
+        ]
+    except ValueError as problem:
+        form.numbers.errors = [str(problem)]
+    page["rows"] = rows
+    ready = valid and rows is not None and not form.numbers.errors and not any(r.problems for r in rows)
+    if not ready:
+        return render_template("orders/bulk.html", **page), 422
+    lines = tuple(row.found for row in rows)
+    cost = services.monthly_cost(kind.code, payload, len(lines))
+    if form.confirmed.data != "yes":
+        held = services.needs_approval(tenant.company, cost)
+        return render_template("orders/bulk_confirm.html", payload=payload, cost=cost, held=held, **page), 200
+    order, created = services.submit_order(
+        db,
+        tenant,
+        current_user,
+        services.Request(
+            kind.code,
+            None,
+            payload,
+            (form.customer_reference.data or "").strip() or None,
+            form.idempotency_key.data[:64],
+            lines=lines,
+        ),
+        origin=Origin.of_request(),
+    )
+    if created:
+        flash(
+            _(
+                "Order %(number)s for %(count)s lines received. We will tell you at each step.",
+                number=order.id,
+                count=len(lines),
+            ),
+            "success",
+        )
+    return redirect(url_for("orders.detail", order_id=order.id))

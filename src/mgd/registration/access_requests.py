@@ -37,6 +37,7 @@ class RequestDetails:
     phone: str  # E.164
     users_needed: int
     comments: str | None
+    users: tuple[dict[str, str], ...] = ()  # the users listed: name, email, role
 
 
 def new_reference() -> str:
@@ -68,6 +69,7 @@ def submit_access_request(session: Session, details: RequestDetails, origin: Ori
         phone=details.phone,
         users_needed=details.users_needed,
         comments=details.comments,
+        users=list(details.users) or None,
         ip=origin.ip,
         locale=current_language(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mgd.db import Base, BigId, Timestamped, UTCDateTime
@@ -86,6 +86,9 @@ class AccessRequest(Timestamped, Base):
     phone: Mapped[str] = mapped_column(String(16))
     users_needed: Mapped[int]
     comments: Mapped[str | None] = mapped_column(Text)
+    # The users the company needs, as the requester listed them: [{"name", "email", "role"}]; approval
+    # prepares their invitations (drafts the new administrator edits and sends).
+    users: Mapped[list[dict] | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(45))
     decided_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -313,6 +313,7 @@ def access_request() -> Response | str:
         phone=form.phone.normalized.e164,
         users_needed=form.users_needed.data,
         comments=(form.comments.data or "").strip() or None,
+        users=tuple(getattr(form.users_list, "parsed", ())),
     )
     db = get_session()
     try:

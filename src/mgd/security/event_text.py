@@ -54,6 +54,14 @@ SENTENCES: dict[str, LazyString] = {
     "mobile.code_accepted": _l("Confirmed a new mobile"),
     "mobile.code_wrong": _l("Typed a wrong code to confirm a mobile"),
     "mobile.code_dead": _l("Typed a code to confirm a mobile that was no longer valid"),
+    "order.placed": _l("Placed the order %(order)s (%(lines)s lines)"),
+    "order.approved": _l("Approved the order %(order)s"),
+    "order.declined": _l("Declined the order %(order)s"),
+    "order.cancelled": _l("Cancelled the order %(order)s"),
+    "order.completed": _l("The order %(order)s was completed"),
+    "order.approval_threshold": _l(
+        "Changed the monthly cost above which orders need approval from %(previous)s to %(threshold)s"
+    ),
     "password.changed": _l("Changed the password"),
     "password.change_refused": _l("Chose a password that is not allowed"),
     "password.reset_requested": _l("Asked to choose a new password"),
@@ -96,6 +104,7 @@ KINDS: dict[str, LazyString] = {
     "usage_": _l("Consumption alerts"),
     "help_article.": _l("Help centre"),
     "sms.": _l("SMS sent from the web"),
+    "order.": _l("Orders"),
 }
 
 METRICS = {

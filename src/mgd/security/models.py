@@ -46,6 +46,7 @@ class User(Timestamped, Base):
         Enum(*STAFF_ROLES, name="staff_role", native_enum=False, create_constraint=True, length=20)
     )
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_sms: Mapped[bool] = mapped_column(default=False)  # also tell them of their orders' steps by SMS
     locale: Mapped[str | None] = mapped_column(String(5))  # the portal's language chosen; emails go in it too
     last_company_id: Mapped[int | None] = mapped_column(  # the company chosen last, offered first
         BigId, ForeignKey("companies.id", ondelete="SET NULL")

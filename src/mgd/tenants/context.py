@@ -50,6 +50,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "place_orders": frozenset({"admin", "manager"}),
     # The help chat (mgd.chat): every member chats; administrators read every member's transcripts.
     "view_transcripts": frozenset({"admin"}),
+    # Approving an order above the company's monthly-cost threshold, and setting it: administrators (never
+    # the order's own requester: mgd.orders.services.decide_approval).
+    "approve_orders": frozenset({"admin"}),
 }
 
 
@@ -72,6 +75,7 @@ PERMISSION_ACTIONS = {
     "view_orders": _l("see the company's orders and requests"),
     "place_orders": _l("order changes to the company's lines"),
     "view_transcripts": _l("read the chat conversations of the company's other members"),
+    "approve_orders": _l("approve orders above the company's monthly cost threshold"),
 }
 
 

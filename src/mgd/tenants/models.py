@@ -76,6 +76,8 @@ class Company(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200))
     segment: Mapped[str] = mapped_column(_choice("segment", SEGMENTS))
     invite_domains: Mapped[str | None] = mapped_column(String(500))  # space-separated; empty: any domain
+    # Orders whose monthly cost is above this wait for another administrator's approval (None: none wait).
+    order_approval_threshold_eur: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
 
     interlocutors: Mapped[list[Interlocutor]] = relationship(back_populates="company", passive_deletes=True)
     billing_accounts: Mapped[list[BillingAccount]] = relationship(

@@ -34,6 +34,7 @@ from mgd.security.models import User
 from mgd.tenants.context import Tenant
 from mgd.tenants.models import Company, Line, Membership, MembershipScope
 from mgd.tenants.services import visible_lines
+from mgd.tenants.signals import spend_cap_reached
 from mgd.usage.alert_measures import Measure, measure
 from mgd.usage.alert_models import (
     UsageAlert,
@@ -323,6 +324,8 @@ def _record_cap(session: Session, alert: UsageAlert, measured: Measure, company:
     )
     if created is not None:
         record_event(session, "usage_cap.recorded", Origin(), tenant_id=company.id, **_detail(alert, company))
+        # The orders feature carries it out (premium-rate blocking, roaming off) in this transaction.
+        spend_cap_reached.send(session, tenant_id=company.id, line_id=alert.line_id, cap_request_id=created)
     return created is not None
 
 

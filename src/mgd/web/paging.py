@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,14 @@ def _key_value(value, kind: type):
     return value if ok else None
 
 
+def _python_type(column_type: TypeEngine) -> type:
+    """The Python type of a column's values; a decorated type's (``UTCDateTime``) is its stored type's,
+    since a TypeDecorator says ``object``, which would let a token's text through as a timestamp."""
+    if isinstance(column_type, TypeDecorator):
+        return column_type.impl_instance.python_type
+    return column_type.python_type
+
+
 def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
     """The sort key a token carries, each value checked against its column's type; None if it is not one."""
     if not token or len(token) > 1000:
@@ -116,7 +125,7 @@ def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
         return None
     if not isinstance(values, list) or len(values) != len(keys):
         return None
-    parsed = tuple(_key_value(value, key.type.python_type) for value, key in zip(values, keys, strict=True))
+    parsed = tuple(_key_value(value, _python_type(key.type)) for value, key in zip(values, keys, strict=True))
     return None if any(value is None for value in parsed) else parsed
 
 
@@ -131,6 +140,7 @@ def keyset_page(
     size: int = 25,
     rows: bool = False,
     columns: Sequence = (),
+    count: bool = True,
 ) -> KeysetPage:
     """The page of ``query`` (unordered: ``keys`` give the order, all ascending or all ``descending``, the
     last unique in the list) that comes after the token ``after``, or before ``before``; the first page for
@@ -139,15 +149,16 @@ def keyset_page(
     One statement: the rows (``size`` + 1, to know whether there is another page) and, in a sub-select, the
     count of the whole list up to ``COUNT_LIMIT``, and any other scalar sub-selects the page shows
     (``columns``, their values in ``values``). Items are the first entity of each row, or (``rows``) the
-    rows as tuples."""
+    rows as tuples. ``count=False``: a list that shows no count (the back office's queue) skips it (``total``
+    is then 0)."""
     position, backwards = _parse_cursor(after, keys), False
     if position is None and before is not None:
         position = _parse_cursor(before, keys)
         backwards = position is not None
     counted = query.with_only_columns(keys[-1]).order_by(None).limit(COUNT_LIMIT + 1).subquery()
-    count = select(func.count()).select_from(counted).scalar_subquery()
+    counting = select(func.count()).select_from(counted).scalar_subquery() if count else literal(0)
     forwards = descending == backwards  # walking the index upwards
-    paged = query.add_columns(*keys, *columns, count)
+    paged = query.add_columns(*keys, *columns, counting)
     if position is not None:
         values = [literal(value, key.type) for value, key in zip(position, keys, strict=True)]
         key, value = (keys[0], values[0]) if len(keys) == 1 else (tuple_(*keys), tuple_(*values))
@@ -165,9 +176,7 @@ def keyset_page(
     else:  # nothing here (past either end): the count and the columns without the page
         width, (total, *values) = (
             0,
-            session.execute(
-                select(select(func.count()).select_from(counted).scalar_subquery(), *columns)
-            ).one(),
+            session.execute(select(counting, *columns)).one(),
         )
     end = width + len(keys)
     shown, extra = found[:size], len(found) > size

@@ -62,6 +62,13 @@ def checked_upload(form: FlaskForm, read: Callable[[str], list], *, limit: int, 
     return upload
 
 
+def file_text(data: bytes, limit: int) -> str:
+    """An uploaded file's bytes as text (as ``checked_upload`` reads them); ValueError says why not."""
+    text = _text_of(data, limit)
+    _check_text(text)
+    return text
+
+
 def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV text with the number of the line each starts on. Any line ending is read (CR
     alone too); a row that cannot be read (an unclosed quote, a value over the size limit) is a ValueError
