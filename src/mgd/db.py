@@ -307,7 +307,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         _make_sqlite_transactional(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        kwargs.setdefault("connect_args", {"options": POSTGRESQL_OPTIONS})
+        # Added to the URL's own ``options`` (a search path, say): the connect argument would replace them.
+        options = " ".join(filter(None, [parsed.query.get("options"), POSTGRESQL_OPTIONS]))
+        kwargs.setdefault("connect_args", {"options": options})
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
