@@ -78,7 +78,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "alert_id": add_alert(app, acme),
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
-        "conversation_id": add_conversation(app, acme),
+        "conversation_id": add_conversation(app, acme, with_file=True),
         "slug": "iniciar-sesion",
         "article_id": add_article(app, "iniciar-sesion"),
     }

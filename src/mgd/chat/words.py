@@ -58,8 +58,11 @@ def author_name(message: Message, conversation: Conversation) -> str:
     return message.user.name if message.user else _("Customer")
 
 
-def message_json(message: Message, conversation: Conversation) -> dict:
+def message_json(message: Message, conversation: Conversation, file_url: str | None = None) -> dict:
+    """A message for the polling script; ``file_url`` when the message carries a file (its body is then the
+    file's name)."""
     return {
+        "file": file_url,
         "id": message.id,
         "author": message.author,
         "name": author_name(message, conversation),
