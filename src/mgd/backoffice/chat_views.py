@@ -59,6 +59,12 @@ def _conversation_or_404(db, conversation_id: int) -> Conversation:
     conversation = services.staff_conversation(db, conversation_id)
     if conversation is None:
         abort(404)
+    if (
+        conversation.state == "waiting"
+        and conversation.mode == "live"
+        and services.left_waiting(db, conversation.id)
+    ):
+        db.refresh(conversation)  # left waiting too long, or the chat closed: now a message
     return conversation
 
 

@@ -355,6 +355,44 @@ def close(
     _add(session, conversation, "system", user, f"closed:{by}")
 
 
+def left_waiting(session: Session, conversation_id: int | None = None, now: datetime | None = None) -> int:
+    """Live conversations still waiting ``CHAT_LIVE_WAIT_MINUTES`` after they were queued, or waiting while
+    the chat is closed, become messages: ``answer_by`` set (``CHAT_ANSWER_HOURS`` of opening time) and the
+    advisor's answers emailed. One conditional ``UPDATE … WHERE state = 'waiting' AND mode = 'live'
+    RETURNING``, so running it again (at read time, or in two processes at once) changes nothing twice; each
+    moved conversation gets one system message. ``conversation_id``: only that one (the session scoped to
+    its company); else every company's. The number moved."""
+    now = now or utcnow()
+    where = [Conversation.state == "waiting", Conversation.mode == "live"]
+    if hours().is_open(now):
+        wait = timedelta(minutes=current_app.config["CHAT_LIVE_WAIT_MINUTES"])
+        where.append(Conversation.queued_at <= now - wait)
+    if conversation_id is not None:
+        where.append(Conversation.id == conversation_id)
+    statement = (
+        update(Conversation)
+        .where(*where)
+        .values(mode="message", answer_by=hours().answer_by(current_app.config["CHAT_ANSWER_HOURS"], now))
+        .returning(Conversation.tenant_id, Conversation.id)
+        .execution_options(synchronize_session=False)
+    )
+    if conversation_id is not None:
+        moved = session.execute(statement).all()
+    else:
+        with operator_scope(session, "chat: live conversations left waiting become messages"):
+            moved = session.execute(statement).all()
+            for tenant_id, number in moved:
+                session.add(
+                    Message(tenant_id=tenant_id, conversation_id=number, author="system", body="to_message:")
+                )
+            session.flush()
+        return len(moved)
+    for tenant_id, number in moved:
+        session.add(Message(tenant_id=tenant_id, conversation_id=number, author="system", body="to_message:"))
+    session.flush()
+    return len(moved)
+
+
 # ---- the desk ---------------------------------------------------------------------------------------------
 
 
@@ -365,7 +403,9 @@ class Desk:
 
 
 def desk(session: Session, advisor: User) -> Desk:
-    """The waiting conversations of every company (longest waiting first) and those the advisor has."""
+    """The waiting conversations of every company (longest waiting first) and those the advisor has (live
+    ones left waiting too long become messages first, ``left_waiting``)."""
+    left_waiting(session)
     with operator_scope(session, "back office: chat queue"):
         waiting = session.execute(
             select(Conversation, Company.name)

@@ -110,9 +110,12 @@ def start() -> Response | tuple[str, int]:
 
 
 def _conversation_or_404(conversation_id: int) -> Conversation:
-    found = services.find_conversation(get_session(), current_tenant(), conversation_id)
+    db = get_session()
+    found = services.find_conversation(db, current_tenant(), conversation_id)
     if found is None:
         abort(404)
+    if found.state == "waiting" and found.mode == "live" and services.left_waiting(db, found.id):
+        db.refresh(found)  # left waiting too long, or the chat closed: now a message (read time)
     return found
 
 

@@ -41,6 +41,8 @@ def system_text(body: str) -> str:
         return _("%(name)s has joined the conversation.", name=name)
     if kind == "transferred":
         return _("Handed to %(name)s.", name=name) if name else _("Back in the queue for the next advisor.")
+    if kind == "to_message":
+        return _("No advisor could take the conversation live: it is now a message, answered by email.")
     if kind == "closed":
         return (
             _("You closed the conversation.")
