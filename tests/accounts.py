@@ -147,8 +147,9 @@ def add_attachment(app, company: Company, order_id: int) -> int:
         return row.id
 
 
-def add_conversation(app, company: Company, state: str = "waiting") -> int:
-    """A chat conversation opened by the company's first member, with its first message; its id."""
+def add_conversation(app, company: Company, state: str = "waiting", *, with_file: bool = False) -> int:
+    """A chat conversation opened by the company's first member, with its first message (and, ``with_file``,
+    a small PDF sent in it, stored as uploads are); its id."""
     with app.app_context():
         session = get_session()
         set_tenant(session, company.id)
@@ -156,9 +157,32 @@ def add_conversation(app, company: Company, state: str = "waiting") -> int:
         conversation = Conversation(tenant_id=company.id, customer_id=member.user_id, state=state)
         session.add(conversation)
         session.flush()
-        session.add(
-            Message(tenant_id=company.id, conversation_id=conversation.id, author="customer", body="Hello")
+        message = Message(
+            tenant_id=company.id, conversation_id=conversation.id, author="customer", body="Hello"
         )
+        session.add(message)
+        if with_file:
+            import io  # noqa: PLC0415
+
+            from mgd import attachments  # noqa: PLC0415
+            from mgd.chat.models import ChatAttachment  # noqa: PLC0415
+
+            session.flush()
+            stored = attachments.store(
+                io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "c.pdf", area="chat", tenant_id=company.id
+            )
+            session.add(
+                ChatAttachment(
+                    tenant_id=company.id,
+                    conversation_id=conversation.id,
+                    message_id=message.id,
+                    slot=1,
+                    filename=stored.filename,
+                    content_type=stored.content_type,
+                    size=stored.size,
+                    storage_key=stored.key,
+                )
+            )
         session.commit()
         return conversation.id
 

@@ -220,7 +220,7 @@ def _objects(app, acme, companies) -> dict:
         "alert_id": add_alert(app, acme),
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
-        "conversation_id": add_conversation(app, acme),
+        "conversation_id": add_conversation(app, acme, with_file=True),
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

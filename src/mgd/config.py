@@ -255,6 +255,13 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_int,
     ),
     Setting(
+        "CHAT_LIVE_WAIT_MINUTES",
+        10,
+        "Minutes a live conversation waits in the queue before it becomes a message (answered within "
+        "`MGD_CHAT_ANSWER_HOURS`, by email); it becomes one at once when the chat closes.",
+        parse=_parse_int,
+    ),
+    Setting(
         "CHAT_ADVISOR_ONLINE_SECONDS",
         90,
         "An advisor counts as online this long after their chat pages last asked for news; with none "
@@ -454,8 +461,15 @@ def _check_policy(values: dict) -> None:
         raise ConfigError(f"{PREFIX}OUTBOX_RETENTION_DAYS: at least 1 day")
     if values["CHAT_OPENS"] >= values["CHAT_CLOSES"]:
         raise ConfigError(f"{PREFIX}CHAT_OPENS / {PREFIX}CHAT_CLOSES: the chat must open before it closes")
-    if values["CHAT_RETENTION_DAYS"] < 1 or values["CHAT_ANSWER_HOURS"] < 1:
-        raise ConfigError(f"{PREFIX}CHAT_RETENTION_DAYS / {PREFIX}CHAT_ANSWER_HOURS: at least 1")
+    if (
+        values["CHAT_RETENTION_DAYS"] < 1
+        or values["CHAT_ANSWER_HOURS"] < 1
+        or values["CHAT_LIVE_WAIT_MINUTES"] < 1
+    ):
+        raise ConfigError(
+            f"{PREFIX}CHAT_RETENTION_DAYS / {PREFIX}CHAT_ANSWER_HOURS / "
+            f"{PREFIX}CHAT_LIVE_WAIT_MINUTES: at least 1"
+        )
 
 
 def _check_required(values: dict) -> None:

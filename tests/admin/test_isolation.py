@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from mgd.admin.models import Invitation
 from mgd.billing.models import Invoice
-from mgd.chat.models import Conversation, Message, Survey
+from mgd.chat.models import ChatAttachment, Conversation, Message, Survey
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.orders.models import Order, SmsBatch, SmsQuota
@@ -83,6 +83,8 @@ NOT_COMPANY_ROUTES = {
     "backoffice_chat.act": "operator staff only",
     "backoffice_chat.transcripts": "operator staff only",
     "backoffice_chat.surveys": "operator staff only",
+    "backoffice_chat.attach": "operator staff only (tests/chat/test_files.py)",
+    "backoffice_chat.attachment": "operator staff only (tests/chat/test_files.py)",
     "legal.privacy": "public",
     "legal.accessibility": "public",
     "legal.cookies": "public",
@@ -149,7 +151,7 @@ def beta_objects(app, beta):
         "alert_id": add_alert(app, beta),
         "order_id": (order := add_order(app, beta)),
         "attachment_id": add_attachment(app, beta, order),
-        "conversation_id": add_conversation(app, beta),
+        "conversation_id": add_conversation(app, beta, with_file=True),
     }
 
 
@@ -183,6 +185,7 @@ def beta_state(app, beta):
         rated = session.execute(select(Survey.conversation_id, Survey.score)).all()
         sms = session.execute(select(SmsBatch.id, SmsBatch.recipients)).all()
         quotas = session.execute(select(SmsQuota.day, SmsQuota.sent)).all()
+        chat_files = session.execute(select(ChatAttachment.id, ChatAttachment.storage_key)).all()
         return (
             sorted(lines),
             sorted(members),
@@ -197,6 +200,7 @@ def beta_state(app, beta):
             sorted(rated),
             sorted(sms),
             sorted(quotas),
+            sorted(chat_files),
         )
 
 
@@ -291,3 +295,35 @@ def test_a_member_limited_to_some_lines_gets_404_for_the_others(app, acme):
         session = get_session()
         with operator_scope(session, "test"):
             assert session.scalar(select(Line.alias).where(Line.id == acme.lines[1])) is None
+
+
+def test_another_companys_chat_file_is_a_404(app, acme, beta):
+    """Beta's file in Beta's conversation, asked by Acme's administrator with Acme's reference (and with an
+    Acme conversation's id, the file's id Beta's), or uploaded to: 404, nothing added."""
+    theirs = add_conversation(app, beta, with_file=True)
+    mine = add_conversation(app, acme, with_file=True)
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, beta.id)
+        file_id = session.scalar(select(ChatAttachment.id).where(ChatAttachment.conversation_id == theirs))
+        set_tenant(session, acme.id)
+        mine_file = session.scalar(select(ChatAttachment.id).where(ChatAttachment.conversation_id == mine))
+    assert file_id != mine_file
+    ana = signed_in_client(app, "ana@acme.es")
+    assert ana.get(f"/empresa/{acme.ref}/chat/{mine}/adjuntos/{mine_file}").status_code == 200
+    for url in (
+        f"/empresa/{acme.ref}/chat/{theirs}/adjuntos/{file_id}",
+        f"/empresa/{acme.ref}/chat/{mine}/adjuntos/{file_id}",
+        f"/empresa/{beta.ref}/chat/{theirs}/adjuntos/{file_id}",
+    ):
+        assert ana.get(url).status_code == 404, url
+    upload = ana.post(
+        f"/empresa/{acme.ref}/chat/{theirs}/adjuntos",
+        data={"file": (io.BytesIO(b"%PDF-1.4\n"), "x.pdf"), "csrf_token": token(ana)},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 404
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, beta.id)
+        assert session.scalars(select(ChatAttachment.id)).all() == [file_id]

@@ -121,7 +121,7 @@ def site(app, tmp_path_factory):
             "alert_id": add_alert(portal, acme),
             "order_id": (order := add_order(portal, acme)),
             "attachment_id": add_attachment(portal, acme, order),
-            "conversation_id": add_conversation(portal, acme),
+            "conversation_id": add_conversation(portal, acme, with_file=True),
             "invitation_id": add_draft(portal, acme),
             "slug": "iniciar-sesion",
             "article_id": add_article(portal, "iniciar-sesion"),

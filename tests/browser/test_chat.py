@@ -53,7 +53,7 @@ def test_a_customer_on_a_phone_and_an_advisor_chat_without_reloading(live_portal
         phone.get_by_role("link", name="Chatear con un asesor").click()
         expect(phone.get_by_text("Hay un asesor disponible")).to_be_visible()
         phone.get_by_label("Tu pregunta").fill("¿Puedo cambiar la tarifa de una línea?")
-        phone.get_by_role("button", name="Enviar").click()
+        phone.get_by_role("button", name="Enviar", exact=True).click()
         expect(phone.get_by_role("heading", name="Conversación")).to_be_visible()
         number = phone.url.rstrip("/").rsplit("/", 1)[1]
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360, "the chat scrolls sideways"
@@ -71,7 +71,7 @@ def test_a_customer_on_a_phone_and_an_advisor_chat_without_reloading(live_portal
         expect(phone.get_by_text("Sí: en Pedidos, Cambio de tarifa.")).to_be_visible(timeout=5000)
         expect(phone.get_by_text("Lucía se ha unido a la conversación.")).to_be_visible()
         phone.get_by_label("Tu mensaje").fill("Gracias")
-        phone.get_by_role("button", name="Enviar").click()
+        phone.get_by_role("button", name="Enviar", exact=True).click()
         expect(desk.locator(".chat-customer").get_by_text("Gracias")).to_be_visible(timeout=5000)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360, "the chat scrolls sideways"
         browser.close()

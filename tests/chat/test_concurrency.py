@@ -51,3 +51,33 @@ def test_a_survey_posted_twice_at_once_is_one_row(live_app, live_server):
         )
         assert sorted(r.status_code for r in responses) == [302, 409]
         assert in_company(live_app, company.id, select(func.count()).select_from(Survey)) == [(1,)]
+
+
+def test_twelve_files_sent_at_once_make_ten(live_app, live_server):
+    """Twelve uploads at once in one open conversation: the conversation's row lock and the slot's unique key
+    and check leave exactly ``MAX_ATTACHMENTS`` files, slots 1 to 10; the others are told (409)."""
+    from mgd.chat.models import ChatAttachment  # noqa: PLC0415
+    from mgd.chat.services import MAX_ATTACHMENTS  # noqa: PLC0415
+    from tests.factories import PASSWORD  # noqa: PLC0415
+    from tests.kit import last_code  # noqa: PLC0415
+
+    company = create_company(live_app, "Gamma S.L.", 1)
+    add_member(live_app, company, "gala@gamma.es", "admin")
+    number = add_conversation(live_app, company)
+    gala = Browser(live_server)
+    assert gala.post("/login", {"email": "gala@gamma.es", "password": PASSWORD}).status_code == 302
+    gala.post("/login/channel", {"channel": "email"})
+    assert gala.post("/login/code", {"code": last_code(live_app, "gala@gamma.es")}).status_code == 302
+    page = f"/empresa/{company.ref}/chat/{number}"
+    token = gala.token(page)
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    responses = in_parallel(
+        12,
+        lambda i: gala.post(
+            f"{page}/adjuntos", {}, token=token, files={"file": (f"f{i}.pdf", pdf, "application/pdf")}
+        ),
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [302] * MAX_ATTACHMENTS + [409] * (12 - MAX_ATTACHMENTS), codes
+    slots = in_company(live_app, company.id, select(ChatAttachment.slot).order_by(ChatAttachment.slot))
+    assert [row[0] for row in slots] == list(range(1, MAX_ATTACHMENTS + 1))

@@ -89,7 +89,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "alert_id": add_alert(app, acme),
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
-        "conversation_id": add_conversation(app, acme),
+        "conversation_id": add_conversation(app, acme, with_file=True),
         "invitation_id": add_draft(app, acme),
         "slug": "iniciar-sesion",
         "article_id": add_article(app, "iniciar-sesion"),

@@ -13,9 +13,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from mgd import attachments
 from mgd.backoffice.access import staff_required
 from mgd.chat import services
-from mgd.chat.forms import CloseForm, ReplyForm, TransferForm
+from mgd.chat.forms import CloseForm, FileForm, ReplyForm, TransferForm
 from mgd.chat.models import Conversation
 from mgd.chat.words import id_arg, message_json, state_name, template_words
 from mgd.db import get_session, utcnow
@@ -50,6 +51,7 @@ def _forms(db, conversation: Conversation) -> dict:
         "transfer_form": transfer,
         "close_form": CloseForm(prefix="close"),
         "take_form": ButtonForm(),
+        "file_form": FileForm(prefix="file", formdata=None),
     }
 
 
@@ -57,14 +59,23 @@ def _conversation_or_404(db, conversation_id: int) -> Conversation:
     conversation = services.staff_conversation(db, conversation_id)
     if conversation is None:
         abort(404)
+    if (
+        conversation.state == "waiting"
+        and conversation.mode == "live"
+        and services.left_waiting(db, conversation.id)
+    ):
+        db.refresh(conversation)  # left waiting too long, or the chat closed: now a message
     return conversation
 
 
 def _page(db, conversation: Conversation, forms: dict, status: int = 200, message: str | None = None):
+    files = services.conversation_files(db, conversation)
     return render_template(
         "backoffice/chat_conversation.html",
         conversation=conversation,
         messages=services.messages_after(db, conversation),
+        files=files,
+        can_attach=len(files) < services.MAX_ATTACHMENTS,
         context=services.company_context(db, conversation),
         message=message,
         **forms,
@@ -87,10 +98,79 @@ def news(conversation_id: int) -> Response:
     services.mark_present(db, current_user)
     found = _conversation_or_404(db, conversation_id)
     messages = services.messages_after(db, found, id_arg("after") or 0)
+    files = services.conversation_files(db, found) if messages else {}
     return jsonify(
         state=found.state,
         advisor=found.advisor.name if found.advisor else None,
-        messages=[message_json(m, found) for m in messages],
+        messages=[message_json(m, found, _file_url(found, files, m.id)) for m in messages],
+    )
+
+
+def _file_url(conversation: Conversation, files: dict, message_id: int) -> str | None:
+    found = files.get(message_id)
+    if found is None:
+        return None
+    return url_for("backoffice_chat.attachment", conversation_id=conversation.id, attachment_id=found.id)
+
+
+@bp.post("/<int:conversation_id>/adjuntos")
+@staff_required
+def attach(conversation_id: int) -> Response | tuple[str, int]:
+    """The advisor who has the conversation sends a file in it (emailed like an answer to a message)."""
+    db = get_session()
+    services.mark_present(db, current_user)
+    found = _conversation_or_404(db, conversation_id)
+    forms = _forms(db, found)
+    form = forms["file_form"] = FileForm(prefix="file")
+    if not form.validate_on_submit():
+        return _page(db, found, forms, 422)
+    if found.advisor_id != current_user.id or found.state != "active":
+        text = _(
+            "Someone else changed this conversation meanwhile: it is now %(state)s%(who)s. Nothing was done.",
+            state=state_name(found.state),
+            who=f" ({found.advisor.name})" if found.advisor else "",
+        )
+        return _page(db, found, forms, 409, text)
+    try:
+        stored = attachments.store(
+            form.file.data.stream,
+            form.file.data.filename,
+            area=services.ATTACHMENT_AREA,
+            tenant_id=found.tenant_id,
+        )
+    except attachments.AttachmentRefused as refused:
+        form.file.errors = [refused.reason]
+        return _page(db, found, forms, 422)
+    try:
+        services.attach_file(db, found, "advisor", current_user, stored)
+    except (services.Closed, services.TooManyAttachments) as refused:
+        attachments.remove(services.ATTACHMENT_AREA, found.tenant_id, stored.key)
+        text = (
+            _("This conversation is closed: open a new one to write again.")
+            if isinstance(refused, services.Closed)
+            else _(
+                "No more files can be sent in this conversation (%(most)s at most).",
+                most=services.MAX_ATTACHMENTS,
+            )
+        )
+        return _page(db, found, forms, 409, text)
+    return redirect(url_for("backoffice_chat.conversation", conversation_id=found.id, _anchor="last"))
+
+
+@bp.get("/<int:conversation_id>/adjuntos/<int:attachment_id>")
+@staff_required
+def attachment(conversation_id: int, attachment_id: int) -> Response:
+    db = get_session()
+    found = _conversation_or_404(db, conversation_id)
+    row = services.find_file(db, found, attachment_id)
+    if row is None:
+        abort(404)
+    return attachments.send(
+        services.ATTACHMENT_AREA,
+        found.tenant_id,
+        row.storage_key,
+        content_type=row.content_type,
+        filename=row.filename,
     )
 
 

@@ -4,6 +4,7 @@ answers), transfer and closing with a reason, and the survey. Every refusal name
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
@@ -93,3 +94,7 @@ class SurveyForm(Form):
         choices=[SelectChoice(str(n), str(n)) for n in range(1, 6)],
     )
     comment = TextAreaField(_l("Comment (optional)"), [Optional(), Length(max=1000)], render_kw={"rows": 3})
+
+
+class FileForm(Form):
+    file = FileField(_l("File (PDF, PNG or JPEG, up to 5 MB)"), [FileRequired(_l("Choose a file."))])

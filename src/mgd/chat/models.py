@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     SmallInteger,
     String,
     Text,
@@ -128,3 +129,37 @@ class Presence(Base):
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatAttachment(TenantOwned, Base):
+    """A file sent in a conversation (by the customer or the advisor): its bytes are stored by
+    ``mgd.attachments`` (area ``chat``) under ``storage_key``; the row says whose it is and which message
+    carries it. At most ``services.MAX_ATTACHMENTS`` per conversation: ``slot`` is 1 to that number and
+    unique in the conversation, so the database refuses one more whatever the application does."""
+
+    __tablename__ = "chat_attachments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "conversation_id", "slot"),
+        CheckConstraint("slot BETWEEN 1 AND 10", name="slot_range"),
+        ForeignKeyConstraint(
+            ["tenant_id", "conversation_id"],
+            ["chat_conversations.tenant_id", "chat_conversations.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "message_id"], ["chat_messages.tenant_id", "chat_messages.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigId)
+    conversation_id: Mapped[int] = mapped_column(BigId)
+    message_id: Mapped[int] = mapped_column(BigId)
+    slot: Mapped[int] = mapped_column(SmallInteger)
+    filename: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(80))
+    uploaded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,8 +18,9 @@ from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from mgd import attachments
 from mgd.chat.hours import Hours
-from mgd.chat.models import Conversation, Message, Presence, Survey
+from mgd.chat.models import ChatAttachment, Conversation, Message, Presence, Survey
 from mgd.db import operator_scope, set_tenant, utcnow
 from mgd.notify.senders import templated_mail
 from mgd.notify.services import queue_mail
@@ -29,6 +30,9 @@ from mgd.tenants.models import Company, Line
 from mgd.web.paging import KeysetPage, keyset_page
 
 MAX_BODY = 2000
+#: The most files one conversation may carry (both sides together); the table's ``slot`` check says the same.
+MAX_ATTACHMENTS = 10
+ATTACHMENT_AREA = "chat"
 POLL_LIMIT = 200
 REFUSALS_DAYS = 90
 
@@ -43,6 +47,10 @@ class Stale(Exception):
 
 class Closed(Exception):
     """The conversation is closed: no more messages."""
+
+
+class TooManyAttachments(Exception):
+    """The conversation has its ``MAX_ATTACHMENTS`` files already."""
 
 
 # ---- hours and presence -----------------------------------------------------------------------------------
@@ -180,6 +188,70 @@ def post_message(session: Session, conversation: Conversation, author: str, user
     return message
 
 
+def attach_file(
+    session: Session, conversation: Conversation, author: str, user: User, stored: attachments.Stored
+) -> Message:
+    """A file sent in the conversation by the customer or the advisor, as a message of its own carrying it.
+    The conversation's row is locked first, so two uploads at once count one after the other, and the file
+    takes the next ``slot`` (unique per conversation, 1 to ``MAX_ATTACHMENTS`` by the table's check): never
+    more than ``MAX_ATTACHMENTS`` (``TooManyAttachments``; the caller removes the bytes). A closed
+    conversation takes none (``Closed``)."""
+    state = session.scalar(
+        select(Conversation.state)
+        .where(Conversation.tenant_id == conversation.tenant_id, Conversation.id == conversation.id)
+        .with_for_update()
+    )
+    if state == "closed":
+        raise Closed()
+    used = session.scalar(
+        select(func.coalesce(func.max(ChatAttachment.slot), 0)).where(
+            ChatAttachment.tenant_id == conversation.tenant_id,
+            ChatAttachment.conversation_id == conversation.id,
+        )
+    )
+    if used >= MAX_ATTACHMENTS:
+        raise TooManyAttachments()
+    message = _add(session, conversation, author, user, stored.filename)
+    session.add(
+        ChatAttachment(
+            tenant_id=conversation.tenant_id,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            slot=used + 1,
+            filename=stored.filename,
+            content_type=stored.content_type,
+            size=stored.size,
+            storage_key=stored.key,
+            uploaded_by_id=user.id,
+        )
+    )
+    session.flush()
+    if author == "advisor" and conversation.mode == "message":
+        _mail_answer(session, conversation, message)
+    return message
+
+
+def conversation_files(session: Session, conversation: Conversation) -> dict[int, ChatAttachment]:
+    """The conversation's files by the id of the message carrying each."""
+    rows = session.scalars(
+        select(ChatAttachment).where(
+            ChatAttachment.tenant_id == conversation.tenant_id,
+            ChatAttachment.conversation_id == conversation.id,
+        )
+    )
+    return {row.message_id: row for row in rows}
+
+
+def find_file(session: Session, conversation: Conversation, attachment_id: int) -> ChatAttachment | None:
+    return session.scalar(
+        select(ChatAttachment).where(
+            ChatAttachment.tenant_id == conversation.tenant_id,
+            ChatAttachment.conversation_id == conversation.id,
+            ChatAttachment.id == attachment_id,
+        )
+    )
+
+
 def _mail_answer(session: Session, conversation: Conversation, message: Message) -> None:
     customer = session.get(User, conversation.customer_id) if conversation.customer_id else None
     if customer is None:
@@ -283,6 +355,44 @@ def close(
     _add(session, conversation, "system", user, f"closed:{by}")
 
 
+def left_waiting(session: Session, conversation_id: int | None = None, now: datetime | None = None) -> int:
+    """Live conversations still waiting ``CHAT_LIVE_WAIT_MINUTES`` after they were queued, or waiting while
+    the chat is closed, become messages: ``answer_by`` set (``CHAT_ANSWER_HOURS`` of opening time) and the
+    advisor's answers emailed. One conditional ``UPDATE … WHERE state = 'waiting' AND mode = 'live'
+    RETURNING``, so running it again (at read time, or in two processes at once) changes nothing twice; each
+    moved conversation gets one system message. ``conversation_id``: only that one (the session scoped to
+    its company); else every company's. The number moved."""
+    now = now or utcnow()
+    where = [Conversation.state == "waiting", Conversation.mode == "live"]
+    if hours().is_open(now):
+        wait = timedelta(minutes=current_app.config["CHAT_LIVE_WAIT_MINUTES"])
+        where.append(Conversation.queued_at <= now - wait)
+    if conversation_id is not None:
+        where.append(Conversation.id == conversation_id)
+    statement = (
+        update(Conversation)
+        .where(*where)
+        .values(mode="message", answer_by=hours().answer_by(current_app.config["CHAT_ANSWER_HOURS"], now))
+        .returning(Conversation.tenant_id, Conversation.id)
+        .execution_options(synchronize_session=False)
+    )
+    if conversation_id is not None:
+        moved = session.execute(statement).all()
+    else:
+        with operator_scope(session, "chat: live conversations left waiting become messages"):
+            moved = session.execute(statement).all()
+            for tenant_id, number in moved:
+                session.add(
+                    Message(tenant_id=tenant_id, conversation_id=number, author="system", body="to_message:")
+                )
+            session.flush()
+        return len(moved)
+    for tenant_id, number in moved:
+        session.add(Message(tenant_id=tenant_id, conversation_id=number, author="system", body="to_message:"))
+    session.flush()
+    return len(moved)
+
+
 # ---- the desk ---------------------------------------------------------------------------------------------
 
 
@@ -293,7 +403,9 @@ class Desk:
 
 
 def desk(session: Session, advisor: User) -> Desk:
-    """The waiting conversations of every company (longest waiting first) and those the advisor has."""
+    """The waiting conversations of every company (longest waiting first) and those the advisor has (live
+    ones left waiting too long become messages first, ``left_waiting``)."""
+    left_waiting(session)
     with operator_scope(session, "back office: chat queue"):
         waiting = session.execute(
             select(Conversation, Company.name)
@@ -412,6 +524,14 @@ def purge_transcripts(session: Session, closed_before: datetime, batch: int = 50
             )
         )
         if ids:
+            files = session.execute(
+                select(ChatAttachment.tenant_id, ChatAttachment.storage_key).where(
+                    ChatAttachment.conversation_id.in_(ids)
+                )
+            ).all()
+            session.execute(delete(ChatAttachment).where(ChatAttachment.conversation_id.in_(ids)))
+            for tenant_id, key in files:
+                attachments.remove(ATTACHMENT_AREA, tenant_id, key)
             session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
             session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
     return len(ids)

@@ -25,8 +25,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from mgd import attachments
 from mgd.chat import services
-from mgd.chat.forms import CustomerCloseForm, MessageForm, StartForm, SurveyForm
+from mgd.chat.forms import CustomerCloseForm, FileForm, MessageForm, StartForm, SurveyForm
 from mgd.chat.models import Conversation
 from mgd.chat.words import MAX_ID, HelpStatus, id_arg, message_json, template_words
 from mgd.db import get_session
@@ -109,9 +110,12 @@ def start() -> Response | tuple[str, int]:
 
 
 def _conversation_or_404(conversation_id: int) -> Conversation:
-    found = services.find_conversation(get_session(), current_tenant(), conversation_id)
+    db = get_session()
+    found = services.find_conversation(db, current_tenant(), conversation_id)
     if found is None:
         abort(404)
+    if found.state == "waiting" and found.mode == "live" and services.left_waiting(db, found.id):
+        db.refresh(found)  # left waiting too long, or the chat closed: now a message (read time)
     return found
 
 
@@ -120,10 +124,13 @@ def _page(
     form: MessageForm,
     status: int = 200,
     message: str | None = None,
+    *,
     survey_form: SurveyForm | None = None,
+    file_form: FileForm | None = None,
 ):
     db = get_session()
     messages = services.messages_after(db, conversation)
+    files = services.conversation_files(db, conversation)
     survey = services.survey_of(db, conversation) if conversation.state == "closed" else None
     return render_template(
         "chat/conversation.html",
@@ -135,7 +142,17 @@ def _page(
         survey_form=survey_form or SurveyForm(formdata=None),
         message=message,
         mine=conversation.customer_id == current_user.id,
+        files=files,
+        file_form=file_form or FileForm(formdata=None),
+        can_attach=len(files) < services.MAX_ATTACHMENTS,
     ), status
+
+
+def _file_url(conversation: Conversation, files: dict, message_id: int) -> str | None:
+    found = files.get(message_id)
+    if found is None:
+        return None
+    return url_for("chat.attachment", conversation_id=conversation.id, attachment_id=found.id)
 
 
 @bp.get("/<int:conversation_id>")
@@ -168,11 +185,66 @@ def news(conversation_id: int) -> Response:
     (every 2 s)."""
     conversation = _conversation_or_404(conversation_id)
     after = id_arg("after") or 0
-    messages = services.messages_after(get_session(), conversation, after)
+    db = get_session()
+    messages = services.messages_after(db, conversation, after)
+    files = services.conversation_files(db, conversation) if messages else {}
     return jsonify(
         state=conversation.state,
         advisor=conversation.advisor.name if conversation.advisor else None,
-        messages=[message_json(m, conversation) for m in messages],
+        messages=[message_json(m, conversation, _file_url(conversation, files, m.id)) for m in messages],
+    )
+
+
+@bp.post("/<int:conversation_id>/adjuntos")
+def attach(conversation_id: int) -> Response | tuple[str, int]:
+    """Send a file in one's own open conversation (PDF, PNG or JPEG up to 5 MB, its type told by its
+    bytes)."""
+    conversation = _conversation_or_404(conversation_id)
+    if conversation.customer_id != current_user.id:
+        abort(403)
+    form = FileForm()
+    blank = MessageForm(formdata=None)
+    if not form.validate_on_submit():
+        return _page(conversation, blank, 422, file_form=form)
+    try:
+        stored = attachments.store(
+            form.file.data.stream,
+            form.file.data.filename,
+            area=services.ATTACHMENT_AREA,
+            tenant_id=conversation.tenant_id,
+        )
+    except attachments.AttachmentRefused as refused:
+        form.file.errors = [refused.reason]
+        return _page(conversation, blank, 422, file_form=form)
+    try:
+        services.attach_file(get_session(), conversation, "customer", current_user, stored)
+    except (services.Closed, services.TooManyAttachments) as refused:
+        attachments.remove(services.ATTACHMENT_AREA, conversation.tenant_id, stored.key)
+        text = (
+            _("This conversation is closed: open a new one to write again.")
+            if isinstance(refused, services.Closed)
+            else _(
+                "No more files can be sent in this conversation (%(most)s at most).",
+                most=services.MAX_ATTACHMENTS,
+            )
+        )
+        return _page(conversation, blank, 409, text, file_form=form)
+    return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="last"))
+
+
+@bp.get("/<int:conversation_id>/adjuntos/<int:attachment_id>")
+def attachment(conversation_id: int, attachment_id: int) -> Response:
+    """A file of a conversation the member may read (their own; an administrator: the company's)."""
+    conversation = _conversation_or_404(conversation_id)
+    found = services.find_file(get_session(), conversation, attachment_id)
+    if found is None:
+        abort(404)
+    return attachments.send(
+        services.ATTACHMENT_AREA,
+        conversation.tenant_id,
+        found.storage_key,
+        content_type=found.content_type,
+        filename=found.filename,
     )
 
 

@@ -41,6 +41,8 @@ def system_text(body: str) -> str:
         return _("%(name)s has joined the conversation.", name=name)
     if kind == "transferred":
         return _("Handed to %(name)s.", name=name) if name else _("Back in the queue for the next advisor.")
+    if kind == "to_message":
+        return _("No advisor could take the conversation live: it is now a message, answered by email.")
     if kind == "closed":
         return (
             _("You closed the conversation.")
@@ -58,8 +60,11 @@ def author_name(message: Message, conversation: Conversation) -> str:
     return message.user.name if message.user else _("Customer")
 
 
-def message_json(message: Message, conversation: Conversation) -> dict:
+def message_json(message: Message, conversation: Conversation, file_url: str | None = None) -> dict:
+    """A message for the polling script; ``file_url`` when the message carries a file (its body is then the
+    file's name)."""
     return {
+        "file": file_url,
         "id": message.id,
         "author": message.author,
         "name": author_name(message, conversation),

@@ -35,7 +35,15 @@ document.addEventListener("DOMContentLoaded", function () {
       meta.appendChild(document.createTextNode(" " + message.at));
       var body = document.createElement("p");
       body.className = "chat-body";
-      body.textContent = message.body;
+      if (message.file) {
+        var link = document.createElement("a");
+        link.href = message.file;
+        link.setAttribute("download", "");
+        link.textContent = message.body;
+        body.appendChild(link);
+      } else {
+        body.textContent = message.body;
+      }
       item.appendChild(meta);
       item.appendChild(body);
     }
