@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,10 +167,26 @@ def invite_rows(session: Session, tenant: Tenant, rows: list[CsvRow], *, actor: 
             )
 
 
-def pending_invitations(session: Session, tenant: Tenant, limit: int = 25) -> list[Invitation]:
-    """The company's newest pending invitations, at most ``limit``."""
-    query = select(Invitation).where(Invitation.status == "pending").order_by(Invitation.created_at.desc())
-    return list(session.scalars(query.limit(limit)))
+def listed_invitations(
+    session: Session, tenant: Tenant, limit: int = 25
+) -> tuple[list[Invitation], list[Invitation]]:
+    """The members page's invitations in one statement: the newest pending ones (at most ``limit``) and the
+    drafts prepared from the company's access request (oldest first)."""
+    newest = (
+        select(Invitation.id)
+        .where(Invitation.status == "pending")
+        .order_by(Invitation.created_at.desc())
+        .limit(limit)
+    )
+    rows = session.scalars(
+        select(Invitation).where(
+            or_(Invitation.id.in_(newest.scalar_subquery()), Invitation.status == "draft")
+        )
+    ).all()
+    pending = sorted(
+        (row for row in rows if row.status == "pending"), key=lambda row: row.created_at, reverse=True
+    )
+    return pending, sorted((row for row in rows if row.status == "draft"), key=lambda row: row.id)
 
 
 def find_invitation(session: Session, tenant: Tenant, invitation_id: int) -> Invitation | None:

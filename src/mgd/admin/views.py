@@ -57,12 +57,13 @@ def members() -> str:
     q = request.args.get("q", "").strip()[:100]
     after, before = request.args.get("after"), request.args.get("before")
     page = users.list_members(db, tenant, q=q, role=role, status=status, after=after, before=before)
+    pending, drafts = invitations.listed_invitations(db, tenant)
     return render_template(
         "admin/members.html",
         page=page,
         args={name: value for name, value in (("q", q), ("role", role), ("status", status)) if value},
-        invitations=invitations.pending_invitations(db, tenant),
-        drafts=invitations.draft_invitations(db, tenant),
+        invitations=pending,
+        drafts=drafts,
         admins=page.values[0],
         role_names=ROLE_NAMES,
         domains_form=DomainsForm(data={"domains": tenant.company.invite_domains or ""}),
