@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +21,7 @@ from typing import BinaryIO
 from flask import current_app, send_file
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 #: The largest file accepted, in bytes.
 MAX_BYTES = 5 * 1024 * 1024
@@ -97,6 +100,27 @@ def store(stream: BinaryIO, filename: str | None, *, area: str, tenant_id: int) 
     partial.write_bytes(data)
     partial.replace(target)
     return Stored(key, content_type, len(data), safe_filename(filename, content_type))
+
+
+def store_field(field: Field, *, area: str, tenant_id: int) -> Stored | None:
+    """``store`` for the file of a form's (validated) file field. A refused file answers None and its reason
+    becomes the field's error, for the caller to show the form again."""
+    try:
+        return store(field.data.stream, field.data.filename, area=area, tenant_id=tenant_id)
+    except AttachmentRefused as refused:
+        field.errors = [refused.reason]
+        return None
+
+
+@contextmanager
+def removed_on_error(stored: Stored, *, area: str, tenant_id: int) -> Iterator[Stored]:
+    """Around recording a stored file: if that raises (a limit reached, a closed conversation), the bytes
+    are deleted before the exception goes on, so no file is kept that no row names."""
+    try:
+        yield stored
+    except BaseException:
+        remove(area, tenant_id, stored.key)
+        raise
 
 
 def remove(area: str, tenant_id: int, key: str) -> None:

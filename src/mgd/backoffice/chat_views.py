@@ -131,29 +131,15 @@ def attach(conversation_id: int) -> Response | tuple[str, int]:
             who=f" ({found.advisor.name})" if found.advisor else "",
         )
         return _page(db, found, forms, 409, text)
-    try:
-        stored = attachments.store(
-            form.file.data.stream,
-            form.file.data.filename,
-            area=services.ATTACHMENT_AREA,
-            tenant_id=found.tenant_id,
-        )
-    except attachments.AttachmentRefused as refused:
-        form.file.errors = [refused.reason]
+    where = {"area": services.ATTACHMENT_AREA, "tenant_id": found.tenant_id}
+    stored = attachments.store_field(form.file, **where)
+    if stored is None:
         return _page(db, found, forms, 422)
     try:
-        services.attach_file(db, found, "advisor", current_user, stored)
-    except (services.Closed, services.TooManyAttachments) as refused:
-        attachments.remove(services.ATTACHMENT_AREA, found.tenant_id, stored.key)
-        text = (
-            _("This conversation is closed: open a new one to write again.")
-            if isinstance(refused, services.Closed)
-            else _(
-                "No more files can be sent in this conversation (%(most)s at most).",
-                most=services.MAX_ATTACHMENTS,
-            )
-        )
-        return _page(db, found, forms, 409, text)
+        with attachments.removed_on_error(stored, **where):
+            services.attach_file(db, found, "advisor", current_user, stored)
+    except services.Refused as refused:
+        return _page(db, found, forms, 409, str(refused.reason))
     return redirect(url_for("backoffice_chat.conversation", conversation_id=found.id, _anchor="last"))
 
 

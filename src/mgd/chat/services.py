@@ -45,12 +45,22 @@ class Stale(Exception):
         self.state = state
 
 
-class Closed(Exception):
+class Refused(Exception):
+    """Nothing was written; ``reason`` says why, in the reader's language."""
+
+    reason: Any
+
+
+class Closed(Refused):
     """The conversation is closed: no more messages."""
 
+    reason = _l("This conversation is closed: open a new one to write again.")
 
-class TooManyAttachments(Exception):
+
+class TooManyAttachments(Refused):
     """The conversation has its ``MAX_ATTACHMENTS`` files already."""
+
+    reason = _l("No more files can be sent in this conversation (%(most)s at most).", most=MAX_ATTACHMENTS)
 
 
 # ---- hours and presence -----------------------------------------------------------------------------------

@@ -170,10 +170,8 @@ def write(conversation_id: int) -> Response | tuple[str, int]:
         return _page(conversation, form, 422)
     try:
         message = services.post_message(get_session(), conversation, "customer", current_user, form.body.data)
-    except services.Closed:
-        return _page(
-            conversation, form, 409, _("This conversation is closed: open a new one to write again.")
-        )
+    except services.Closed as closed:
+        return _page(conversation, form, 409, str(closed.reason))
     if request.accept_mimetypes.best == "application/json":
         return jsonify(message_json(message, conversation))
     return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="last"))
@@ -206,29 +204,15 @@ def attach(conversation_id: int) -> Response | tuple[str, int]:
     blank = MessageForm(formdata=None)
     if not form.validate_on_submit():
         return _page(conversation, blank, 422, file_form=form)
-    try:
-        stored = attachments.store(
-            form.file.data.stream,
-            form.file.data.filename,
-            area=services.ATTACHMENT_AREA,
-            tenant_id=conversation.tenant_id,
-        )
-    except attachments.AttachmentRefused as refused:
-        form.file.errors = [refused.reason]
+    where = {"area": services.ATTACHMENT_AREA, "tenant_id": conversation.tenant_id}
+    stored = attachments.store_field(form.file, **where)
+    if stored is None:
         return _page(conversation, blank, 422, file_form=form)
     try:
-        services.attach_file(get_session(), conversation, "customer", current_user, stored)
-    except (services.Closed, services.TooManyAttachments) as refused:
-        attachments.remove(services.ATTACHMENT_AREA, conversation.tenant_id, stored.key)
-        text = (
-            _("This conversation is closed: open a new one to write again.")
-            if isinstance(refused, services.Closed)
-            else _(
-                "No more files can be sent in this conversation (%(most)s at most).",
-                most=services.MAX_ATTACHMENTS,
-            )
-        )
-        return _page(conversation, blank, 409, text, file_form=form)
+        with attachments.removed_on_error(stored, **where):
+            services.attach_file(get_session(), conversation, "customer", current_user, stored)
+    except services.Refused as refused:
+        return _page(conversation, blank, 409, str(refused.reason), file_form=form)
     return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="last"))
 
 

@@ -170,20 +170,14 @@ def attach(order_id: int) -> Response | tuple[str, int]:
         return _detail(order, attach=form, message=_("No more files can be attached to this order.")), 409
     if not form.validate_on_submit():
         return _detail(order, attach=form), 422
-    try:
-        stored = attachments.store(
-            form.file.data.stream,
-            form.file.data.filename,
-            area=services.ATTACHMENT_AREA,
-            tenant_id=order.tenant_id,
-        )
-    except attachments.AttachmentRefused as refused:
-        form.file.errors = [refused.reason]
+    where = {"area": services.ATTACHMENT_AREA, "tenant_id": order.tenant_id}
+    stored = attachments.store_field(form.file, **where)
+    if stored is None:
         return _detail(order, attach=form), 422
     try:
-        services.attach_file(db, order, stored, user=current_user)
+        with attachments.removed_on_error(stored, **where):
+            services.attach_file(db, order, stored, user=current_user)
     except services.TooManyAttachments:
-        attachments.remove(services.ATTACHMENT_AREA, order.tenant_id, stored.key)
         return _detail(order, attach=form, message=_("No more files can be attached to this order.")), 409
     flash(_("File %(name)s attached.", name=stored.filename), "success")
     return redirect(url_for("orders.detail", order_id=order.id))
