@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from mgd.chat.models import Survey as ChatSurvey
 from mgd.db import get_session, operator_scope, set_tenant
-from mgd.orders.models import Order, OrderSurvey
+from mgd.orders.models import OrderSurvey
 from mgd.security.models import User
 from tests.accounts import add_member, add_order, create_company
 from tests.kit import outbox, signed_in_client, speak, text, token
@@ -82,6 +82,12 @@ def test_a_completed_order_is_rated_once_by_its_requester(app, acme):
 def test_only_the_requester_or_an_administrator_is_asked(app, acme):
     number = add_order(app, acme)
     complete(app, advisor(app), number)
+    other = add_order(app, acme, state="rejected")
+    ana = signed_in_client(app, "ana@acme.es")
+    refused = ana.post(
+        f"/empresa/{acme.ref}/pedidos/{other}/encuesta", data={"score": "5", "csrf_token": token(ana)}
+    )
+    assert refused.status_code == 409 and "it is Rejected" in text(refused)
     bob = signed_in_client(app, "bob@acme.es")  # a manager who did not ask for it
     page = f"/empresa/{acme.ref}/pedidos/{number}"
     assert "How did it go?" not in text(bob.get(page))
@@ -184,8 +190,7 @@ def test_two_answers_posted_at_once_make_one(live_app, live_server):
 
     company = create_company(live_app, "Acme S.L.", 1)
     add_member(live_app, company, "ana@acme.es", "admin")
-    number = add_order(live_app, company)
-    in_company(live_app, company.id, update(Order).values(state="completed"))
+    number = add_order(live_app, company, state="completed")
     tabs = [signed_in(live_app, live_server, "ana@acme.es") for _ in range(2)]
     page = f"/empresa/{company.ref}/pedidos/{number}"
     tokens = [tab.token(page) for tab in tabs]
