@@ -98,8 +98,9 @@ def add_alert(app, company: Company) -> int:
         return alert.id
 
 
-def add_order(app, company: Company) -> int:
-    """A voicemail reset of the company's first line, asked by its first member (submitted); its id."""
+def add_order(app, company: Company, state: str = "submitted") -> int:
+    """A voicemail reset of the company's first line, asked by its first member (submitted, or ``state``:
+    each state once per company); its id."""
     with app.app_context():
         session = get_session()
         set_tenant(session, company.id)
@@ -109,7 +110,8 @@ def add_order(app, company: Company) -> int:
             kind="voicemail_reset",
             requester_id=member.user_id,
             payload={},
-            idempotency_key=f"test-{company.id}",
+            state=state,
+            idempotency_key=f"test-{company.id}" + ("" if state == "submitted" else f"-{state}"),
         )
         session.add(order)
         session.flush()

@@ -73,6 +73,7 @@ QUERY = {
     "chat.news": ("after",),
     "backoffice_chat.news": ("after",),
     "backoffice_chat.transcripts": ("q",),
+    "backoffice_surveys.index": ("tipo", "mes", "after", "before"),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,

@@ -45,6 +45,7 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.backoffice.chat_views import bp as backoffice_chat  # noqa: PLC0415
     from mgd.backoffice.help_views import bp as help_articles  # noqa: PLC0415
     from mgd.backoffice.order_views import bp as backoffice_orders  # noqa: PLC0415
+    from mgd.backoffice.survey_views import bp as backoffice_surveys  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
     from mgd.chat.views import bp as chat  # noqa: PLC0415
@@ -85,5 +86,6 @@ def _register_blueprints(app: Flask) -> None:
         backoffice_orders,
         help_articles,
         backoffice_chat,
+        backoffice_surveys,
     ):
         app.register_blueprint(blueprint)

@@ -12,14 +12,14 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mgd.admin.models import Invitation
 from mgd.billing.models import Invoice
 from mgd.chat.models import ChatAttachment, Conversation, Message, Survey
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
-from mgd.orders.models import Order, SmsBatch, SmsQuota
+from mgd.orders.models import Order, OrderSurvey, SmsBatch, SmsQuota
 from mgd.tenants.models import BillingAccount, Line, Membership
 from mgd.usage.alert_models import UsageAlert, UsageAlertRecipient
 from tests.accounts import add_alert, add_attachment, add_conversation, add_invoices, add_order
@@ -83,6 +83,7 @@ NOT_COMPANY_ROUTES = {
     "backoffice_chat.act": "operator staff only",
     "backoffice_chat.transcripts": "operator staff only",
     "backoffice_chat.surveys": "operator staff only",
+    "backoffice_surveys.index": "operator staff only (tests/orders/test_survey.py)",
     "backoffice_chat.attach": "operator staff only (tests/chat/test_files.py)",
     "backoffice_chat.attachment": "operator staff only (tests/chat/test_files.py)",
     "legal.privacy": "public",
@@ -186,6 +187,7 @@ def beta_state(app, beta):
         sms = session.execute(select(SmsBatch.id, SmsBatch.recipients)).all()
         quotas = session.execute(select(SmsQuota.day, SmsQuota.sent)).all()
         chat_files = session.execute(select(ChatAttachment.id, ChatAttachment.storage_key)).all()
+        order_rated = session.execute(select(OrderSurvey.order_id, OrderSurvey.score)).all()
         return (
             sorted(lines),
             sorted(members),
@@ -201,6 +203,7 @@ def beta_state(app, beta):
             sorted(sms),
             sorted(quotas),
             sorted(chat_files),
+            sorted(order_rated),
         )
 
 
@@ -327,3 +330,27 @@ def test_another_companys_chat_file_is_a_404(app, acme, beta):
         session = get_session()
         set_tenant(session, beta.id)
         assert session.scalars(select(ChatAttachment.id)).all() == [file_id]
+
+
+def test_another_companys_completed_order_cannot_be_rated(app, acme, beta):
+    """Beta's completed order, rated by Acme's administrator with Acme's reference or Beta's: 404, no answer
+    recorded; Acme's own completed order is rated."""
+    theirs, mine = add_order(app, beta), add_order(app, acme)
+    for company, number in ((beta, theirs), (acme, mine)):
+        with app.app_context():
+            session = get_session()
+            set_tenant(session, company.id)
+            session.execute(update(Order).where(Order.id == number).values(state="completed"))
+            session.commit()
+    ana = signed_in_client(app, "ana@acme.es")
+    for ref in (acme.ref, beta.ref):
+        response = ana.post(
+            f"/empresa/{ref}/pedidos/{theirs}/encuesta", data={"score": "1", "csrf_token": token(ana)}
+        )
+        assert response.status_code == 404, ref
+    mine_url = f"/empresa/{acme.ref}/pedidos/{mine}/encuesta"
+    assert ana.post(mine_url, data={"score": "5", "csrf_token": token(ana)}).status_code == 302
+    with app.app_context():
+        session = get_session()
+        set_tenant(session, beta.id)
+        assert session.scalars(select(OrderSurvey.id)).all() == []

@@ -73,6 +73,7 @@ class Site:
     portal: object
     base: str
     values: dict
+    completed: int = 0
     violations: list[str] = field(default_factory=list)
     audited: set[str] = field(default_factory=set)
 
@@ -126,7 +127,8 @@ def site(app, tmp_path_factory):
             "slug": "iniciar-sesion",
             "article_id": add_article(portal, "iniciar-sesion"),
         }
-        yield Site(portal, base, values)
+        completed = add_order(portal, acme, state="completed")  # its page asks for the survey
+        yield Site(portal, base, values, completed=completed)
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +244,13 @@ def test_every_page_and_its_errors_pass_axe(site, chromium, language, size):
     walk(site, page, f"{where} admin")
     page.goto(f"{site.base}/empresa/{site.values['ref']}/actividad?since=1999-01-01")
     check_error_state(site, page, f"{where} admin activity with a date out of range")
+    survey = f"{site.base}/empresa/{site.values['ref']}/pedidos/{site.completed}"
+    page.goto(survey)
+    check(site, page, f"{where} admin a completed order's survey")
+    for index in page.evaluate(FORMS_TO_FILL):
+        page.goto(survey)
+        submit_empty(page, index)
+        check_error_state(site, page, f"{where} admin the order's survey submitted empty")
     advisor = new_page(chromium, language, size)
     sign_in(site, advisor, "advisor@operador.es", f"{where} advisor")
     walk(site, advisor, f"{where} advisor")

@@ -103,7 +103,7 @@ def test_customer_and_advisor_talk_then_close_and_rate_once(app, acme, chat_open
     again = ana.post(url, data={"score": "1", "csrf_token": token(ana)})
     assert again.status_code == 409 and "You have already rated this conversation." in text(again)
     assert surveys(app, acme.id) == [(number, 5)]
-    results = text(desk.get("/backoffice/chat/encuestas"))
+    results = text(desk.get("/backoffice/chat/encuestas", follow_redirects=True))
     assert "Advisor" in results and "5.0" in results
     found = text(desk.get("/backoffice/chat/transcripciones?q=octob"))
     assert "October&#39;s" in found and "Acme S.L." in found

@@ -155,3 +155,14 @@ def test_the_spanish_title_says_error_too(app, acme):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
     html = text(client.post("/login", data={"csrf_token": csrf_token(client, "/login")}))
     assert title(html).startswith("Error: ") and "Hay un problema" in error_summary(html)
+
+
+def test_the_survey_of_a_completed_order_sent_empty_shows_the_error_summary(app, acme):
+    number = add_order(app, acme, state="completed")
+    ana = signed_in_client(app, "ana@acme.es")
+    page = f"/empresa/{acme.ref}/pedidos/{number}"
+    forms = [form for form in post_forms(text(ana.get(page))) if (form.action or "").endswith("/encuesta")]
+    assert len(forms) == 1
+    answer = ana.post(forms[0].action, data=forms[0].empty_submission())
+    assert answer.status_code == 422
+    assert_error_pattern(text(answer), "the order's survey sent empty")

@@ -214,5 +214,6 @@ def transcripts() -> str:
 
 @bp.get("/encuestas")
 @staff_required
-def surveys() -> str:
-    return render_template("backoffice/chat_surveys.html", results=services.survey_results(get_session()))
+def surveys() -> Response:
+    """The chat's survey results are on the back office's survey page (chat and orders), filtered to chat."""
+    return redirect(url_for("backoffice_surveys.index", tipo="chat"))

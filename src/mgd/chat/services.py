@@ -501,27 +501,6 @@ def search_transcripts(session: Session, words: str, limit: int = 50) -> list[tu
     return [tuple(row) for row in rows]
 
 
-def _month(session: Session, column):
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("Europe/Madrid", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
-def survey_results(session: Session, months: int = 12) -> list[tuple[str, str | None, int, float]]:
-    """Per month and advisor: (month, advisor's name, answers, mean score), newest month first."""
-    month = _month(session, Survey.created_at).label("month")
-    since = utcnow() - timedelta(days=31 * months)
-    with operator_scope(session, "back office: chat survey results"):
-        rows = session.execute(
-            select(month, User.name, func.count(), func.avg(Survey.score))
-            .outerjoin(User, User.id == Survey.advisor_id)
-            .where(Survey.created_at >= since)
-            .group_by(month, User.name)
-            .order_by(month.desc(), User.name)
-        ).all()
-    return [(row[0], row[1], row[2], float(row[3])) for row in rows]
-
-
 def purge_transcripts(session: Session, closed_before: datetime, batch: int = 500) -> int:
     """Delete up to ``batch`` conversations closed before ``closed_before`` with their messages (the
     surveys' scores stay); the number deleted."""

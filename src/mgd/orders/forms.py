@@ -469,6 +469,17 @@ BULK_FORMS = {
 }
 
 
+class SurveyForm(Form):
+    """The survey after a completed order."""
+
+    score = RadioField(
+        _l("How well was your order handled? (1 poor, 5 excellent)"),
+        [REQUIRED],
+        choices=[SelectChoice(str(n), str(n)) for n in range(1, 6)],
+    )
+    comment = TextAreaField(_l("Comment (optional)"), [Optional(), Length(max=1000)], render_kw={"rows": 3})
+
+
 class DeclineForm(Form):
     reason = TextAreaField(
         _l("Why it is declined (the requester reads it)"), [REQUIRED, Length(max=4000)], render_kw={"rows": 2}

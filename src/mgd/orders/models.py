@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -176,6 +177,27 @@ class OrderAttachment(TenantOwned, Base):
     size: Mapped[int] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(80))
     uploaded_by_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderSurvey(TenantOwned, Base):
+    """The requester's 1-5 (and optional comment) after a completed order, once per order (the unique key
+    decides, ``services.submit_survey``). ``advisor_id``: who completed it (the back office's results per
+    advisor). No key to the order, as for the chat's surveys: the scores are the operator's record."""
+
+    __tablename__ = "order_surveys"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "id"),
+        UniqueConstraint("tenant_id", "order_id"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),
+        Index("ix_order_surveys_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigId)
+    advisor_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -16,10 +16,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event as sa_event
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,7 +40,7 @@ from mgd.orders.kinds import (
     tracking_url,
 )
 from mgd.orders.machine import target_of
-from mgd.orders.models import Order, OrderAttachment, OrderEvent, OrderLine
+from mgd.orders.models import Order, OrderAttachment, OrderEvent, OrderLine, OrderSurvey
 from mgd.orders.provisioning import ProvisioningAdapter, default_adapter
 from mgd.orders.words import money
 from mgd.security.audit import Origin, record_event
@@ -47,6 +49,7 @@ from mgd.tenants.context import PERMISSIONS, Tenant
 from mgd.tenants.models import Company, Line, Membership, Tariff
 from mgd.tenants.services import visible_lines
 from mgd.usage.models import Bundle, LineBundle
+from mgd.web.links import external_url
 from mgd.web.paging import KeysetPage, keyset_page
 from mgd.web.uploads import csv_rows, folded
 
@@ -663,6 +666,7 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
         state_names=STATE_NAMES,
         carrier=carrier_name(order.payload.get("carrier")),
         tracking_url=tracking_url(order.payload),
+        survey_url=_survey_url(session, order) if event.to_state == "completed" else None,
     )
     queue_mail(session, mail)
     if requester.order_sms and requester.mobile:
@@ -679,6 +683,15 @@ def _notify(session: Session, order: Order, event: OrderEvent) -> None:
                     "MGD: a new message about your order %(number)s (%(kind)s).", number=order.id, kind=kind
                 )
         queue_sms(session, requester.mobile, sms)
+
+
+def _survey_url(session: Session, order: Order) -> str | None:
+    """The address of the completed order's survey, for its email (None in development without
+    ``MGD_PUBLIC_URL`` outside a request: there is no address to give)."""
+    if not (current_app.config["PUBLIC_URL"] or has_request_context()):
+        return None
+    company = session.get(Company, order.tenant_id)
+    return external_url("orders.detail", ref=company.public_ref, order_id=order.id) + "#survey"
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -919,6 +932,57 @@ def find_attachment(session: Session, order: Order, attachment_id: int) -> Order
             OrderAttachment.order_id == order.id,
             OrderAttachment.id == attachment_id,
         )
+    )
+
+
+# ---- the survey after a completed order ----------------------------------------------------------------
+
+
+def may_rate(order: Order, tenant: Tenant) -> bool:
+    """Who is asked about a completed order: its requester, or one of the company's administrators."""
+    return order.requester_id == tenant.membership.user_id or tenant.membership.role == "admin"
+
+
+def completed_by(session: Session, order: Order) -> int | None:
+    """The back-office user who completed the order (the completing event's advisor), else the advisor who
+    had it; None for an order the provisioning job did on its own."""
+    advisor = session.scalar(
+        select(OrderEvent.user_id)
+        .where(
+            OrderEvent.tenant_id == order.tenant_id,
+            OrderEvent.order_id == order.id,
+            OrderEvent.to_state == "completed",
+            OrderEvent.actor == "advisor",
+        )
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    )
+    return advisor or order.assigned_to_id
+
+
+def submit_survey(session: Session, order: Order, score: int, comment: str | None) -> bool:
+    """The rating of a completed order; False when it was already rated (the unique key decides, even for
+    two posts at once). The caller checks that the order is completed and who rates it."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(OrderSurvey)
+        .values(
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            advisor_id=completed_by(session, order),
+            score=score,
+            comment=(comment or "").strip()[:1000] or None,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "order_id"])
+        .returning(OrderSurvey.id)
+    )
+    return session.execute(statement).scalar() is not None
+
+
+def survey_of(session: Session, order: Order) -> OrderSurvey | None:
+    return session.scalar(
+        select(OrderSurvey).where(OrderSurvey.tenant_id == order.tenant_id, OrderSurvey.order_id == order.id)
     )
 
 

@@ -25,6 +25,7 @@ from mgd.orders.forms import (
     OrderForm,
     PukForm,
     SmsForm,
+    SurveyForm,
     ThresholdForm,
     countries,
 )
@@ -135,11 +136,16 @@ def _detail(order: Order, **extra) -> str:
     extra.setdefault("attach", AttachmentForm())
     extra.setdefault("cancel", CancelForm())
     extra.setdefault("decline", DeclineForm())
+    asked = order.state == "completed" and services.may_rate(order, current_tenant())
+    if asked:
+        extra.setdefault("survey_form", SurveyForm(formdata=None))
     return render_template(
         "orders/detail.html",
         order=order,
         files=files,
         can_attach=_can_attach(order, files),
+        asked=asked,
+        survey=services.survey_of(get_session(), order) if asked else None,
         **extra,
     )
 
@@ -197,6 +203,27 @@ def attachment(order_id: int, attachment_id: int) -> Response:
         content_type=found.content_type,
         filename=found.filename,
     )
+
+
+@bp.post("/<int:order_id>/encuesta")
+@requires("view_orders")
+def survey(order_id: int) -> Response | tuple[str, int]:
+    """The requester's (or an administrator's) 1-5 and comment on a completed order, once per order."""
+    order = _order_or_404(order_id)
+    form = SurveyForm()
+    if not services.may_rate(order, current_tenant()):
+        abort(403)
+    if order.state != "completed":
+        message = _(
+            "An order can be rated once it is completed: it is %(state)s.", state=STATE_NAMES[order.state]
+        )
+        return _detail(order, message=message), 409
+    if not form.validate_on_submit():
+        return _detail(order, survey_form=form), 422
+    if not services.submit_survey(get_session(), order, int(form.score.data), form.comment.data):
+        return _detail(order, message=_("This order has already been rated: it is rated once.")), 409
+    flash(_("Thank you for your answer."), "success")
+    return redirect(url_for("orders.detail", order_id=order.id, _anchor="survey"))
 
 
 def _puk_page() -> str:
