@@ -167,6 +167,7 @@ def test_out_of_hours_without_an_email_says_to_call(app, companies, chat_closed)
     refused = open_visitor_chat(vera, email="")
     html = text(refused)
     assert refused.status_code == 422
+    assert open_visitor_chat(vera, email="   ").status_code == 422  # blanks are no email
     assert "give your email to get the answer, or call 1489" in html and 'href="#email"' in html
     with app.app_context():
         assert get_session().query(VisitorChat).count() == 0

@@ -93,7 +93,7 @@ def start() -> Response | tuple[str, int]:
                     db,
                     key,
                     name=form.name.data,
-                    email=form.email.data or None,
+                    email=(form.email.data or "").strip() or None,
                     body=form.body.data,
                     page=local_path(form.page.data, "") or None,
                     registration=_registration(),
