@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from mgd.chat import visitors
 from mgd.chat.visitor_models import MAX_OPEN, MAX_VISITOR_MESSAGES, VisitorChat
 from mgd.db import get_session, utcnow
 from mgd.extensions import limiter
+from mgd.security.models import AuditEvent
 from tests.chat.visitor_kit import open_visitor_chat, opened, visitor_chat, visitor_messages
 from tests.factories import COMPANIES
 from tests.kit import browser, outbox, post, signed_in_client, speak, text, token
@@ -245,6 +246,13 @@ def test_opening_is_rate_limited_per_address(app, companies, chat_open):
         codes.append(open_visitor_chat(client, body=f"q{n}").status_code)
     assert codes[:10] == [302] * 10 and codes[10] == 429
     limiter.reset()
+    with app.app_context():
+        events = (
+            get_session()
+            .scalars(select(AuditEvent).where(AuditEvent.action == "registration.chat_rate_limited"))
+            .all()
+        )
+        assert [e.detail["page"] for e in events] == ["visitor_chat.start"]
 
 
 def test_no_files_and_no_company_data_for_visitors(app, companies, chat_open):

@@ -34,6 +34,8 @@ from mgd.chat.visitor_words import visitor_message_json, visitor_template_words
 from mgd.chat.words import id_arg
 from mgd.db import get_session
 from mgd.extensions import limiter
+from mgd.security.audit import Origin, record_event
+from mgd.web.edge import keep_on_failure
 from mgd.web.forms import ButtonForm
 from mgd.web.links import local_path
 
@@ -68,6 +70,23 @@ def _registration() -> visitors.Registration:
     return visitors.registration_of(get_session(), session.get("registration"), session.get("large_account"))
 
 
+def _audit_breach(limit) -> None:
+    """A rate-limit refusal is a security event, as the registration's are: recorded after the refusal's
+    rollback (``keep_on_failure``), with the fiscal ID of the registration in progress."""
+    origin, endpoint = Origin.of_request(), request.endpoint
+    fiscal_id = _registration().fiscal_id
+    keep_on_failure(
+        lambda db: record_event(
+            db,
+            "registration.chat_rate_limited",
+            origin,
+            fiscal_id=fiscal_id,
+            page=endpoint,
+            limit=str(limit.limit),
+        )
+    )
+
+
 @bp.get("")
 def index() -> str:
     key = session.get(KEY)
@@ -76,7 +95,7 @@ def index() -> str:
 
 
 @bp.route("/nueva", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("10 per hour", methods=["POST"], on_breach=_audit_breach)
 def start() -> Response | tuple[str, int]:
     db = get_session()
     if request.method == "GET":
@@ -152,7 +171,7 @@ def _page(chat: VisitorChat, form: VisitorMessageForm, status: int = 200, messag
 
 
 @bp.route("/<int:chat_id>", methods=["GET", "POST"])
-@limiter.limit("60 per hour", methods=["POST"])
+@limiter.limit("60 per hour", methods=["POST"], on_breach=_audit_breach)
 def conversation(chat_id: int) -> Response | tuple[str, int]:
     chat = _chat_or_404(chat_id)
     form = VisitorMessageForm()
