@@ -29,6 +29,7 @@ from mgd.admin.models import Invitation
 from mgd.db import get_session, set_tenant
 from mgd.web.forms import unusable_character
 from tests.accounts import add_alert, add_attachment, add_conversation, add_invoices, add_order
+from tests.chat.visitor_kit import add_visitor_chat
 from tests.factories import COMPANIES, PASSWORD
 from tests.help.kit import add_article
 from tests.kit import browser, outbox, post, signed_in_client, token
@@ -74,6 +75,9 @@ QUERY = {
     "backoffice_chat.news": ("after",),
     "backoffice_chat.transcripts": ("q",),
     "backoffice_surveys.index": ("tipo", "mes", "after", "before"),
+    "visitor_chat.start": ("desde",),
+    "visitor_chat.news": ("after",),
+    "backoffice_visitor_chat.news": ("after",),
     "backoffice.queue": ("status", "page"),
     "backoffice.follow_ups": ("page",),
     "backoffice.activity": AUDIT,
@@ -222,6 +226,7 @@ def _objects(app, acme, companies) -> dict:
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
         "conversation_id": add_conversation(app, acme, with_file=True),
+        "chat_id": add_visitor_chat(app),
         "token": re.search(r"/invitacion/([\w-]+)", link).group(1),
         "reference": submit_request(app, companies),
         "filename": "css/site.css",

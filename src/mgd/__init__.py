@@ -47,8 +47,10 @@ def _register_blueprints(app: Flask) -> None:
     from mgd.backoffice.order_views import bp as backoffice_orders  # noqa: PLC0415
     from mgd.backoffice.survey_views import bp as backoffice_surveys  # noqa: PLC0415
     from mgd.backoffice.views import bp as backoffice  # noqa: PLC0415
+    from mgd.backoffice.visitor_chat_views import bp as backoffice_visitor_chat  # noqa: PLC0415
     from mgd.billing.views import bp as billing  # noqa: PLC0415
     from mgd.chat.views import bp as chat  # noqa: PLC0415
+    from mgd.chat.visitor_views import bp as visitor_chat  # noqa: PLC0415
     from mgd.helpcentre.views import bp as helpcentre  # noqa: PLC0415
     from mgd.lines.views import bp as lines  # noqa: PLC0415
     from mgd.orders.views import bp as orders  # noqa: PLC0415
@@ -81,11 +83,13 @@ def _register_blueprints(app: Flask) -> None:
         usage_alerts,
         orders,
         chat,
+        visitor_chat,
         activity,
         backoffice,
         backoffice_orders,
         help_articles,
         backoffice_chat,
         backoffice_surveys,
+        backoffice_visitor_chat,
     ):
         app.register_blueprint(blueprint)

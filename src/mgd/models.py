@@ -5,6 +5,7 @@ def import_all() -> None:
     import mgd.admin.models  # noqa: PLC0415
     import mgd.billing.models  # noqa: PLC0415
     import mgd.chat.models  # noqa: PLC0415
+    import mgd.chat.visitor_models  # noqa: PLC0415
     import mgd.helpcentre.models  # noqa: PLC0415
     import mgd.notify.models  # noqa: PLC0415
     import mgd.orders.models  # noqa: PLC0415

@@ -39,6 +39,7 @@ from tests.browser.live import (
     wait_for_mailed_code,
     wait_for_sms,
 )
+from tests.chat.visitor_kit import add_visitor_chat
 from tests.factories import IBAN_M, PASSWORD, Registrant, make_user
 from tests.help.kit import add_article
 from tests.kit import browser, outbox, post, signed_in_client
@@ -123,6 +124,7 @@ def site(app, tmp_path_factory):
             "order_id": (order := add_order(portal, acme)),
             "attachment_id": add_attachment(portal, acme, order),
             "conversation_id": add_conversation(portal, acme, with_file=True),
+            "chat_id": add_visitor_chat(portal),
             "invitation_id": add_draft(portal, acme),
             "slug": "iniciar-sesion",
             "article_id": add_article(portal, "iniciar-sesion"),
@@ -239,6 +241,7 @@ def test_every_page_and_its_errors_pass_axe(site, chromium, language, size):
     where = f"[{language} {size}]"
     visitor = new_page(chromium, language, size)
     walk(site, visitor, f"{where} visitor")
+    chat_as_a_visitor(site, visitor, f"{where} visitor")
     page = new_page(chromium, language, size)
     sign_in(site, page, "ana@acme.es", f"{where} admin")
     walk(site, page, f"{where} admin")
@@ -261,6 +264,24 @@ def test_every_page_and_its_errors_pass_axe(site, chromium, language, size):
     assert not site.violations, "\n".join(site.violations)
     pages = {endpoint for endpoint, _url in page_urls(site.portal, site.values)}
     assert pages - site.audited <= set(NOT_WALKED), f"never audited: {pages - site.audited - set(NOT_WALKED)}"
+
+
+def chat_as_a_visitor(site: Site, page, where: str) -> None:
+    """A visitor's own conversation (the walk meets only another session's: a 404), its list, and its
+    message form sent empty."""
+    page.goto(site.base + "/ayuda/chat/nueva?desde=/register")
+    page.fill("#name", "Vera")
+    page.fill("#email", "vera@example.es")
+    page.fill("#body", "I am stuck")
+    with page.expect_navigation():
+        page.locator("main form[method=post] button[type=submit]").first.click()
+    assert "/ayuda/chat/" in page.url and "nueva" not in page.url, page.url
+    check(site, page, f"{where} {page.url}")
+    conversation = page.url
+    submit_empty(page, 0)
+    check_error_state(site, page, f"{where} {conversation} message sent empty")
+    page.goto(site.base + "/ayuda/chat")
+    check(site, page, f"{where} /ayuda/chat")
 
 
 # ---- the keyboard only ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from tests.accounts import (
     add_order,
     create_member,
 )
+from tests.chat.visitor_kit import add_visitor_chat
 from tests.factories import PASSWORD, make_user
 from tests.help.kit import add_article
 from tests.kit import browser, csrf_token, outbox, post, signed_in_client, text
@@ -46,6 +47,7 @@ MUST_SHOW_ERRORS = {
     "usage_alerts.edit",
     "orders.bulk",
     "admin.edit_draft",
+    "visitor_chat.start",
 }
 
 
@@ -90,6 +92,7 @@ def known_ids(app, acme) -> dict[str, object]:
         "order_id": (order := add_order(app, acme)),
         "attachment_id": add_attachment(app, acme, order),
         "conversation_id": add_conversation(app, acme, with_file=True),
+        "chat_id": add_visitor_chat(app),
         "invitation_id": add_draft(app, acme),
         "slug": "iniciar-sesion",
         "article_id": add_article(app, "iniciar-sesion"),

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd import attachments
 from mgd.backoffice.access import staff_required
-from mgd.chat import services
+from mgd.chat import services, visitors
 from mgd.chat.forms import CloseForm, FileForm, ReplyForm, TransferForm
 from mgd.chat.models import Conversation
 from mgd.chat.words import id_arg, message_json, state_name, template_words
@@ -38,7 +38,9 @@ def _words() -> dict:
 def desk() -> str:
     db = get_session()
     services.mark_present(db, current_user)
-    return render_template("backoffice/chat.html", desk=services.desk(db, current_user))
+    return render_template(
+        "backoffice/chat.html", desk=services.desk(db, current_user), visitors=visitors.desk(db, current_user)
+    )
 
 
 def _forms(db, conversation: Conversation) -> dict:

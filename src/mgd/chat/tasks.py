@@ -1,5 +1,6 @@
-"""The transcripts' retention: conversations closed more than ``CHAT_RETENTION_DAYS`` ago are deleted with
-their messages, one committed batch at a time. Safe to run twice or in two workers at once."""
+"""The transcripts' retention: conversations closed more than ``CHAT_RETENTION_DAYS`` ago (the companies'
+and the visitors') are deleted with their messages, one committed batch at a time. Safe to run twice or in
+two workers at once."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from mgd.chat import visitors
 from mgd.chat.services import purge_transcripts
 from mgd.db import get_session, utcnow
 from mgd.jobs import actor
@@ -21,6 +23,9 @@ def purge_chats() -> None:
     closed_before = utcnow() - timedelta(days=current_app.config["CHAT_RETENTION_DAYS"])
     total = 0
     while deleted := purge_transcripts(session, closed_before):
+        session.commit()
+        total += deleted
+    while deleted := visitors.purge(session, closed_before):
         session.commit()
         total += deleted
     session.rollback()

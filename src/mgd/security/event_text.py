@@ -67,6 +67,7 @@ SENTENCES: dict[str, LazyString] = {
     "password.reset_requested": _l("Asked to choose a new password"),
     "password.reset": _l("Chose a new password after forgetting it"),
     "reauth.succeeded": _l("Confirmed the password before a sensitive change"),
+    "registration.chat_rate_limited": _l("Too many messages in the help chat of the registration pages"),
     "registration.code_resent": _l("Asked for a new registration code"),
     "registration.completed": _l("Registered the company"),
     "registration.locked": _l("The registration was locked: %(reason)s"),
