@@ -1,15 +1,15 @@
-"""Benchmark: the help chat's live updates, 200 open conversations on two app processes and the stream process.
+"""Benchmark: the help chat's live updates, 200 open conversations, two app processes and the stream process.
 
 Creates for the run an owner role, a portal role and a database of their own
 (``import_billing.production_database``, dropped at the end), migrates as the owner, imports ``--companies``
 small companies (``lines_page.build_sizes``) with ``--conversations`` customers spread over them (each a
 member of one company) and ``--advisors`` advisors; each customer has one conversation, taken by an advisor
-(advisors have several). Every customer and advisor gets a signed-in session as the sign-in's last step makes it
-(an app on the same secret key: the served portal accepts its cookie). The portal runs as in production, connected as the
-portal's role (Row-Level Security on): two page servers (``mgd.gunicorn_conf``, one worker process each,
-standing for two app processes behind a load balancer: this client sends each message to one of them in
-turn) and the stream process (``mgd.gunicorn_stream_conf``: ``--stream-workers`` processes, each with its
-LISTEN connection), with ``MGD_CHAT_LONG_POLL=true``.
+(advisors have several). Every customer and advisor gets a signed-in session as the sign-in's last step
+makes it (an app on the same secret key: the served portal accepts its cookie). The portal runs as in
+production, connected as the portal's role (Row-Level Security on): two page servers (``mgd.gunicorn_conf``,
+one worker process each, standing for two app processes behind a load balancer: this client sends each
+message to one of them in turn) and the stream process (``mgd.gunicorn_stream_conf``: ``--stream-workers``
+processes, each with its LISTEN connection), with ``MGD_CHAT_LONG_POLL=true``.
 
 Both sides of every conversation keep a request waiting for news (``…/espera``, as the page's script does:
 asked again as soon as it answers), and each side sends a message every ``--every`` seconds (the sides'
@@ -164,9 +164,8 @@ def build(owner: str, app_db: str, secret: str, workdir: Path, args) -> list[tup
         )
         customer_side.other, advisor_side.other = advisor_side, customer_side
         pairs.append((customer_side, advisor_side))
-    print(
-        f"signed in {len(conversations)} customers and {len(advisors)} advisors in {time.monotonic() - started:.1f} s"
-    )
+    took = time.monotonic() - started
+    print(f"signed in {len(conversations)} customers and {len(advisors)} advisors in {took:.1f} s")
     database(app).engine.dispose()
     return pairs
 
@@ -302,15 +301,19 @@ def send(side: Side, body: str, port: int, tally: Tally, timed: bool) -> None:
     if timed:
         with tally.lock:
             tally.timed.add(body)
-    try:
-        status, answer = request(connection, "POST", side.post_path, headers, form)
-        if status != 200 and not tally.failed_posts:
-            text = answer.decode()
-            print(f"POST {side.post_path}: {status} {text[text.find('<main'):][:800]}", flush=True)
-    except (OSError, http.client.HTTPException):
-        connection.close()
-        connections.pop(port, None)
-        status = 0
+    status = 0
+    for attempt in range(2):  # a kept-alive connection the server closed meanwhile fails at once: once more
+        try:
+            status, answer = request(connection, "POST", side.post_path, headers, form)
+            break
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection = connections[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            if attempt:
+                status, answer = 0, b""
+    if status != 200 and not tally.failed_posts:
+        text = answer.decode(errors="replace")
+        print(f"POST {side.post_path}: {status} {text[text.find('<main') :][:800]}", flush=True)
     with tally.lock:
         if status != 200:
             tally.failed_posts += 1
@@ -366,7 +369,8 @@ def report(tally: Tally, args, conversations: int) -> None:
     print(f"POST of a message (page servers): p50 {posts[49]:.1f} ms  p99 {posts[98]:.1f} ms")
     print(
         f"late (> {TARGET_MS} ms): {late}; never arrived: {missing}; failed POSTs: {tally.failed_posts}; "
-        f"waits answered: {tally.waits} (nothing new: {tally.empty_waits}); failed waits: {tally.failed_waits}"
+        f"waits answered: {tally.waits} (nothing new: {tally.empty_waits}); "
+        f"failed waits: {tally.failed_waits}"
     )
     verdict = "met" if centiles[98] < TARGET_MS and missing == 0 else "NOT met"
     print(
@@ -382,7 +386,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--companies", type=int, default=20)
     parser.add_argument("--advisors", type=int, default=20)
-    parser.add_argument("--every", type=float, default=10.0, help="seconds between one side's messages")
+    parser.add_argument("--every", type=float, default=20.0, help="seconds between one side's messages")
     parser.add_argument("--seconds", type=int, default=60, help="measured")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--senders", type=int, default=32, help="client threads posting messages")
@@ -424,8 +428,9 @@ def main() -> None:
                 )
             )
             print(
-                f"page servers: {len(PAGE_PORTS)} x 1 worker x 4 threads (mgd.gunicorn_conf); stream process: "
-                f"{args.stream_workers} workers x {2 * args.conversations + 50} threads (mgd.gunicorn_stream_conf)"
+                f"page servers: {len(PAGE_PORTS)} x 1 worker x 4 threads (mgd.gunicorn_conf); stream "
+                f"process: {args.stream_workers} workers x {2 * args.conversations + 50} threads "
+                "(mgd.gunicorn_stream_conf)"
             )
             check(pairs)
             held = False

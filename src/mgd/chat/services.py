@@ -167,6 +167,14 @@ def messages_after(session: Session, conversation: Conversation, after: int = 0)
 
 
 def _add(session: Session, conversation: Conversation, author: str, user: User | None, body: str) -> Message:
+    """A message in the conversation, after locking the conversation's row: the messages of one conversation
+    then commit in the order of their ids, so a reader that has seen id N never misses a smaller id committed
+    later (``messages_after`` reads by id: two sides writing at once could otherwise lose one)."""
+    session.execute(
+        select(Conversation.id)
+        .where(Conversation.tenant_id == conversation.tenant_id, Conversation.id == conversation.id)
+        .with_for_update()
+    )
     message = Message(
         tenant_id=conversation.tenant_id,
         conversation_id=conversation.id,
