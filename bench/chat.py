@@ -28,6 +28,7 @@ import heapq
 import http.client
 import itertools
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -99,6 +100,7 @@ def build(owner: str, app_db: str, secret: str, workdir: Path, args) -> list[tup
     }
     app = create_app({**settings, "SMS_BACKEND": "file", "MAIL_BACKEND": "file", "SESSION_IDLE_MINUTES": 600})
     limiter.enabled = False
+    logging.getLogger().setLevel(logging.WARNING)  # (this app's request lines are the setup's, not measured)
     register_operator_key(owner, database(app).operator_key)
     with app.app_context():
         companies = build_sizes(owner, [3] * args.companies, app.config["TERMS_VERSION"], members=1)
