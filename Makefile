@@ -11,7 +11,7 @@ ARGON2_CFLAGS ?= -O3 -march=native
 
 NODE_DEPS := tests/browser/node_modules/.package-lock.json
 
-.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-sign-in-http bench-exports bench-lines bench-depth bench-billing-pages bench-usage-pages bench-orders-queue clean
+.PHONY: run test install browser-deps screens argon2-native constraints lint format translations static bench-import bench-serve bench-sign-in bench-sign-in-http bench-exports bench-lines bench-depth bench-billing-pages bench-usage-pages bench-orders-queue bench-chat clean
 
 run: install  ## Serve the portal with demo data on http://127.0.0.1:5000
 	$(BIN)/mgd db upgrade
@@ -111,6 +111,9 @@ bench-depth: install  ## Every page of a 200,000-line company's lists under guni
 
 bench-orders-queue: install  ## The back office's order queue with 1,000,000 orders under gunicorn, as the production roles (see bench/README.md)
 	$(BIN)/python bench/orders_queue.py --quiet
+
+bench-chat: install  ## The help chat's live updates: 200 conversations, two page servers and the stream process (see bench/README.md)
+	$(BIN)/python bench/chat.py --quiet
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -383,12 +383,15 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
         return
     from werkzeug.serving import run_simple  # noqa: PLC0415
 
+    from mgd.chat import stream  # noqa: PLC0415
     from mgd.chat.tasks import purge_chats  # noqa: PLC0415
+    from mgd.db import database  # noqa: PLC0415
     from mgd.jobs import every, start_worker  # noqa: PLC0415
     from mgd.notify.tasks import purge_outbox, relay_outbox  # noqa: PLC0415
     from mgd.usage import alert_tasks  # noqa: PLC0415
     from mgd.usage import tasks as usage_tasks  # noqa: PLC0415
 
+    stream.serve_waits(app, database(app).engine)  # a threaded server: it may hold the chat's waits
     in_process = not app.config["BROKER_URL"]
     if in_process:
         worker = start_worker(app)
@@ -408,6 +411,20 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, no_migrate
             stop_partitions.set()
             stop_alerts.set()
             worker.stop()
+
+
+@main.command("serve-stream")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve_stream(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the chat's waiting requests (`…/chat/<id>/espera`) with gunicorn (settings:
+    mgd.gunicorn_stream_conf): the proxy routes those paths here (docs/chat.md)."""
+    _app(ctx)  # the settings' checks, before gunicorn starts
+    bind = f"{host}:{port}"
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:mgd.gunicorn_stream_conf", "--bind", bind]
+    click.echo(f"MGD chat stream: gunicorn on {bind}")
+    os.execv(sys.executable, [*argv, "mgd.stream_wsgi:app"])  # noqa: S606 (our own interpreter, fixed arguments)
 
 
 def _serve_production(ctx: click.Context, app: Flask, bind: str, *, migrate: bool) -> None:

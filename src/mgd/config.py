@@ -269,6 +269,20 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_int,
     ),
     Setting(
+        "CHAT_LONG_POLL",
+        False,
+        "The conversation pages wait for news (`…/chat/<id>/espera`, held up to `MGD_CHAT_WAIT_SECONDS`) "
+        "instead of asking every 2 s: route those paths to `mgd serve-stream` (docs/chat.md).",
+        parse=parse_bool,
+    ),
+    Setting(
+        "CHAT_WAIT_SECONDS",
+        25,
+        'How long the stream process holds a request waiting for chat news before it answers "nothing '
+        "new\" (below the proxy's read timeout).",
+        parse=_parse_int,
+    ),
+    Setting(
         "CHAT_RETENTION_DAYS",
         730,
         "Days a closed conversation's transcript is kept; the hourly purge deletes older ones.",
@@ -465,10 +479,11 @@ def _check_policy(values: dict) -> None:
         values["CHAT_RETENTION_DAYS"] < 1
         or values["CHAT_ANSWER_HOURS"] < 1
         or values["CHAT_LIVE_WAIT_MINUTES"] < 1
+        or values["CHAT_WAIT_SECONDS"] < 1
     ):
         raise ConfigError(
             f"{PREFIX}CHAT_RETENTION_DAYS / {PREFIX}CHAT_ANSWER_HOURS / "
-            f"{PREFIX}CHAT_LIVE_WAIT_MINUTES: at least 1"
+            f"{PREFIX}CHAT_LIVE_WAIT_MINUTES / {PREFIX}CHAT_WAIT_SECONDS: at least 1"
         )
 
 

@@ -80,6 +80,7 @@ NOT_COMPANY_ROUTES = {
     "backoffice_chat.desk": "operator staff only (tests/chat/test_flow.py)",
     "backoffice_chat.conversation": "operator staff only",
     "backoffice_chat.news": "operator staff only",
+    "backoffice_chat.wait": "operator staff only (tests/chat/test_stream.py)",
     "backoffice_chat.act": "operator staff only",
     "backoffice_chat.transcripts": "operator staff only",
     "backoffice_chat.surveys": "operator staff only",

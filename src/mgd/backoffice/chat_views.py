@@ -7,7 +7,7 @@ desk opens marks the advisor online (``chat.services.mark_present``)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mgd import attachments
 from mgd.backoffice.access import staff_required
-from mgd.chat import services, visitors
+from mgd.chat import services, stream, visitors
 from mgd.chat.forms import CloseForm, FileForm, ReplyForm, TransferForm
 from mgd.chat.models import Conversation
 from mgd.chat.words import id_arg, message_json, state_name, template_words
@@ -93,19 +93,47 @@ def conversation(conversation_id: int) -> tuple[str, int]:
     return _page(db, found, _forms(db, found))
 
 
+def _news(db, conversation: Conversation, after: int) -> dict:
+    messages = services.messages_after(db, conversation, after)
+    files = services.conversation_files(db, conversation) if messages else {}
+    return {
+        "state": conversation.state,
+        "advisor": conversation.advisor.name if conversation.advisor else None,
+        "messages": [message_json(m, conversation, _file_url(conversation, files, m.id)) for m in messages],
+    }
+
+
 @bp.get("/<int:conversation_id>/novedades")
 @staff_required
 def news(conversation_id: int) -> Response:
     db = get_session()
     services.mark_present(db, current_user)
+    return jsonify(_news(db, _conversation_or_404(db, conversation_id), id_arg("after") or 0))
+
+
+@bp.get("/<int:conversation_id>/espera")
+@staff_required
+def wait(conversation_id: int) -> Response:
+    """The same news held until there is some (long poll, the stream process only: ``chat.stream``)."""
+    db = get_session()
+    services.mark_present(db, current_user)
     found = _conversation_or_404(db, conversation_id)
-    messages = services.messages_after(db, found, id_arg("after") or 0)
-    files = services.conversation_files(db, found) if messages else {}
-    return jsonify(
-        state=found.state,
-        advisor=found.advisor.name if found.advisor else None,
-        messages=[message_json(m, found, _file_url(found, files, m.id)) for m in messages],
+    after = id_arg("after") or 0
+    reads = []
+
+    def read() -> dict:
+        if reads:
+            db.expire(found)  # its state and advisor as committed since
+        reads.append(1)
+        return _news(db, found, after)
+
+    news = stream.wait_for_news(
+        stream.key(found.tenant_id, found.id),
+        read,
+        current_app.config["CHAT_WAIT_SECONDS"],
+        release=db.commit,  # the presence mark; no connection held while waiting
     )
+    return jsonify(news)
 
 
 def _file_url(conversation: Conversation, files: dict, message_id: int) -> str | None:

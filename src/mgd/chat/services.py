@@ -3,7 +3,8 @@
 Guarantees: a conversation's state only moves by one conditional UPDATE on the state (and advisor) the mover
 saw, so of two advisors taking the same conversation one wins and the other gets ``Stale``; messages are read
 back by id from the database (``messages_after``), never from a process's memory, so any app process serves
-any conversation; a survey is one row per conversation (unique key, ``INSERT … ON CONFLICT DO NOTHING``).
+any conversation, and each insert is announced (``stream.announce``) to the requests waiting for news; a
+survey is one row per conversation (unique key, ``INSERT … ON CONFLICT DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from mgd import attachments
+from mgd.chat import stream
 from mgd.chat.hours import Hours
 from mgd.chat.models import ChatAttachment, Conversation, Message, Presence, Survey
 from mgd.db import operator_scope, set_tenant, utcnow
@@ -175,6 +177,14 @@ def messages_after(session: Session, conversation: Conversation, after: int = 0)
 
 
 def _add(session: Session, conversation: Conversation, author: str, user: User | None, body: str) -> Message:
+    """A message in the conversation, after locking the conversation's row: the messages of one conversation
+    then commit in the order of their ids, so a reader that has seen id N never misses a smaller id committed
+    later (``messages_after`` reads by id: two sides writing at once could otherwise lose one)."""
+    session.execute(
+        select(Conversation.id)
+        .where(Conversation.tenant_id == conversation.tenant_id, Conversation.id == conversation.id)
+        .with_for_update()
+    )
     message = Message(
         tenant_id=conversation.tenant_id,
         conversation_id=conversation.id,
@@ -184,6 +194,7 @@ def _add(session: Session, conversation: Conversation, author: str, user: User |
     )
     session.add(message)
     session.flush()
+    stream.announce(session, conversation.tenant_id, conversation.id)
     return message
 
 
@@ -391,16 +402,17 @@ def left_waiting(session: Session, conversation_id: int | None = None, now: date
     else:
         with operator_scope(session, "chat: live conversations left waiting become messages"):
             moved = session.execute(statement).all()
-            for tenant_id, number in moved:
-                session.add(
-                    Message(tenant_id=tenant_id, conversation_id=number, author="system", body="to_message:")
-                )
-            session.flush()
+            _to_message(session, moved)
         return len(moved)
+    _to_message(session, moved)
+    return len(moved)
+
+
+def _to_message(session: Session, moved: list) -> None:
     for tenant_id, number in moved:
         session.add(Message(tenant_id=tenant_id, conversation_id=number, author="system", body="to_message:"))
+        stream.announce(session, tenant_id, number)
     session.flush()
-    return len(moved)
 
 
 # ---- the desk ---------------------------------------------------------------------------------------------

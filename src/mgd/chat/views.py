@@ -26,7 +26,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from mgd import attachments
-from mgd.chat import services
+from mgd.chat import services, stream
 from mgd.chat.forms import CustomerCloseForm, FileForm, MessageForm, StartForm, SurveyForm
 from mgd.chat.models import Conversation
 from mgd.chat.words import MAX_ID, HelpStatus, id_arg, message_json, template_words
@@ -177,20 +177,46 @@ def write(conversation_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("chat.conversation", conversation_id=conversation.id, _anchor="last"))
 
 
+def _news(conversation: Conversation, after: int) -> dict:
+    db = get_session()
+    messages = services.messages_after(db, conversation, after)
+    files = services.conversation_files(db, conversation) if messages else {}
+    return {
+        "state": conversation.state,
+        "advisor": conversation.advisor.name if conversation.advisor else None,
+        "messages": [message_json(m, conversation, _file_url(conversation, files, m.id)) for m in messages],
+    }
+
+
 @bp.get("/<int:conversation_id>/novedades")
 def news(conversation_id: int) -> Response:
     """The messages after ``after`` (an id) and the conversation's state, for the page's script
     (every 2 s)."""
+    return jsonify(_news(_conversation_or_404(conversation_id), id_arg("after") or 0))
+
+
+@bp.get("/<int:conversation_id>/espera")
+def wait(conversation_id: int) -> Response:
+    """The same news, held until there is some or ``CHAT_WAIT_SECONDS`` pass (long poll): only in the
+    stream process (``mgd serve-stream``); elsewhere it answers at once (``chat.stream``)."""
     conversation = _conversation_or_404(conversation_id)
     after = id_arg("after") or 0
     db = get_session()
-    messages = services.messages_after(db, conversation, after)
-    files = services.conversation_files(db, conversation) if messages else {}
-    return jsonify(
-        state=conversation.state,
-        advisor=conversation.advisor.name if conversation.advisor else None,
-        messages=[message_json(m, conversation, _file_url(conversation, files, m.id)) for m in messages],
+    reads = []
+
+    def read() -> dict:
+        if reads:
+            db.expire(conversation)  # its state and advisor as committed since
+        reads.append(1)
+        return _news(conversation, after)
+
+    news = stream.wait_for_news(
+        stream.key(conversation.tenant_id, conversation.id),
+        read,
+        current_app.config["CHAT_WAIT_SECONDS"],
+        release=db.commit,  # what was read so far (left_waiting's move); no connection held while waiting
     )
+    return jsonify(news)
 
 
 @bp.post("/<int:conversation_id>/adjuntos")

@@ -1,4 +1,5 @@
-/* MGD help chat: new messages every 2 s without a reload (the page works without it: it refreshes itself). */
+/* MGD help chat: new messages without a reload, waited for (long poll) or asked every 2 s (the page works
+   without it: it refreshes itself). */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", function () {
@@ -51,23 +52,59 @@ document.addEventListener("DOMContentLoaded", function () {
     list.scrollTop = list.scrollHeight;
   }
 
+  function apply(news) {
+    if (!news) return;
+    news.messages.forEach(add);
+    if (news.state !== list.getAttribute("data-chat-state")) window.location.reload();
+  }
+
+  function ask(url) {
+    return fetch(url + "?after=" + last, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      return response.json();
+    });
+  }
+
   function poll() {
     if (busy) return;
     busy = true;
-    fetch(list.getAttribute("data-chat-news") + "?after=" + last, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (news) {
-        if (!news) return;
-        news.messages.forEach(add);
-        if (news.state !== list.getAttribute("data-chat-state")) window.location.reload();
-      })
+    ask(list.getAttribute("data-chat-news"))
+      .then(apply)
       .catch(function () {})
       .finally(function () { busy = false; });
   }
-  window.setInterval(poll, 2000);
+
+  // Waiting for news (MGD_CHAT_LONG_POLL): the stream process answers when there is news or after ~25 s,
+  // and the script asks again at once. On a failure, or answers that come back empty at once (a process that
+  // does not hold requests), it polls every 2 s for a minute, then tries waiting again.
+  var waitUrl = list.getAttribute("data-chat-wait");
+  var polling = null;
+
+  function fallBack() {
+    if (!polling) polling = window.setInterval(poll, 2000);
+    window.setTimeout(function () {
+      window.clearInterval(polling);
+      polling = null;
+      wait();
+    }, 60000);
+  }
+
+  function wait() {
+    var started = Date.now();
+    ask(waitUrl)
+      .then(function (news) {
+        apply(news);
+        if (!news.messages.length && Date.now() - started < 1000) fallBack();
+        else wait();
+      })
+      .catch(fallBack);
+  }
+
+  if (waitUrl) wait();
+  else window.setInterval(poll, 2000);
   list.scrollTop = list.scrollHeight;
 
   // Sending without a reload: the same form, posted asking for JSON; on any failure the form posts as usual.
