@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from mgd.identifiers import InvalidIdentifier, normalize_phone, to_ascii
 from mgd.security.audit import Origin, record_event
@@ -32,13 +32,16 @@ ASSIGNMENT_COLUMNS = {
     "email": ("user email", "user", "usuario", "email del usuario", "correo", "correo electronico"),
 }
 ASSIGNMENT_COLUMNS_ORDER = tuple(ASSIGNMENT_COLUMNS)
+#: The tariffs the sort by tariff joins: an alias of its own, so that sub-selects of the page correlated to
+#: ``Line`` that read ``tariffs`` (the marks' allowances) keep theirs instead of correlating to this join.
+SORTED_TARIFF = aliased(Tariff, name="sorted_tariff")
 SORTS = {
     "number": Line.number,
     "alias": Line.alias,
     "cost_centre": Line.cost_centre,
     "kind": Line.kind,
     "status": Line.status,
-    "tariff": Tariff.name,
+    "tariff": SORTED_TARIFF.name,
 }
 
 
@@ -90,7 +93,7 @@ def _unordered(membership: Membership, filters: LineFilters, *, load_related: bo
     if filters.tariff_id is not None:
         query = query.where(Line.tariff_id == filters.tariff_id)
     if filters.sort == "tariff":
-        query = query.join(Tariff, Tariff.id == Line.tariff_id)
+        query = query.join(SORTED_TARIFF, SORTED_TARIFF.id == Line.tariff_id)
     return query
 
 
