@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from mgd.db import get_session, set_tenant
+from sqlalchemy import event
+
+from mgd.db import database, get_session, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line
 from tests.accounts import add_member
@@ -67,6 +70,49 @@ def test_filters_sort_and_pages(app, acme):
     for cursor in ('["x"', "[1]", '["+34600000000", 2]', "[null]", '{"a": 1}', "9" * 2000):
         page = text(carla.get(url, query_string={"kind": "fixed", "after": cursor, "before": cursor}))
         assert "60 lines" in page and 'rel="prev"' not in page  # not a position: the first page
+
+
+def test_pages_after_the_first_show_its_count_without_counting_again(app, acme):
+    """The first page counts the list (up to the limit); its links carry that count, so that a deeper page
+    reads only its own rows; a position typed without a count counts again."""
+    with app.app_context():
+        session = get_session()
+        from mgd.tenants.models import Company  # noqa: PLC0415
+
+        company = session.get(Company, acme.id)
+        set_tenant(session, acme.id)
+        for _ in range(120):
+            make_line(session, company, kind="fixed")
+        session.commit()
+    carla = signed_in_client(app, "carla@acme.es")
+    url = f"/empresa/{acme.ref}/lineas"
+    engine, seen = database(app).engine, []
+
+    def statement(_connection, _cursor, sql, *_args) -> None:
+        seen.append(sql.lower())
+
+    first = text(carla.get(url, query_string={"kind": "fixed"}))
+    assert "120 lines" in first
+    link = re.search(r'<a href="([^"]+)" rel="next">', first).group(1).replace("&amp;", "&")
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        second = text(carla.get(link))
+        assert "120 lines" in second and 'rel="next"' in second and 'rel="prev"' in second
+        assert not any("count(" in sql and "from lines" in sql for sql in seen), seen
+        last = text(
+            carla.get(re.search(r'<a href="([^"]+)" rel="next">', second).group(1).replace("&amp;", "&"))
+        )
+        assert "120 lines" in last and 'rel="next"' not in last
+        back = re.search(r'<a href="([^"]+)" rel="prev">', last).group(1).replace("&amp;", "&")
+        assert "120 lines" in text(carla.get(back))
+        assert not any("count(" in sql and "from lines" in sql for sql in seen), seen
+        position = json.loads(unquote(re.search(r"after=([^&]+)", link).group(1)))[:-1]
+        assert "120 lines" in text(
+            carla.get(url, query_string={"kind": "fixed", "after": json.dumps(position)})
+        )
+        assert any("count(" in sql and "from lines" in sql for sql in seen)  # no count carried: counted
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
 
 
 def _walk(client, url: str, query: dict, links: list | None = None) -> list[list[str]]:
