@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from mgd.identifiers import InvalidIdentifier, normalize_phone, to_ascii
@@ -105,13 +105,16 @@ def _filtered(membership: Membership, filters: LineFilters) -> Select:
 
 def _sort_keys(filters: LineFilters) -> list:
     """The columns the list is sorted by, the last unique: the number alone (unique in the company, the
-    ``(tenant_id, number)`` index gives the order), or a column then the line's id. Empty labels sort as
-    the empty text (first going up), so that a key is never NULL."""
+    ``(tenant_id, number)`` index gives the order), or a column then the line's id (an index on
+    ``(tenant_id, column, id)`` each, but for the tariff's name). Empty labels sort as the empty text (first
+    going up), so that a key is never NULL."""
     column = SORTS.get(filters.sort, Line.number)
     if column is Line.number:
         return [Line.number]
     if column is Line.alias or column is Line.cost_centre:
-        column = func.coalesce(column, "")
+        # As written in the indexes on ``(tenant_id, coalesce(label, ''), id)``: the empty text inline, not a
+        # parameter, so that the planner sees the index's expression.
+        column = func.coalesce(column, literal_column("''"))
     return [column, Line.id]
 
 
