@@ -107,7 +107,7 @@ bench-serve: install  ## gunicorn: the portal beside a bare Flask hello, Postgre
 	$(BIN)/python bench/serve.py
 
 bench-depth: install  ## Every page of a 200,000-line company's lists under gunicorn, as the production roles (see bench/README.md)
-	$(BIN)/python bench/list_depth.py
+	$(BIN)/python bench/list_depth.py --quiet
 
 bench-orders-queue: install  ## The back office's order queue with 1,000,000 orders under gunicorn, as the production roles (see bench/README.md)
 	$(BIN)/python bench/orders_queue.py --quiet

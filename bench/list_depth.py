@@ -10,12 +10,13 @@ the database and both roles are dropped at the end.
 As the measured company's administrator: the lines list by number at eleven depths (the first page, each
 tenth, the last; each the page after the line before it, as its "next" link asks for it), ``--repeat`` times
 each; then, following the pages' own links, ``--walk`` pages by "next" from the first page and by "previous"
-from the last, by number descending, of the mobile lines and sorted by alias; the users list (200 members)
+from the last, by number descending, of the company's most common tariff, by alias, by cost centre descending
+and by status (each walk must reach a second page); the users list (200 members)
 and the activity list to their ends. Every request is a GET on a new connection, the whole answer read.
 Prints the median, 95th percentile and largest time of each, by depth for the walks (first page, each tenth,
 last page), and the load average. The companies but for their first 500 lines are copies in SQL
 (``build_sizes(fill=True)``), as a superuser (COPY); the portal reads as its own role, under the policies.
-Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,350000,...] [--repeat N] [--walk N]
+Usage: python bench/list_depth.py [--admin-url URL] [--sizes 200000,...] [--repeat N] [--walk N] [--quiet]
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from sqlalchemy import text
 from import_billing import ADMIN_URL, production_database
 from mgd.db import make_engine
 from mgd.migrate import grant_app_role, upgrade
-from mgd.web.paging import cursor_token
+from mgd.web.paging import COUNT_LIMIT, cursor_token
 from serve import dataset_and_session, production_env, start_gunicorn
 
 PORT = 18303
+QUIET = Path("/tmp/mgd-quiet")  # noqa: S108 (the shared machine's lock: other sessions wait while it exists)
 NEXT, PREVIOUS = re.compile(r'<a href="([^"]+)" rel="next">'), re.compile(r'<a href="([^"]+)" rel="prev">')
 COUNT = re.compile(r"<span>((?:Más de )?[\d.,\xa0 ]+ (?:líneas?|lines?))</span>")
 
@@ -92,6 +94,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="200000,350000,250000,150000,50000,20000")
     parser.add_argument("--repeat", type=int, default=20, help="requests of each depth")
     parser.add_argument("--walk", type=int, default=100, help="pages of each walk by the links")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="wait for the shared machine's quiet lock (/tmp/mgd-quiet) to be free, hold it while measuring",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the database and roles are dropped still
@@ -121,7 +128,15 @@ def main() -> None:
             )
             env = production_env(secret, run.app_url, workdir)
             process = start_gunicorn("mgd.wsgi:app", PORT, env, workdir / "mgd.log")
-            measure(refs[0], cookie, args.admin_url.rsplit("/", 1)[0] + f"/{run.name}", args)
+            if args.quiet:
+                while QUIET.exists():
+                    time.sleep(15)
+                QUIET.touch()
+            try:
+                measure(refs[0], cookie, args.admin_url.rsplit("/", 1)[0] + f"/{run.name}", args)
+            finally:
+                if args.quiet:
+                    QUIET.unlink(missing_ok=True)
         finally:
             if process is not None:
                 process.send_signal(signal.SIGTERM)
@@ -129,9 +144,12 @@ def main() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def depth_paths(admin_url: str, company_ref: str, lines: str, repeat: int) -> list[tuple[str, str]]:
+def depth_paths(
+    admin_url: str, company_ref: str, lines: str, repeat: int
+) -> tuple[list[tuple[str, str]], int]:
     """(name, path) of the lines list by number at eleven depths (the first page, each tenth, the last),
-    each path the page after the line that precedes it, read as a superuser."""
+    each path the page after the line that precedes it with the count the first page made, as its "next"
+    link carries them, read as a superuser; and the tariff most of the company's lines have."""
     with make_engine(admin_url).connect() as connection:
         company = connection.scalar(
             text("SELECT id FROM companies WHERE public_ref = :r"), {"r": company_ref}
@@ -144,13 +162,21 @@ def depth_paths(admin_url: str, company_ref: str, lines: str, repeat: int) -> li
                 text("SELECT number FROM lines WHERE tenant_id = :c ORDER BY number OFFSET :o LIMIT 1"),
                 {"c": company, "o": (page - 1) * 50 - 1},
             )
-            paths.append((f"page {page:,}", f"{lines}?after={quote(cursor_token([before]))}"))
-    return paths
+            token = cursor_token([before], min(total, COUNT_LIMIT + 1))
+            paths.append((f"page {page:,}", f"{lines}?after={quote(token)}"))
+        tariff = connection.scalar(
+            text(
+                "SELECT tariff_id FROM lines WHERE tenant_id = :c GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+            ),
+            {"c": company},
+        )
+    return paths, tariff
 
 
 def measure(ref: str, cookie: str, admin_url: str, args) -> None:
     lines = f"/empresa/{ref}/lineas"
-    for name, path in depth_paths(admin_url, ref, lines, args.repeat):
+    paths, tariff = depth_paths(admin_url, ref, lines, args.repeat)
+    for name, path in paths:
         get(path, cookie)  # warm-up
         report(f"lines by number, {name}", [get(path, cookie)[0] for _ in range(args.repeat)])
     timings, last, body = walk(lines, cookie, NEXT, most=args.walk)
@@ -165,10 +191,15 @@ def measure(ref: str, cookie: str, admin_url: str, args) -> None:
     )
     for name, query in (
         ("by number descending", "sort=-number"),
-        ("mobile lines by number", "kind=mobile"),
+        # (every company of the dataset has fixed lines only: a filter by kind would show none or all)
+        ("of one tariff by number", f"tariff={tariff}"),
         ("by alias", "sort=alias"),
+        ("by cost centre descending", "sort=-cost_centre"),
+        ("by status", "sort=status"),
     ):
         timings, _, _ = walk(f"{lines}?{query}", cookie, NEXT, most=args.walk)
+        if len(timings) < 2:  # a walk that stops on its first page measures nothing
+            raise SystemExit(f"lines {name}: no next page")
         report(f"lines {name}, {args.walk} pages", timings)
     timings, _, _ = walk(f"/empresa/{ref}/usuarios", cookie, NEXT)
     report("users, to the last page", timings)

@@ -196,6 +196,8 @@ STATEMENTS = {
     "/lineas": 5,
     "/lineas?sort=-alias&kind=mobile": 5,
     "/lineas?after=%5B%22%2B34600000003%22%5D": 5,
+    "/lineas?after=%5B%22%2B34600000003%22%2C30%5D": 5,  # the count carried by the link: not counted again
+    "/lineas?sort=tariff": 5,
     "/usuarios": 5,  # the page of members with its count and the admins' count; the pending invitations
     "/usuarios?after=%5B%22A%22%2C1%5D": 5,
     "/actividad": 4,  # the page of events with its count

@@ -42,6 +42,9 @@ def tables(url: str) -> set[str]:
         engine.dispose()
 
 
+# SQLite cannot reflect an index on an expression (the lines' ``coalesce(alias, '')``): it says so and
+# the comparison leaves those out; PostgreSQL compares them.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_upgrade_matches_the_models_and_downgrade_undoes_it(empty_database):
     import_all()
     upgrade(empty_database)

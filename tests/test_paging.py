@@ -54,13 +54,18 @@ def test_the_pager_is_a_named_navigation_that_marks_the_current_page(app):
 
 def test_keyset_tokens_that_are_not_a_position_are_refused():
     number, name, when = Column("n", Integer), Column("s", String), Column("w", DateTime(timezone=True))
-    assert _parse_cursor('[3, "a"]', [number, name]) == (3, "a")
+    assert _parse_cursor('[3, "a"]', [number, name]) == ((3, "a"), None)
     moment = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
-    assert _parse_cursor(cursor_token([moment, 7]), [when, number]) == (moment, 7)
+    assert _parse_cursor(cursor_token([moment, 7]), [when, number]) == ((moment, 7), None)
+    # The count the first page made, carried on: a whole number up to the limit + 1, or no count.
+    assert _parse_cursor(cursor_token([3, "a"], 10_001), [number, name]) == ((3, "a"), 10_001)
+    for count in ("-1", "10002", '"5"', "true", "1.5", "null"):
+        assert _parse_cursor(f'[3, "a", {count}]', [number, name]) == ((3, "a"), None), count
     for token in (
         None,
         "",
         "[3]",  # too few keys
+        '[3, "a", 5, 6]',  # too many
         '["3", "a"]',  # a number as text
         '[true, "a"]',
         '[3, "a\\u0000b"]',  # NUL: PostgreSQL refuses it in text
@@ -70,8 +75,8 @@ def test_keyset_tokens_that_are_not_a_position_are_refused():
         "[3, " + "9" * 2000 + "]",
         "not json",
     ):
-        assert _parse_cursor(token, [number, name]) is None, token
-    assert _parse_cursor('["2026-12-01T10:30:00", 7]', [when, number]) is None  # no time zone
+        assert _parse_cursor(token, [number, name]) == (None, None), token
+    assert _parse_cursor('["2026-12-01T10:30:00", 7]', [when, number]) == (None, None)  # no time zone
 
 
 def test_a_keyset_pager_links_first_previous_and_next_keeping_the_filters(app):

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from mgd.db import get_session, set_tenant
+from sqlalchemy import event
+
+from mgd.db import database, get_session, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line
 from tests.accounts import add_member
@@ -63,23 +67,68 @@ def test_filters_sort_and_pages(app, acme):
     assert positions == sorted(positions)
     assert "No line matches" in text(carla.get(url, query_string={"status": "cancelled"}))
     assert carla.get(url, query_string={"sort": "drop table", "kind": "x", "page": "-3"}).status_code == 200
-    for cursor in ('["x"', "[1]", '["+34600000000", 2]', "[null]", '{"a": 1}', "9" * 2000):
+    for cursor in ('["x"', "[1]", '["+34600000000", 2, 3]', "[null]", '{"a": 1}', "9" * 2000):
         page = text(carla.get(url, query_string={"kind": "fixed", "after": cursor, "before": cursor}))
         assert "60 lines" in page and 'rel="prev"' not in page  # not a position: the first page
 
 
-def _walk(client, url: str, query: dict) -> list[list[str]]:
+def test_pages_after_the_first_show_its_count_without_counting_again(app, acme):
+    """The first page counts the list (up to the limit); its links carry that count, so that a deeper page
+    reads only its own rows; a position typed without a count counts again."""
+    with app.app_context():
+        session = get_session()
+        from mgd.tenants.models import Company  # noqa: PLC0415
+
+        company = session.get(Company, acme.id)
+        set_tenant(session, acme.id)
+        for _ in range(120):
+            make_line(session, company, kind="fixed")
+        session.commit()
+    carla = signed_in_client(app, "carla@acme.es")
+    url = f"/empresa/{acme.ref}/lineas"
+    engine, seen = database(app).engine, []
+
+    def statement(_connection, _cursor, sql, *_args) -> None:
+        seen.append(sql.lower())
+
+    first = text(carla.get(url, query_string={"kind": "fixed"}))
+    assert "120 lines" in first
+    link = re.search(r'<a href="([^"]+)" rel="next">', first).group(1).replace("&amp;", "&")
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        second = text(carla.get(link))
+        assert "120 lines" in second and 'rel="next"' in second and 'rel="prev"' in second
+        assert not any("count(" in sql and "from lines" in sql for sql in seen), seen
+        last = text(
+            carla.get(re.search(r'<a href="([^"]+)" rel="next">', second).group(1).replace("&amp;", "&"))
+        )
+        assert "120 lines" in last and 'rel="next"' not in last
+        back = re.search(r'<a href="([^"]+)" rel="prev">', last).group(1).replace("&amp;", "&")
+        assert "120 lines" in text(carla.get(back))
+        assert not any("count(" in sql and "from lines" in sql for sql in seen), seen
+        position = json.loads(unquote(re.search(r"after=([^&]+)", link).group(1)))[:-1]
+        assert "120 lines" in text(
+            carla.get(url, query_string={"kind": "fixed", "after": json.dumps(position)})
+        )
+        assert any("count(" in sql and "from lines" in sql for sql in seen)  # no count carried: counted
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+
+def _walk(client, url: str, query: dict, links: list | None = None) -> list[list[str]]:
     """The line numbers of every page of a list, following its "next" links from the first page, then its
-    "previous" links back, which must give the same pages."""
-    pages, html = [], text(client.get(url, query_string=query))
+    "previous" links back, which must give the same pages; every link followed is added to ``links``."""
+    pages, html, links = [], text(client.get(url, query_string=query)), [] if links is None else links
     while True:
         pages.append(re.findall(r'/lineas/\d+">([^<]+)</a>', html))
         found = re.search(r'<a href="([^"]+)" rel="next">', html)
         if not found:
             break
+        links.append(found.group(1))
         html = text(client.get(found.group(1).replace("&amp;", "&")))
     back = [pages[-1]]
     while found := re.search(r'<a href="([^"]+)" rel="prev">', html):
+        links.append(found.group(1))
         html = text(client.get(found.group(1).replace("&amp;", "&")))
         back.append(re.findall(r'/lineas/\d+">([^<]+)</a>', html))
     assert back[::-1] == pages
@@ -115,6 +164,55 @@ def test_every_sort_walks_every_line_once_in_order_both_ways(app, acme):
             shown = [number for page in pages for number in page]
             expected = sorted(lines, key=lambda number: key(lines[number]), reverse=descending)
             assert shown == expected, (sort, descending)
+
+
+def test_every_filter_and_sort_keeps_its_filter_in_the_links_and_pages_on(app, acme):
+    """Whatever the filter and the sort, a list longer than a page has a "next" link, and every "next" and
+    "previous" link keeps the filter: the walk shows exactly the filtered lines, each once."""
+    with app.app_context():
+        session = get_session()
+        from mgd.tenants.models import Company  # noqa: PLC0415
+
+        company = session.get(Company, acme.id)
+        set_tenant(session, acme.id)
+        mobile = [make_line(session, company, kind="mobile") for _ in range(57)]
+        fixed = [make_line(session, company, kind="fixed") for _ in range(55)]
+        for n, line in enumerate(mobile + fixed):
+            line.alias = None if n % 3 == 0 else f"Sede {n % 7}"
+            line.cost_centre = None if n % 4 == 0 else f"cc-{n % 5}"
+            line.tariff_id = mobile[0].tariff_id if line.kind == "mobile" else fixed[0].tariff_id
+        fixed[0].status = "suspended"
+        session.commit()
+        everything = list(session.query(Line))
+        tariff = mobile[0].tariff_id
+    carla = signed_in_client(app, "carla@acme.es")
+    url = f"/empresa/{acme.ref}/lineas"
+    filters = {
+        "kind=mobile": ({"kind": "mobile"}, lambda line: line.kind == "mobile"),
+        "kind=fixed": ({"kind": "fixed"}, lambda line: line.kind == "fixed"),
+        "product=mobile": ({"product": "mobile"}, lambda line: line.product == "mobile"),
+        "status=active": ({"status": "active"}, lambda line: line.status == "active"),
+        "tariff": ({"tariff": str(tariff)}, lambda line: line.tariff_id == tariff),
+        "q=sede": ({"q": "sede"}, lambda line: line.alias is not None),
+        "kind and status": (
+            {"kind": "fixed", "status": "active"},
+            lambda line: line.kind == "fixed" and line.status == "active",
+        ),
+    }
+    for name, (query, keep) in filters.items():
+        expected = sorted(format_phone(line.number) for line in everything if keep(line))
+        assert len(expected) > 50, name
+        for sort in ("number", "alias", "cost_centre", "kind", "status", "tariff"):
+            for direction in ("", "-"):
+                asked = {**query, "sort": direction + sort}
+                first = text(carla.get(url, query_string=asked))
+                links = re.findall(r'<a href="([^"]+)" rel="(?:next|prev)">', first)
+                assert links, (name, asked)  # more lines than a page: a "next" link
+                pages = _walk(carla, url, asked, links=links)
+                assert sorted(n for page in pages for n in page) == expected, (name, asked)
+                for link in links:
+                    args = dict(parse_qsl(urlsplit(link.replace("&amp;", "&")).query))
+                    assert {k: v for k, v in args.items() if k not in ("after", "before", "n")} == asked
 
 
 def test_a_manager_labels_and_assigns_a_line_a_viewer_cannot(app, acme):

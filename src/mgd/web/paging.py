@@ -59,7 +59,8 @@ COUNT_LIMIT = 10_000
 class KeysetPage:
     """A page of a list walked by keyset (the sort key of the rows around it), not by offset: every page,
     however deep, reads its own rows only. ``after``/``before`` are the tokens of the next/previous page
-    (None at either end); ``total`` is counted up to ``COUNT_LIMIT`` (``more``: there are more)."""
+    (None at either end); ``total`` is counted up to ``COUNT_LIMIT`` (``more``: there are more), on the
+    first page; the tokens carry that count to the next pages, which show it without counting again."""
 
     items: list
     total: int
@@ -74,11 +75,12 @@ class KeysetPage:
         return True
 
 
-def cursor_token(values) -> str:
-    """A position in a list as a URL-safe token: the sort key of a row."""
-    return json.dumps(
-        [v.isoformat() if isinstance(v, datetime | date) else v for v in values], separators=(",", ":")
-    )
+def cursor_token(values, counted: int | None = None) -> str:
+    """A position in a list as a URL-safe token: the sort key of a row, then (``counted``) the list's count
+    as the first page made it (up to ``COUNT_LIMIT`` + 1: "more than"), so that the next pages need not
+    count again."""
+    key = [v.isoformat() if isinstance(v, datetime | date) else v for v in values]
+    return json.dumps(key if counted is None else [*key, counted], separators=(",", ":"))
 
 
 def _storable(value: str) -> bool:
@@ -115,18 +117,23 @@ def _python_type(column_type: TypeEngine) -> type:
     return column_type.python_type
 
 
-def _parse_cursor(token: str | None, keys: Sequence) -> tuple | None:
-    """The sort key a token carries, each value checked against its column's type; None if it is not one."""
+def _parse_cursor(token: str | None, keys: Sequence) -> tuple[tuple | None, int | None]:
+    """The sort key a token carries, each value checked against its column's type (None if it is not one),
+    and the count it carries (None without one, or with anything but a whole number up to the limit)."""
     if not token or len(token) > 1000:
-        return None
+        return None, None
     try:
         values = json.loads(token)
     except ValueError:
-        return None
-    if not isinstance(values, list) or len(values) != len(keys):
-        return None
+        return None, None
+    if not isinstance(values, list) or len(values) not in (len(keys), len(keys) + 1):
+        return None, None
+    counted = _key_value(values[-1], int) if len(values) > len(keys) else None
+    values = values[: len(keys)]
     parsed = tuple(_key_value(value, _python_type(key.type)) for value, key in zip(values, keys, strict=True))
-    return None if any(value is None for value in parsed) else parsed
+    if any(value is None for value in parsed):
+        return None, None
+    return parsed, counted if counted is not None and 0 <= counted <= COUNT_LIMIT + 1 else None
 
 
 def keyset_page(
@@ -147,16 +154,19 @@ def keyset_page(
     neither (or a token that is not one). Keys must not be NULL (use ``coalesce``).
 
     One statement: the rows (``size`` + 1, to know whether there is another page) and, in a sub-select, the
-    count of the whole list up to ``COUNT_LIMIT``, and any other scalar sub-selects the page shows
-    (``columns``, their values in ``values``). Items are the first entity of each row, or (``rows``) the
-    rows as tuples. ``count=False``: a list that shows no count (the back office's queue) skips it (``total``
-    is then 0)."""
-    position, backwards = _parse_cursor(after, keys), False
+    count of the whole list up to ``COUNT_LIMIT`` (on the first page only: the tokens carry it to the next
+    pages), and any other scalar sub-selects the page shows (``columns``, their values in ``values``). Items
+    are the first entity of each row, or (``rows``) the rows as tuples. ``count=False``: a list that shows
+    no count (the back office's queue) skips it (``total`` is then 0)."""
+    (position, counted), backwards = _parse_cursor(after, keys), False
     if position is None and before is not None:
-        position = _parse_cursor(before, keys)
+        position, counted = _parse_cursor(before, keys)
         backwards = position is not None
-    counted = query.with_only_columns(keys[-1]).order_by(None).limit(COUNT_LIMIT + 1).subquery()
-    counting = select(func.count()).select_from(counted).scalar_subquery() if count else literal(0)
+    if count and counted is None:  # the first page (or a position typed by hand): count, up to the limit
+        limited = query.with_only_columns(keys[-1]).order_by(None).limit(COUNT_LIMIT + 1).subquery()
+        counting = select(func.count()).select_from(limited).scalar_subquery()
+    else:  # a page after the first, its count carried by the link: no count
+        counting = literal(counted or 0)
     forwards = descending == backwards  # walking the index upwards
     paged = query.add_columns(*keys, *columns, counting)
     if position is not None:
@@ -182,12 +192,13 @@ def keyset_page(
     shown, extra = found[:size], len(found) > size
     has_after = True if backwards else extra
     has_before = (extra if backwards else position is not None) and bool(shown)
+    carried = min(total, COUNT_LIMIT + 1) if count else None
     return KeysetPage(
         [(tuple(row[:width]) if rows else row[0]) for row in shown],
         min(total, COUNT_LIMIT),
         size,
-        after=cursor_token(shown[-1][width:end]) if shown and has_after else None,
-        before=cursor_token(shown[0][width:end]) if has_before else None,
+        after=cursor_token(shown[-1][width:end], carried) if shown and has_after else None,
+        before=cursor_token(shown[0][width:end], carried) if has_before else None,
         more=total > COUNT_LIMIT,
         values=tuple(values),
     )
