@@ -3,7 +3,7 @@ labels as ``coalesce(label, '')`` (the page's sort key: empty labels sort as the
 of a large company walks an index from its key instead of sorting all the company's lines.
 
 Revision ID: 5b1e8c3d7a40
-Revises: c4a7e2d91f30
+Revises: a91d3c5e7b24
 Create Date: 2026-12-02 03:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b1e8c3d7a40"
-down_revision: str | None = "c4a7e2d91f30"
+down_revision: str | None = "a91d3c5e7b24"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
