@@ -204,24 +204,33 @@ def cycle_rankings(
     centre of the lines (the first ``centres``), from ``usage_daily`` in one statement: the cycle's rows are
     summed once per line (a CTE), then ranked with window functions and summed per cost centre."""
     daily = UsageDaily
-    per_line = _lines_of(
+    sums = _lines_of(
         _in_cycles(
             select(
-                Line.id.label("line_id"),
-                Line.number,
-                Line.alias,
-                Line.cost_centre,
+                daily.line_id,
                 func.sum(case((daily.kind == "voice", daily.duration_s), else_=0)).label("calls"),
                 func.sum(case((daily.kind == "data", daily.bytes), else_=0)).label("data"),
                 func.sum(daily.cost_cents).label("spend"),
-            ).select_from(daily),
+            ),
             span,
             today,
-        ).group_by(Line.id),
+        ).group_by(daily.line_id),
         daily.line_id,
         membership,
         None,
-    ).cte("per_line")
+    ).subquery("sums")
+    # Summed by line first (narrow rows, hashed), then named: the lines' texts are not carried through it.
+    per_line = (
+        select(
+            sums.c.line_id,
+            Line.number,
+            Line.alias,
+            Line.cost_centre,
+            *(sums.c[by] for by in RANKINGS),
+        )
+        .join(Line, Line.id == sums.c.line_id)
+        .cte("per_line")
+    )
     ranks = [
         func.row_number().over(order_by=(per_line.c[by].desc(), per_line.c.line_id)).label(f"rank_{by}")
         for by in RANKINGS
