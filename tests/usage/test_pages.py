@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from mgd.db import get_session, operator_scope, set_tenant
 from mgd.identifiers import format_phone
 from mgd.tenants.models import Line, Tariff, UsagePool
-from mgd.usage import allowances
+from mgd.usage import allowances, queries
 from mgd.usage.filters import MADRID
 from mgd.usage.models import Bundle, LineBundle
 from mgd.usage.services import cycle_for
@@ -197,8 +197,8 @@ def next_link(page: str) -> str | None:
 
 def test_keyset_pages_skip_and_repeat_nothing_while_records_arrive(app, acme):
     line = acme.lines[0]
-    # 120 records, ten of them sharing one start time across the first page's end.
-    times = [ago(minutes=n) for n in range(110)] + [ago(minutes=45)] * 10
+    # 120 records, ten of them sharing one start time across the first page's end (25 records a line's page).
+    times = [ago(minutes=n) for n in range(110)] + [ago(minutes=20)] * 10
     originals = set(add_usage(app, acme, [record(line, when) for when in times]))
     ana = signed_in_client(app, "ana@acme.es")
     seen, url, pages = [], f"{base(acme)}/lineas/{line}", 0
@@ -213,7 +213,7 @@ def test_keyset_pages_skip_and_repeat_nothing_while_records_arrive(app, acme):
             )
         url = next_link(page)
     ids = [int(value) for value in seen]
-    assert pages == 3
+    assert pages == 5 and queries.LINE_PAGE_SIZE == 25
     assert len(ids) == len(set(ids)), "a record was shown twice"
     assert originals <= set(ids), "a record was skipped"
     assert late[1] in ids and late[0] not in ids  # the late one is found further on; the newest is not

@@ -25,7 +25,7 @@ from mgd.usage.allowances import (
     lines_allowances,
 )
 from mgd.usage.models import Bundle, LineBundle
-from mgd.usage.queries import spend_by_cost_centre, top_lines
+from mgd.usage.queries import cycle_rankings
 from mgd.usage.records import import_usage
 from mgd.usage.services import cycle_for
 from tests.factories import make_company, make_line
@@ -184,9 +184,12 @@ def test_each_line_counts_in_the_cycle_of_its_own_billing_account(db_session, tm
     assert current_cycle(db_session, second, today) == (date(2026, 11, 15), date(2026, 12, 14))
     member = SimpleNamespace(limited=False)
     span = current_cycle(db_session, None, today)
-    top = top_lines(db_session, member, span, "data", today=today)
-    assert [(item.line_id, item.value) for item in top] == [(first.id, 4 * GB), (second.id, GB)]
-    assert spend_by_cost_centre(db_session, member, span, today=today) == [(None, 40)]  # 10 + 30 cents
+    found = cycle_rankings(db_session, member, span, today=today)
+    assert [(item.line_id, item.value) for item in found.top["data"]] == [(first.id, 4 * GB), (second.id, GB)]
+    assert found.centres == [(None, 40)]  # 10 + 30 cents
+    assert [
+        item.line_id for item in cycle_rankings(db_session, member, span, today=today, limit=1).top["data"]
+    ] == [first.id]
 
 
 @pytest.mark.parametrize(

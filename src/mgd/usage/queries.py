@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, case, func, literal, select, tuple_
+from sqlalchemy import Select, case, func, literal, null, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from mgd.tenants.models import BillingAccount, Line, Membership
@@ -18,6 +18,7 @@ from mgd.usage.filters import KINDS, Cursor, UsageFilters
 from mgd.usage.models import UsageDaily, UsageRecord
 
 PAGE_SIZE = 50
+LINE_PAGE_SIZE = 25  # a line's page: its records follow its totals and allowance bars
 
 
 @dataclass(frozen=True)
@@ -183,54 +184,88 @@ def _in_cycles(query: Select, span: tuple[date, date], today: date) -> Select:
     )
 
 
-def top_lines(
+@dataclass(frozen=True)
+class Rankings:
+    top: dict[str, list[Ranked]]  # by ``RANKINGS``: the lines that used most, most first
+    centres: list[tuple[str | None, int]]  # usage spend (cents) per cost centre, most first
+
+
+def cycle_rankings(
     session: Session,
     membership: Membership,
     span: tuple[date, date],
-    by: str,
     *,
     today: date,
     limit: int = 10,
-) -> list[Ranked]:
+    centres: int = 12,
+) -> Rankings:
     """The ``limit`` lines that called (seconds of voice), used data (bytes) or spent (cents) most in their
-    current cycle (``today``'s; ``span``: the days that hold every line's), from ``usage_daily``."""
-    measure = {
-        "calls": func.sum(case((UsageDaily.kind == "voice", UsageDaily.duration_s), else_=0)),
-        "data": func.sum(case((UsageDaily.kind == "data", UsageDaily.bytes), else_=0)),
-        "spend": func.sum(UsageDaily.cost_cents),
-    }[by]
-    used = _in_cycles(select(UsageDaily.line_id, measure.label("value")), span, today).group_by(
-        UsageDaily.line_id
+    current cycle (``today``'s; ``span``: the days that hold every line's), and the usage spend per cost
+    centre of the lines (the first ``centres``), from ``usage_daily`` in one statement: the cycle's rows are
+    summed once per line (a CTE), then ranked with window functions and summed per cost centre."""
+    daily = UsageDaily
+    sums = _lines_of(
+        _in_cycles(
+            select(
+                daily.line_id,
+                func.sum(case((daily.kind == "voice", daily.duration_s), else_=0)).label("calls"),
+                func.sum(case((daily.kind == "data", daily.bytes), else_=0)).label("data"),
+                func.sum(daily.cost_cents).label("spend"),
+            ),
+            span,
+            today,
+        ).group_by(daily.line_id),
+        daily.line_id,
+        membership,
+        None,
+    ).subquery("sums")
+    # Summed by line first (narrow rows, hashed), then named: the lines' texts are not carried through it.
+    per_line = (
+        select(
+            sums.c.line_id,
+            Line.number,
+            Line.alias,
+            Line.cost_centre,
+            *(sums.c[by] for by in RANKINGS),
+        )
+        .join(Line, Line.id == sums.c.line_id)
+        .cte("per_line")
     )
-    ranked = (
-        _lines_of(used, UsageDaily.line_id, membership, None)
-        .order_by(measure.desc(), UsageDaily.line_id)
-        .limit(limit)
-        .subquery()
+    ranks = [
+        func.row_number().over(order_by=(per_line.c[by].desc(), per_line.c.line_id)).label(f"rank_{by}")
+        for by in RANKINGS
+    ]
+    ranked = select(per_line, *ranks).subquery("ranked")
+    lines = select(
+        literal("line").label("source"),
+        ranked.c.line_id,
+        ranked.c.number,
+        ranked.c.alias,
+        *(ranked.c[by] for by in RANKINGS),
+        *(ranked.c[f"rank_{by}"] for by in RANKINGS),
+    ).where(or_(*(ranked.c[f"rank_{by}"] <= limit for by in RANKINGS)))
+    spend = func.sum(per_line.c.spend)
+    by_centre = (
+        select(per_line.c.cost_centre, spend.label("spend"))
+        .group_by(per_line.c.cost_centre)
+        .order_by(spend.desc(), per_line.c.cost_centre)
+        .limit(centres)
+        .subquery("by_centre")
     )
-    query = (
-        select(Line.id, Line.number, Line.alias, ranked.c.value)
-        .join(ranked, ranked.c.line_id == Line.id)
-        .where(ranked.c.value > 0)
-        .order_by(ranked.c.value.desc(), Line.id)
+    centre_rows = select(
+        literal("centre"), null(), by_centre.c.cost_centre, *[null()] * 3, by_centre.c.spend, *[null()] * 3
     )
-    return [Ranked(*row[:3], int(row[3])) for row in session.execute(query)]
-
-
-def spend_by_cost_centre(
-    session: Session, membership: Membership, span: tuple[date, date], *, today: date, limit: int = 12
-) -> list[tuple[str | None, int]]:
-    """The usage spend (cents) of each line's current cycle per cost centre of the lines, most first; past
-    ``limit`` cost centres the page says how many more there are (the table lists ``limit``)."""
-    spend = func.sum(UsageDaily.cost_cents)
-    query = (
-        _in_cycles(select(Line.cost_centre, spend).select_from(UsageDaily), span, today)
-        .group_by(Line.cost_centre)
-        .order_by(spend.desc(), Line.cost_centre)
-        .limit(limit)
-    )
-    query = _lines_of(query, UsageDaily.line_id, membership, None)
-    return [(centre, int(cents or 0)) for centre, cents in session.execute(query)]
+    top: dict[str, list[tuple[int, Ranked]]] = {by: [] for by in RANKINGS}
+    found: list[tuple[str | None, int]] = []
+    for row in session.execute(union_all(lines, centre_rows)):
+        if row[0] == "centre":
+            found.append((row[2], int(row[6] or 0)))
+            continue
+        for by, value, rank in zip(RANKINGS, row[4:7], row[7:10], strict=True):
+            if rank <= limit and value and value > 0:
+                top[by].append((rank, Ranked(row[1], row[2], row[3], int(value))))
+    found.sort(key=lambda item: (-item[1], item[0] is None, item[0] or ""))  # as the SQL's order
+    return Rankings({by: [item for _rank, item in sorted(items)] for by, items in top.items()}, found)
 
 
 def last_record_at(session: Session, membership: Membership) -> datetime | None:
