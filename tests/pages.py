@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 
 #: Endpoints that are not pages a person reads: files, operations, downloads, and POST-only actions.
 NOT_PAGES = re.compile(
-    r"^(static|ops\..*|.*export.*|.*_pdf|.*_zip|.*\.attachment|.*\.news)$"
-)  # news: JSON for the chat script
+    r"^(static|ops\..*|.*export.*|.*_pdf|.*_zip|.*\.attachment|.*\.news|.*\.wait)$"
+)  # news and wait: JSON for the chat script
 
 
 def page_urls(app, values: dict[str, object]) -> list[tuple[str, str]]:
