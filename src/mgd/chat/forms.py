@@ -87,12 +87,12 @@ class CustomerCloseForm(Form):
     confirmed = HiddenField()
 
 
+#: The survey's answers, 1 (poor) to 5 (excellent).
+SCORES = [SelectChoice(str(n), str(n)) for n in range(1, 6)]
+
+
 class SurveyForm(Form):
-    score = RadioField(
-        _l("How well were you helped? (1 poor, 5 excellent)"),
-        [REQUIRED],
-        choices=[SelectChoice(str(n), str(n)) for n in range(1, 6)],
-    )
+    score = RadioField(_l("How well were you helped? (1 poor, 5 excellent)"), [REQUIRED], choices=SCORES)
     comment = TextAreaField(_l("Comment (optional)"), [Optional(), Length(max=1000)], render_kw={"rows": 3})
 
 

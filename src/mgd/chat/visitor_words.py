@@ -9,27 +9,17 @@ from flask_babel import gettext as _
 
 from mgd.chat.hours import MADRID
 from mgd.chat.visitor_models import VisitorChat, VisitorMessage
-from mgd.chat.words import state_name
+from mgd.chat.words import state_name, system_text
 
 
 def visitor_system_text(body: str) -> str:
-    kind, _sep, name = body.partition(":")
-    if kind == "taken":
-        return _("%(name)s has joined the conversation.", name=name)
-    if kind == "to_message":
-        return _("No advisor could take the conversation live: it is now a message, answered by email.")
-    if kind == "to_phone":
+    """As ``system_text``, plus the visitor's own ending: nobody could answer and no email was given."""
+    if body.partition(":")[0] == "to_phone":
         return _(
             "No advisor could take the conversation live. Please call %(phone)s.",
             phone=current_app.config["HELP_PHONE"],
         )
-    if kind == "closed":
-        return (
-            _("You closed the conversation.")
-            if name == "visitor"
-            else _("The advisor closed the conversation.")
-        )
-    return body
+    return system_text("closed:customer" if body == "closed:visitor" else body)
 
 
 def visitor_author(message: VisitorMessage, chat: VisitorChat) -> str:

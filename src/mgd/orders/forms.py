@@ -15,6 +15,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
+from mgd.chat import forms as chat_forms
 from mgd.identifiers import InvalidIdentifier
 from mgd.orders.kinds import CARRIERS, SUB_STATES, SUSPENSION_REASON_NAMES
 from mgd.orders.services import today
@@ -469,15 +470,12 @@ BULK_FORMS = {
 }
 
 
-class SurveyForm(Form):
-    """The survey after a completed order."""
+class SurveyForm(chat_forms.SurveyForm):
+    """The survey after a completed order: the chat's, asked about the order."""
 
     score = RadioField(
-        _l("How well was your order handled? (1 poor, 5 excellent)"),
-        [REQUIRED],
-        choices=[SelectChoice(str(n), str(n)) for n in range(1, 6)],
+        _l("How well was your order handled? (1 poor, 5 excellent)"), [REQUIRED], choices=chat_forms.SCORES
     )
-    comment = TextAreaField(_l("Comment (optional)"), [Optional(), Length(max=1000)], render_kw={"rows": 3})
 
 
 class DeclineForm(Form):
